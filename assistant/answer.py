@@ -1,0 +1,131 @@
+"""The Answer schema (v1, a contract) and the deterministic composer that writes its text."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from assistant.codebook import Codebook, Derivation
+from assistant.facts import Facts
+from assistant.retrieval import Passage
+
+SCOPE_STATEMENT = (
+    "I answer coding questions about percutaneous vertebroplasty, vertebral augmentation (kyphoplasty) and "
+    "sacral augmentation only: CPT/HCPCS codes, units, modifiers, ICD-10-CM linkage, NCCI bundling and "
+    "Medicare coverage for those procedures. Please ask about one of those."
+)
+
+
+class CodeLine(BaseModel):
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    description: str
+    verified: bool
+    reason: str
+
+
+class Rejected(BaseModel):
+    code: str
+    reason: str
+
+
+class Citation(BaseModel):
+    id: str
+    title: str
+    source: str
+    license: str
+
+
+class LLMInfo(BaseModel):
+    backend: str
+    model: str
+    draft_passed: bool
+
+
+class Answer(BaseModel):
+    question: str
+    date_of_service: date
+    in_scope: bool
+    needs_clarification: bool
+    answer: str
+    codes: list[CodeLine] = Field(default_factory=list)
+    rejected: list[Rejected] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    llm: LLMInfo
+    timings_ms: dict[str, int] = Field(default_factory=dict)
+
+    def claim_lines(self) -> list[str]:
+        """One line per code as it goes on a claim: code-modifiers x units."""
+        return [f"{c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}" for c in self.codes]
+
+
+def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejected: list[Rejected],
+            passages: list[Passage], codebook: Codebook) -> str:
+    """The verified answer in markdown, written from the facts and the rule check alone."""
+    if not facts.in_scope:
+        return SCOPE_STATEMENT
+    if derivation.clarification:
+        return f"I need one more fact before I can code this: {derivation.clarification}"
+    parts = [_heading(facts)]
+    if codes:
+        parts.append(_code_table(codes))
+        if derivation.alternatives:
+            parts.append("Levels cross regions: CPT allows one primary per session, so either region's primary "
+                         f"code may lead ({', '.join(derivation.alternatives)} is the other choice).")
+    elif facts.mentioned_codes:
+        parts.append(_code_facts(facts, codebook))
+    elif passages:
+        parts.append(_from_passages(passages))
+    if rejected:
+        parts.append("**Not reportable here:**\n" + "\n".join(f"- ~~{r.code}~~: {r.reason}" for r in rejected))
+    if derivation.warnings:
+        parts.append("**Notes:**\n" + "\n".join(f"- {w}" for w in derivation.warnings))
+    if passages:
+        parts.append("Sources: " + "; ".join(f"[{p.doc_id}]" for p in passages))
+    return "\n\n".join(parts)
+
+
+def _heading(facts: Facts) -> str:
+    dos = facts.date_of_service.isoformat()
+    note = "" if facts.date_note == "date of service given" else f" ({facts.date_note})"
+    if facts.is_scenario:
+        levels = ", ".join(b.name or b.region for b in facts.bodies)
+        return f"**Date of service {dos}**{note} — levels: {levels}."
+    return f"**Date of service {dos}**{note}."
+
+
+def _code_table(codes: list[CodeLine]) -> str:
+    rows = ["| Code | Units | Modifiers | Description | Why |", "|---|---|---|---|---|"]
+    for c in codes:
+        rows.append(f"| {c.code} | {c.units} | {', '.join(c.modifiers) or '—'} | {c.description} | ✓ {c.reason} |")
+    return "\n".join(rows)
+
+
+def _code_facts(facts: Facts, codebook: Codebook) -> str:
+    lines = []
+    day = facts.date_of_service
+    for code in facts.mentioned_codes:
+        entry = codebook.get(code.rstrip("-"))
+        if entry is None:
+            lines.append(f"- {code}: not a code in this assistant's table (vertebroplasty family); check the code "
+                         "book — it may not exist.")
+            continue
+        problem = entry.validity_problem(day)
+        status = problem + codebook.replacement_text(code) if problem else f"valid on {day.isoformat()}"
+        line = f"- **{code}** — {entry.description}: {status}."
+        bundles = [i for i in codebook.entries.values() if code in {c for inc in codebook.inclusions(i.code, day)
+                                                                   for c in inc.codes} and i.valid_on(day)]
+        if bundles and entry.family in ("imaging_guidance", "imaging_si", "biopsy", "sedation", "fracture_treatment"):
+            reason = next(inc.reason for inc in codebook.inclusions(bundles[0].code, day) if code in inc.codes)
+            line += f" With {', '.join(b.code for b in bundles[:6])}: not separately reportable — {reason}."
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _from_passages(passages: list[Passage]) -> str:
+    best = passages[0]
+    body = best.text.split("\n\n", 1)[-1]
+    return f"From *{best.title}*:\n\n> " + body[:700].replace("\n", "\n> ")

@@ -1,0 +1,213 @@
+"""The command line: a thin shell over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from assistant.config import Settings
+from assistant.errors import CorpusError, IndexCorruptError, InputError, ModelUnavailableError
+
+CHAT_HELP = """Commands:
+  /dos YYYY-MM-DD   set the date of service for the next questions (/dos alone: back to today)
+  /sources          show the sources of the last answer
+  /reset            forget the conversation (follow-ups resolve against earlier turns)
+  /help             this help
+  /quit             leave (or Ctrl-D)"""
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _assistant(progress: bool = True):
+    from assistant.pipeline import Assistant
+
+    return Assistant(progress=progress)
+
+
+@click.group(help="Coding assistant for vertebroplasty, vertebral augmentation and sacral augmentation.")
+@click.version_option(package_name="vertebro-assistant")
+def main() -> None:
+    pass
+
+
+@main.command(help="Answer one question. QUESTION may be '-' to read it from standard input.")
+@click.argument("question")
+@click.option("--dos", "dos", metavar="YYYY-MM-DD", help="Date of service (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer schema as JSON.")
+@click.option("--no-llm", is_flag=True, help="Skip the chat model; the deterministic composer answers.")
+def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
+    if question == "-":
+        raw = sys.stdin.buffer.read()
+        try:
+            question = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            _fail("the question is not valid UTF-8 text", 2)
+    try:
+        answer = _assistant(progress=not as_json).ask(question, dos, use_llm=not no_llm)
+    except InputError as exc:
+        _fail(str(exc), 2)
+    except (IndexCorruptError, CorpusError, ModelUnavailableError) as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        click.echo(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        click.echo(answer.answer)
+
+
+@main.command(help="Chat in the terminal: streamed drafts, verified answers, follow-ups.")
+@click.option("--dos", "dos", metavar="YYYY-MM-DD", help="Date of service for the conversation.")
+def chat(dos: str | None) -> None:
+    try:
+        assistant = _assistant()
+        assistant.index  # noqa: B018 - build or open the index before the first question
+    except (IndexCorruptError, CorpusError) as exc:
+        _fail(str(exc), 1)
+    history: list[str] = []
+    last = None
+    click.echo("Vertebroplasty / kyphoplasty coding assistant. /help for commands, Ctrl-D to leave.")
+    while True:
+        try:
+            line = input("\ncoder> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if not line:
+            continue
+        if line.startswith("/"):
+            command, _, arg = line.partition(" ")
+            if command in ("/quit", "/exit"):
+                return
+            if command == "/help":
+                click.echo(CHAT_HELP)
+            elif command == "/reset":
+                history, last = [], None
+                click.echo("Conversation cleared.")
+            elif command == "/dos":
+                dos = _chat_dos(arg.strip(), dos)
+            elif command == "/sources":
+                _print_sources(last)
+            else:
+                click.echo(f"Unknown command {command}. /help lists the commands.")
+            continue
+        last = _chat_turn(assistant, line, dos, history)
+
+
+def _chat_dos(arg: str, current: str | None) -> str | None:
+    if not arg:
+        click.echo("Date of service cleared: questions use their own date or today.")
+        return None
+    try:
+        parsed = date.fromisoformat(arg)
+    except ValueError:
+        click.echo(f"error: invalid date {arg!r}: use YYYY-MM-DD")
+        return current
+    if parsed > date.today():
+        click.echo(f"error: the date of service {arg} is in the future")
+        return current
+    click.echo(f"Date of service set to {arg}.")
+    return arg
+
+
+def _chat_turn(assistant, line: str, dos: str | None, history: list[str]):
+    drafting = [False]
+
+    def on_token(token: str) -> None:
+        if not drafting[0]:
+            click.secho("draft (model, not yet checked): ", dim=True, nl=False)
+            drafting[0] = True
+        click.secho(token, dim=True, nl=False)
+
+    try:
+        answer = assistant.ask(line, dos, history, on_token=on_token)
+    except InputError as exc:
+        click.echo(f"error: {exc}")
+        return None
+    if drafting[0]:
+        verdict = "passed the rule check" if answer.llm.draft_passed else "did not pass the rule check; verified answer:"
+        click.secho(f"\n[draft {verdict}]", dim=True)
+    click.echo("\n" + answer.answer)
+    if answer.warnings:
+        click.secho("\n".join(f"! {w}" for w in answer.warnings), fg="yellow")
+    history.append(line)
+    return answer
+
+
+def _print_sources(answer) -> None:
+    if answer is None or not answer.citations:
+        click.echo("No sources yet.")
+        return
+    for c in answer.citations:
+        click.echo(f"- [{c.id}] {c.title} ({c.license})\n    {c.source}")
+
+
+@main.command(help="Build or update the search index (incremental; --rebuild starts over).")
+@click.option("--rebuild", is_flag=True, help="Discard the current index and build a new one.")
+def index(rebuild: bool) -> None:
+    from assistant.codebook import Codebook
+    from assistant.retrieval import build_index
+
+    settings = Settings.from_env()
+    try:
+        report = build_index(settings, Codebook.load(settings.corpus_dir / "codes"), rebuild=rebuild)
+    except CorpusError as exc:
+        _fail(str(exc), 1)
+    click.echo(f"Index ready at {report.path}: {report.chunks} chunks, {report.embedded} embedded, "
+               f"{report.unchanged} unchanged, {report.removed} removed, {report.seconds}s.")
+
+
+@main.group(help="Check the corpus and code table; import licensed CPT descriptors.")
+def corpus() -> None:
+    pass
+
+
+@corpus.command("check", help="Validate every doc and code entry; exit 1 on any problem.")
+def corpus_check() -> None:
+    from assistant.codebook import Codebook
+    from assistant.corpus import check
+
+    settings = Settings.from_env()
+    codebook = Codebook.load(settings.corpus_dir / "codes")
+    problems = check(settings.corpus_dir, codebook)
+    docs = len(list((settings.corpus_dir / "docs").rglob("*.md")))
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{docs} docs, {len(codebook.entries)} codes: {len(problems)} problem(s).")
+    sys.exit(1 if problems else 0)
+
+
+@corpus.command("report", help="For every code in the table, the docs that describe it.")
+def corpus_report() -> None:
+    from assistant.codebook import Codebook
+    from assistant.corpus import coverage_report
+
+    settings = Settings.from_env()
+    for code, ids in coverage_report(settings.corpus_dir, Codebook.load(settings.corpus_dir / "codes")).items():
+        click.echo(f"{code}\t{len(ids)}\t{', '.join(ids)}")
+
+
+@corpus.command("import-cpt", help="Import an AMA descriptor file (code<TAB>descriptor) into the cpt-licensed tier.")
+@click.argument("file", type=click.Path(path_type=Path))
+def corpus_import_cpt(file: Path) -> None:
+    from assistant.codebook import Codebook
+    from assistant.corpus import import_cpt
+    from assistant.retrieval import build_index
+
+    settings = Settings.from_env()
+    codebook = Codebook.load(settings.corpus_dir / "codes")
+    try:
+        count = import_cpt(file, settings.data_dir, codebook)
+        report = build_index(settings, codebook)
+    except CorpusError as exc:
+        _fail(str(exc), 2)
+    click.echo(f"Imported {count} licensed descriptors; index updated ({report.embedded} chunks embedded).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""The code table (corpus/codes/*.yaml): validity on a date, add-on parents, bundles, and
+derive(facts) -> the code set a scenario requires, or the question to ask instead."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+
+from assistant import spine
+from assistant.facts import Facts
+
+CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
+ICD10_START = date(2015, 10, 1)
+SPINAL_FAMILIES = ("vertebroplasty", "augmentation")
+FAMILY_NAMES = {
+    "vertebroplasty": "vertebroplasty",
+    "augmentation": "vertebral augmentation",
+    "sacral_augmentation": "sacral augmentation",
+}
+
+
+class Replacement(BaseModel):
+    code: str | None
+    when: str
+
+
+class Inclusion(BaseModel):
+    codes: list[str]
+    scope: str  # always | same_level
+    until: date | None = None
+    reason: str
+
+
+class CodeEntry(BaseModel):
+    code: str
+    system: str
+    description: str
+    effective_from: date | None = None
+    effective_to: date | None = None
+    family: str | None = None
+    role: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    add_on_for: list[str] = Field(default_factory=list)
+    units: str | None = None
+    laterality: str | None = None
+    guidance: str | None = None
+    replaced_by: list[Replacement] = Field(default_factory=list)
+    includes: list[Inclusion] = Field(default_factory=list)
+    reported_with: list[str] = Field(default_factory=list)
+    fallback_for: list[str] = Field(default_factory=list)
+    separate_level_modifiers: list[str] = Field(default_factory=list)
+    performer: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    first_unit: int | None = None
+    min_minutes: int | None = None
+    unit_minutes: int | None = None
+    derive: bool = True
+    never_with_families: list[str] = Field(default_factory=list)
+    never_with_roles: list[str] = Field(default_factory=list)
+    only_on_families: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    mue: int | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    def valid_on(self, day: date) -> bool:
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def validity_problem(self, day: date) -> str | None:
+        """Why the code cannot be used on `day`, or None when it can."""
+        if self.effective_from and day < self.effective_from:
+            return f"{self.code} took effect {self.effective_from.isoformat()}, after the date of service"
+        if self.effective_to and day > self.effective_to:
+            deleted = self.effective_to.toordinal() + 1
+            return f"{self.code} was deleted {date.fromordinal(deleted).isoformat()}"
+        return None
+
+
+class Condition(BaseModel):
+    id: str
+    terms: list[str]
+    unless: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list)
+    by_level: dict[str, str] = Field(default_factory=dict)
+    why: str
+
+    @cached_property
+    def patterns(self) -> tuple[list[re.Pattern], list[re.Pattern]]:
+        return ([re.compile(t, re.I) for t in self.terms], [re.compile(u, re.I) for u in self.unless])
+
+
+class DerivedCode(BaseModel):
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class Derivation(BaseModel):
+    codes: list[DerivedCode] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    clarification: str | None = None
+    alternatives: list[str] = Field(default_factory=list)
+
+
+class Codebook:
+    """Read-only view of the code table."""
+
+    def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
+                 encounters: dict[str, list[str]], supported_from: date) -> None:
+        self.entries = {e.code: e for e in entries}
+        self.conditions = conditions
+        self.encounters = encounters
+        self.supported_from = supported_from
+
+    @classmethod
+    def load(cls, directory: Path = CODES_DIR) -> Codebook:
+        entries, conditions, encounters, supported = [], [], {}, date(2007, 1, 1)
+        for path in sorted(directory.glob("*.yaml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
+            conditions += [Condition(**raw) for raw in data.get("conditions", [])]
+            encounters.update(data.get("encounters", {}))
+            supported = data.get("supported_from", supported)
+        return cls(entries, conditions, encounters, supported)
+
+    # ------------------------------------------------------------------ look-ups
+    def get(self, code: str) -> CodeEntry | None:
+        return self.entries.get(code.upper())
+
+    def __contains__(self, code: str) -> bool:
+        return code.upper() in self.entries
+
+    def where(self, day: date, **fields: object) -> list[CodeEntry]:
+        """Entries valid on `day` whose fields equal the given values."""
+        return [e for e in self.entries.values()
+                if e.valid_on(day) and all(getattr(e, k) == v for k, v in fields.items())]
+
+    def condition_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
+        return {c.id: c.patterns for c in self.conditions}
+
+    def encounter_terms(self) -> dict[str, list[re.Pattern]]:
+        return {k: [re.compile(p, re.I) for p in v] for k, v in self.encounters.items()}
+
+    def inclusions(self, code: str, day: date) -> list[Inclusion]:
+        entry = self.get(code)
+        if not entry:
+            return []
+        return [i for i in entry.includes if i.until is None or day <= i.until]
+
+    def replacement_text(self, code: str) -> str:
+        entry = self.get(code)
+        if not entry or not entry.replaced_by:
+            return ""
+        parts = [f"{r.code} ({r.when})" if r.code else r.when for r in entry.replaced_by]
+        return "; replaced by " + ", ".join(parts)
+
+    # ------------------------------------------------------------------ derivation
+    def derive(self, facts: Facts) -> Derivation:
+        """The codes the facts require. Missing facts -> a clarifying question instead."""
+        day = facts.date_of_service
+        if day < self.supported_from:
+            return Derivation(warnings=[
+                f"dates of service before {self.supported_from.isoformat()} are outside this code table; "
+                "check the code book of that year"])
+        question = self._missing_fact(facts)
+        if question:
+            return Derivation(clarification=question)
+        result = Derivation()
+        if facts.is_scenario:
+            for family in ("vertebroplasty", "augmentation", "sacral_augmentation"):
+                bodies = [b for b in facts.bodies if b.procedure == family]
+                if bodies:
+                    self._derive_family(family, bodies, facts, result)
+            self._derive_biopsy(facts, result)
+            self._derive_sedation(facts, result)
+        if facts.is_scenario or facts.asks_for_diagnosis:
+            self._derive_diagnoses(facts, result)
+        return result
+
+    def _missing_fact(self, facts: Facts) -> str | None:
+        if not facts.in_scope:
+            return None
+        if facts.unknown_count and facts.procedures:
+            return "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
+        if facts.procedures and not facts.bodies and facts.asks_for_codes and not facts.mentioned_codes:
+            return ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on the "
+                    "region and each additional body is an add-on unit.")
+        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes:
+            return ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), or was a "
+                    "cavity created first with a balloon or mechanical device (vertebral augmentation/kyphoplasty, "
+                    "22513-22515)?")
+        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
+            return ("Was the sacral augmentation unilateral (one side, 0200T) or bilateral (two or more needles, "
+                    "0201T)?")
+        if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
+                and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
+            return ("How many minutes of intraservice moderate sedation time were documented? From 2017 the "
+                    "sedation codes depend on time (under 10 minutes is not reported).")
+        return None
+
+    def _primary_for(self, family: str, region: str, day: date) -> CodeEntry | None:
+        found = [e for e in self.where(day, family=family, role="primary") if region in e.regions]
+        return found[0] if found else None
+
+    def _derive_family(self, family: str, bodies, facts: Facts, result: Derivation) -> None:
+        day = facts.date_of_service
+        if family == "sacral_augmentation":
+            self._derive_sacral(facts, result)
+            return
+        covered = [b for b in bodies if self._primary_for(family, b.region, day)]
+        uncovered = [b for b in bodies if b not in covered]
+        if uncovered:
+            self._derive_unlisted(family, uncovered, day, result)
+        if not covered:
+            return
+        primary, alternatives = self._choose_primary(family, covered, day)
+        first_reason = f"{FAMILY_NAMES[family]} primary, one per session: {_describe(covered)}"
+        if alternatives:
+            alt_codes = " or ".join(a.code for a in alternatives)
+            first_reason += f"; levels cross regions, so {alt_codes} as the primary is equally correct"
+            result.alternatives += [a.code for a in alternatives]
+        result.codes.append(DerivedCode(code=primary.code, reason=first_reason))
+        extra = len(covered) - 1
+        if extra:
+            add_on = next(e for e in self.where(day, family=family, role="add_on") if primary.code in e.add_on_for)
+            result.codes.append(DerivedCode(
+                code=add_on.code, units=extra,
+                reason=f"add-on, one unit for each additional vertebral body ({extra})"))
+        self._derive_imaging_si(family, len(covered), facts, result)
+
+    def _choose_primary(self, family: str, bodies, day: date) -> tuple[CodeEntry, list[CodeEntry]]:
+        by_region: dict[str, int] = {}
+        for body in bodies:
+            by_region[body.region] = by_region.get(body.region, 0) + 1
+        candidates = {self._primary_for(family, r, day).code: n for r, n in by_region.items()}
+        ranked = sorted(candidates, key=lambda c: -candidates[c])
+        primary = self.entries[ranked[0]]
+        alternatives = [self.entries[c] for c in ranked[1:]]
+        return primary, alternatives
+
+    def _derive_unlisted(self, family: str, bodies, day: date, result: Derivation) -> None:
+        unlisted = [e for e in self.where(day, family="unlisted") if family in e.fallback_for]
+        if not unlisted:
+            return
+        regions = ", ".join(sorted({b.region for b in bodies}))
+        result.codes.append(DerivedCode(
+            code=unlisted[0].code,
+            reason=f"no listed code describes {regions} {FAMILY_NAMES[family]} on this date: unlisted spine "
+                   f"procedure ({_describe(bodies)}); send the operative note and a comparable code"))
+
+    def _derive_sacral(self, facts: Facts, result: Derivation) -> None:
+        day = facts.date_of_service
+        codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == facts.laterality]
+        if not codes:
+            result.warnings.append("no sacral augmentation code is valid on this date of service")
+            return
+        result.codes.append(DerivedCode(
+            code=codes[0].code,
+            reason=f"sacral augmentation, {facts.laterality}; one unit per session whatever the number of "
+                   "sacral segments"))
+
+    def _derive_imaging_si(self, family: str, body_count: int, facts: Facts, result: Derivation) -> None:
+        day = facts.date_of_service
+        imaging = [e for e in self.where(day, family="imaging_si") if family in e.reported_with]
+        if not imaging:
+            return
+        guidance = facts.imaging or "fluoroscopy"
+        chosen = [e for e in imaging if e.guidance == guidance]
+        if not chosen:
+            result.warnings.append(f"no per-body imaging code exists for {guidance} guidance on this date")
+            return
+        if facts.imaging is None:
+            others = ", ".join(e.code for e in imaging if e.guidance != guidance)
+            result.warnings.append(
+                f"guidance modality not stated: fluoroscopic guidance assumed ({chosen[0].code}); "
+                f"for CT guidance report {others} instead")
+        result.codes.append(DerivedCode(
+            code=chosen[0].code, units=body_count,
+            reason=f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
+                   f"({body_count}); separately reported before 2015"))
+
+    def _derive_biopsy(self, facts: Facts, result: Derivation) -> None:
+        if not facts.biopsy:
+            return
+        day = facts.date_of_service
+        treated = {b.name for b in facts.bodies if b.name}
+        other = [lv for lv in facts.biopsy_levels if lv not in treated]
+        same = [lv for lv in facts.biopsy_levels if lv in treated]
+        if same or not facts.biopsy_levels:
+            where = ", ".join(same) if same else "the treated level"
+            result.warnings.append(
+                f"bone biopsy at {where} is included in the procedure code; do not report 20225 for it")
+        if not other:
+            return
+        biopsy = self.where(day, family="biopsy")[0]
+        modifiers = [m for m in biopsy.separate_level_modifiers if (e := self.get(m)) and e.valid_on(day)]
+        result.codes.append(DerivedCode(
+            code=biopsy.code, units=len(other), modifiers=modifiers[:1],
+            reason=f"bone biopsy at an untreated level ({', '.join(other)}) is separately reportable with "
+                   f"{' or '.join(modifiers)}"))
+
+    def _sedation_included(self, facts: Facts) -> bool:
+        return bool(self._sedation_inclusion(facts))
+
+    def _sedation_inclusion(self, facts: Facts) -> str | None:
+        day = facts.date_of_service
+        for family in {b.procedure for b in facts.bodies}:
+            for body in facts.bodies:
+                primary = self._primary_for(family, body.region, day) if family else None
+                for inclusion in self.inclusions(primary.code, day) if primary else []:
+                    if any((e := self.get(c)) and e.family == "sedation" for c in inclusion.codes):
+                        return f"{primary.code}: {inclusion.reason}"
+        return None
+
+    def _derive_sedation(self, facts: Facts, result: Derivation) -> None:
+        if not facts.sedation:
+            return
+        if facts.sedation_performer == "anesthesia":
+            result.warnings.append(
+                "sedation or anesthesia by an anesthesia provider is reported by that provider with anesthesia "
+                "codes, not with the moderate sedation codes")
+            return
+        inclusion = self._sedation_inclusion(facts)
+        if inclusion:
+            if facts.sedation_performer != "other":
+                result.warnings.append(f"moderate sedation is not reported separately: {inclusion}")
+            return
+        self._derive_sedation_codes(facts, result)
+
+    def _derive_sedation_codes(self, facts: Facts, result: Derivation) -> None:
+        day, minutes = facts.date_of_service, facts.sedation_minutes or 0
+        performer = facts.sedation_performer or "same"
+        age = facts.patient_age if facts.patient_age is not None else 18
+        initial = [e for e in self.where(day, family="sedation", role="primary", performer=performer)
+                   if e.derive and (e.age_min or 0) <= age <= (e.age_max or 200)]
+        if not initial:
+            return
+        first = initial[0]
+        if minutes < (first.min_minutes or 0):
+            result.warnings.append(
+                f"moderate sedation of {minutes} minutes is under {first.min_minutes} minutes: not reported")
+            return
+        who = "the physician doing the procedure" if performer == "same" else "the other physician (reported by them)"
+        result.codes.append(DerivedCode(
+            code=first.code, reason=f"moderate sedation by {who}, first {first.first_unit} minutes of {minutes}"))
+        add_on = next((e for e in self.where(day, family="sedation", role="add_on") if first.code in e.add_on_for), None)
+        if not add_on:
+            return
+        step = add_on.unit_minutes or 15
+        extra = max(0, (minutes - (first.first_unit or 15) + step // 2) // step)
+        if extra:
+            result.codes.append(DerivedCode(
+                code=add_on.code, units=extra,
+                reason=f"each additional {step} minutes of sedation; a unit counts once past its midpoint "
+                       f"({minutes} minutes in all)"))
+
+    def _derive_diagnoses(self, facts: Facts, result: Derivation) -> None:
+        if not facts.conditions:
+            return
+        day = facts.date_of_service
+        if day < ICD10_START:
+            result.warnings.append("ICD-10-CM applies from 2015-10-01; diagnoses before then were coded in ICD-9-CM")
+            return
+        by_id = {c.id: c for c in self.conditions}
+        for cid in facts.conditions:
+            condition = by_id[cid]
+            codes = [c.replace("{enc}", facts.encounter) for c in condition.codes]
+            if condition.by_level:
+                codes += [condition.by_level[b.name] for b in facts.bodies if b.name in condition.by_level]
+                if not any(b.name in condition.by_level for b in facts.bodies):
+                    result.warnings.append(
+                        f"{condition.why}: the code depends on the level and fracture type; state the level")
+            for code in dict.fromkeys(codes):
+                entry = self.get(code)
+                if entry and entry.valid_on(day) and code not in {d.code for d in result.codes}:
+                    result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {condition.why}"))
+
+
+def _describe(bodies) -> str:
+    named = [b.name for b in bodies if b.name]
+    if len(named) == len(bodies):
+        return ", ".join(named)
+    regions = sorted({b.region for b in bodies}, key=spine.REGION_ORDER.index)
+    return f"{len(bodies)} {'/'.join(regions)} bod{'y' if len(bodies) == 1 else 'ies'}"

@@ -1,0 +1,530 @@
+"""Stage 1: a coder's question (and the chat so far) -> Facts, by deterministic parsing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from assistant import spine
+from assistant.errors import InputError
+
+MAX_QUESTION_CHARS = 4000
+
+PROCEDURE_TERMS: dict[str, list[str]] = {
+    "sacral_augmentation": [r"sacroplast\w*", r"sacral augmentation", r"sacral (?:insufficiency )?(?:cement|augment)\w*"],
+    "augmentation": [
+        r"kyphoplast\w*", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
+        r"curett\w*", r"\bkiva\b", r"spine ?jack", r"osteotome", r"radiofrequency[- ]targeted",
+        r"mechanical device", r"(?:vertebral )?augmentation", r"\bva\b", r"stentoplasty", r"vertebral body stent\w*",
+    ],
+    "vertebroplasty": [r"vertebroplast\w*", r"\bpvp\b", r"cement only", r"cement injection", r"injected (?:bone )?cement",
+                       r"pmma", r"bone cement", r"\bcement\b"],
+}
+# Cement words name the material of every family; they decide vertebroplasty only when no
+# augmentation or sacral term is present.
+WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection"}
+NEGATION = re.compile(r"\b(?:no|without|w/o|not|never|nor|didn't use|did not use)\b[\w\s,/-]{0,20}$", re.IGNORECASE)
+
+IN_SCOPE_TERMS = re.compile(
+    r"vertebro|kypho|sacroplast|augmentation|\bpvp\b|\bpkp\b|\bbkp\b|\bvcf\b|compression (?:fx|fracture)|"
+    r"vertebra|cement|pmma|sacral|sacrum|bone biopsy|osteopor|myeloma|hemangioma|\blcd\b|ncci|"
+    r"moderate sedation|conscious sedation|spine|spinal|bull'?s[- ]eye|\bmue\b",
+    re.IGNORECASE,
+)
+OTHER_PROCEDURES = re.compile(
+    r"fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|hip replacement|colonoscop|"
+    r"endoscop|epidural|facet|medial branch|cataract|cesarean|appendectomy|pacemaker|cholecystectomy|"
+    r"carpal tunnel|rotator cuff|mammogra|echocardiogra",
+    re.IGNORECASE,
+)
+ASKS_FOR_CODES = re.compile(
+    r"\b(?:codes?|coding|coded|bill|billing|billed|report|reported|cpt|hcpcs|charge|units?|claim|submit|"
+    r"what do i|how do i|how should i|what should i|which)\b",
+    re.IGNORECASE,
+)
+ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
+
+WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "single": 1, "a": 1}
+COUNT_PHRASE = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|single|\d)\s*[- ]?\s*(?:(cervical|thoracic|lumbar|sacral)\s+)?"
+    r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
+    re.IGNORECASE,
+)
+REGION_WORDS = {
+    "cervical": r"\bcervical\b|\bc-spine\b",
+    "thoracic": r"\bthoracic\b|\bt-spine\b|\bdorsal\b",
+    "lumbar": r"\blumbar\b|\bl-spine\b",
+    "sacral": r"\bsacral\b|\bsacrum\b|sacroplast\w*",
+}
+PLURAL_BODIES = re.compile(r"\b(?:levels|vertebrae|bodies|fractures|multiple|multilevel|multi-level)\b", re.IGNORECASE)
+LEVEL_RANGE = re.compile(
+    r"\b([CTLS])\s?(\d{1,2})\s*(?:-|–|—|to|thru|through)\s*([CTLS])?\s?(\d{1,2})\b", re.IGNORECASE
+)
+BIOPSY = re.compile(r"\b(?:biops\w*|bx)\b", re.IGNORECASE)
+
+IMAGING_TERMS = {
+    "ct": r"\bct\b[- ]?(?:guid|scan|fluoro)?|computed tomograph|ct-guided",
+    "mri": r"\bmri?\b[- ]guid|magnetic resonance guid",
+    "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
+}
+SEDATION = re.compile(r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b", re.IGNORECASE)
+MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
+ANESTHESIA = re.compile(
+    r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
+    re.IGNORECASE,
+)
+OTHER_PERFORMER = re.compile(
+    r"\b(?:another|different|separate|second|other)\s+(?:physician|provider|doctor|md|practitioner)\b|"
+    r"\bnot the (?:surgeon|operating physician|proceduralist)\b",
+    re.IGNORECASE,
+)
+AGE_PATTERNS = [
+    re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
+    re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
+    re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
+]
+LATERALITY = {
+    "bilateral": r"\bbilateral\w*|bipedicular|both sides|two needles|2 needles|\bbilat\b",
+    "unilateral": r"\bunilateral\w*|unipedicular|one needle|single needle|\b1 needle|one side\b|left[- ]sided|right[- ]sided",
+}
+CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
+MODIFIER_PATTERN = re.compile(
+    r"(?:(?<=\d)|(?<=\dT))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
+    re.IGNORECASE,
+)
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b")
+DATE_MONTH = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
+
+
+class Body(BaseModel):
+    """One treated vertebral body; `name` is None when only the region is known."""
+
+    name: str | None
+    region: str
+    procedure: str | None = None
+
+
+class Facts(BaseModel):
+    question: str
+    date_of_service: date
+    date_note: str
+    in_scope: bool
+    procedures: list[str] = Field(default_factory=list)
+    bodies: list[Body] = Field(default_factory=list)
+    unknown_count: bool = False
+    biopsy: bool = False
+    biopsy_levels: list[str] = Field(default_factory=list)
+    imaging: str | None = None
+    sedation: bool = False
+    sedation_minutes: int | None = None
+    sedation_performer: str | None = None
+    patient_age: int | None = None
+    laterality: str | None = None
+    mentioned_codes: list[str] = Field(default_factory=list)
+    mentioned_modifiers: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    encounter: str = "A"
+    asks_for_codes: bool = False
+    asks_for_diagnosis: bool = False
+    follow_up: bool = False
+
+    @property
+    def is_scenario(self) -> bool:
+        """A procedure was done and we know where: the codebook can derive codes."""
+        return bool(self.procedures) and bool(self.bodies)
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({b.region for b in self.bodies}, key=spine.REGION_ORDER.index)
+
+
+ConditionTerms = Mapping[str, tuple[Sequence[re.Pattern], Sequence[re.Pattern]]]
+EncounterTerms = Mapping[str, Sequence[re.Pattern]]
+
+
+def validate_question(question: object) -> str:
+    if isinstance(question, bytes):
+        try:
+            question = question.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError("the question is not valid UTF-8 text") from exc
+    if not isinstance(question, str):
+        raise InputError("the question must be text")
+    if not question.strip():
+        raise InputError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
+    if "\ufffd" in question or any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
+        raise InputError("the question is not valid UTF-8 text")
+    return question.strip()
+
+
+def parse_date_argument(value: date | str | None, today: date) -> date | None:
+    if value is None or isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise InputError(f"invalid date of service {value!r}: use YYYY-MM-DD") from exc
+    if parsed and parsed > today:
+        raise InputError(f"the date of service {parsed.isoformat()} is in the future")
+    return parsed
+
+
+def parse(
+    question: str,
+    date_of_service: date | str | None = None,
+    history: Sequence[str] = (),
+    *,
+    today: date | None = None,
+    conditions: ConditionTerms | None = None,
+    encounters: EncounterTerms | None = None,
+) -> Facts:
+    """Parse the question, resolving a follow-up against the earlier user turns."""
+    today = today or date.today()
+    question = validate_question(question)
+    explicit_date = parse_date_argument(date_of_service, today)
+    previous: Facts | None = None
+    for earlier in history:
+        try:
+            turn = _parse_one(validate_question(earlier), None, today, conditions, encounters)
+        except InputError:
+            continue
+        previous = _merge(previous, turn) if previous else turn
+    current = _parse_one(question, explicit_date, today, conditions, encounters)
+    return _merge(previous, current) if previous else current
+
+
+def _parse_one(text: str, explicit_date: date | None, today: date,
+               conditions: ConditionTerms | None, encounters: EncounterTerms | None) -> Facts:
+    dos, note = _date(text, explicit_date, today)
+    procedures, positions = _procedures(text)
+    bodies, unknown_count = _bodies(text, procedures, positions)
+    biopsy_levels = _biopsy_levels(text)
+    treated_names = _treated_level_names(text)
+    bodies = [b for b in bodies if b.name is None or b.name in treated_names]
+    if bodies and not procedures and any(b.region == "sacral" for b in bodies) and re.search(r"cement|pmma", text, re.I):
+        procedures = ["sacral_augmentation"]
+        bodies = [b.model_copy(update={"procedure": "sacral_augmentation"}) for b in bodies]
+    minutes, performer = _sedation(text)
+    return Facts(
+        question=text,
+        date_of_service=dos,
+        date_note=note,
+        in_scope=_in_scope(text, procedures),
+        procedures=procedures,
+        bodies=bodies,
+        unknown_count=unknown_count,
+        biopsy=bool(BIOPSY.search(text)),
+        biopsy_levels=biopsy_levels,
+        imaging=_first_key(IMAGING_TERMS, text),
+        sedation=bool(SEDATION.search(text)),
+        sedation_minutes=minutes,
+        sedation_performer=performer,
+        patient_age=_age(text),
+        laterality=_first_key(LATERALITY, text),
+        mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
+        mentioned_modifiers=_modifiers(text),
+        conditions=_conditions(text, conditions or {}),
+        encounter=_encounter(text, encounters or {}),
+        asks_for_codes=bool(ASKS_FOR_CODES.search(text)),
+        asks_for_diagnosis=bool(ASKS_FOR_DIAGNOSIS.search(text)),
+    )
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _first_key(table: Mapping[str, str], text: str) -> str | None:
+    for key, pattern in table.items():
+        if re.search(pattern, text, re.IGNORECASE):
+            return key
+    return None
+
+
+def _date(text: str, explicit: date | None, today: date) -> tuple[date, str]:
+    if explicit:
+        return explicit, "date of service given"
+    found = _date_in_text(text)
+    if found:
+        if found[0] > today:
+            raise InputError(f"the date of service {found[0].isoformat()} is in the future")
+        return found
+    return today, "no date of service given: today's date was used"
+
+
+def _date_in_text(text: str) -> tuple[date, str] | None:
+    candidates: list[tuple[int, date, str]] = []
+    for m in DATE_ISO.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
+    for m in DATE_US.finditer(text):
+        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[2])), "date of service from the question"))
+    for m in DATE_MONTH.finditer(text):
+        day = int(m[2]) if m[2] else 15
+        note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
+        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], day), note))
+    if not candidates:
+        for m in DATE_YEAR.finditer(text):
+            candidates.append((m.start(), _safe_date(int(m[1]), 7, 1),
+                               "year of service from the question (mid-year assumed)"))
+    valid = [(pos, d, note) for pos, d, note in candidates if d]
+    if not valid:
+        return None
+    _, found, note = min(valid, key=lambda c: c[0])
+    return found, note
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _negated(text: str, start: int) -> bool:
+    return bool(NEGATION.search(text[max(0, start - 30):start]))
+
+
+def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
+    positions: dict[str, list[int]] = {}
+    for family, terms in PROCEDURE_TERMS.items():
+        for term in terms:
+            for m in re.finditer(term, text, re.IGNORECASE):
+                if family == "augmentation" and re.match(r"sacral", text[max(0, m.start() - 7):m.start()], re.I):
+                    continue
+                if not _negated(text, m.start()):
+                    positions.setdefault(family, []).append(m.start())
+    strong_vp = any(
+        not _negated(text, m.start())
+        for term in PROCEDURE_TERMS["vertebroplasty"] if term not in WEAK_VERTEBROPLASTY_TERMS
+        for m in re.finditer(term, text, re.IGNORECASE)
+    )
+    if "vertebroplasty" in positions and not strong_vp and ({"augmentation", "sacral_augmentation"} & positions.keys()):
+        del positions["vertebroplasty"]
+    order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
+    return [f for f in order if f in positions], positions
+
+
+def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
+    found: list[tuple[int, spine.Level]] = []
+    taken: list[tuple[int, int]] = []
+    for m in LEVEL_RANGE.finditer(text):
+        first = spine.level(f"{m[1]}{m[2]}")
+        last = spine.level(f"{m[3] or m[1]}{m[4]}")
+        if first and last:
+            found += [(m.start(), lv) for lv in spine.span(first, last)]
+            taken.append(m.span())
+    for m in spine.LEVEL_PATTERN.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        lv = spine.level(m.group(0))
+        if lv:
+            found.append((m.start(), lv))
+    return found
+
+
+def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]]) -> tuple[list[Body], bool]:
+    named = _named_levels(text)
+    if named:
+        seen: dict[str, Body] = {}
+        for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
+            if lv.name not in seen:
+                seen[lv.name] = Body(name=lv.name, region=lv.region,
+                                     procedure=_procedure_for(lv.region, pos, procedures, positions))
+        return list(seen.values()), False
+    regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
+    count_match = COUNT_PHRASE.search(text)
+    count = None
+    if count_match:
+        word = count_match[1].lower()
+        count = WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
+        if count_match[2]:
+            regions = [count_match[2].lower()]
+    if not regions:
+        return [], bool(count)
+    if "sacral" in regions and "sacral_augmentation" in procedures:
+        return [Body(name=None, region="sacral", procedure="sacral_augmentation")], False
+    if len(regions) > 1 or (count is None and PLURAL_BODIES.search(text)):
+        return [], True
+    region = regions[0]
+    proc = _procedure_for(region, 0, procedures, positions)
+    return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
+
+
+def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict[str, list[int]]) -> str | None:
+    if region == "sacral":
+        return "sacral_augmentation" if procedures else None
+    spinal = [p for p in procedures if p != "sacral_augmentation"]
+    if not spinal:
+        return None
+    if len(spinal) == 1:
+        return spinal[0]
+    before = [(pos - p, fam) for fam in spinal for p in positions.get(fam, []) if p <= pos]
+    if before:
+        return min(before)[1]
+    after = [(p - pos, fam) for fam in spinal for p in positions.get(fam, []) if p > pos]
+    return min(after)[1] if after else spinal[0]
+
+
+BIOPSY_TAIL = re.compile(
+    r"[^.;]*?(?:\b(?:at|of|from|on)\s+(?:the\s+)?)?"
+    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?)",
+    re.IGNORECASE,
+)
+BIOPSY_HEAD = re.compile(r"([CTLS]\s?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
+PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
+
+
+def _biopsy_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy")."""
+    spans = []
+    for m in BIOPSY.finditer(text):
+        tail = BIOPSY_TAIL.match(text[m.end():m.end() + 30])
+        if tail and not PROCEDURE_WORD.search(tail.group(0)):
+            spans.append((m.end() + tail.start(1), m.end() + tail.end(1)))
+        offset = max(0, m.start() - 12)
+        head = BIOPSY_HEAD.search(text[offset:m.start()])
+        if head:
+            spans.append((offset + head.start(1), offset + head.end(1)))
+    return spans
+
+
+def _biopsy_levels(text: str) -> list[str]:
+    return _unique(lv.name for a, b in _biopsy_spans(text) for _, lv in _named_levels(text[a:b]))
+
+
+def _treated_level_names(text: str) -> set[str]:
+    """Levels named outside the biopsy phrases (a level named only for the biopsy is not treated)."""
+    masked = text
+    for a, b in _biopsy_spans(text):
+        masked = masked[:a] + " " * (b - a) + masked[b:]
+    return {lv.name for _, lv in _named_levels(masked)}
+
+
+def _sedation(text: str) -> tuple[int | None, str | None]:
+    sed = list(SEDATION.finditer(text))
+    if not sed:
+        return None, None
+    performer = "anesthesia" if ANESTHESIA.search(text) else "other" if OTHER_PERFORMER.search(text) else None
+    minutes = list(MINUTES.finditer(text))
+    if not minutes:
+        return None, performer
+    anchor = sed[0].start()
+    best = min(minutes, key=lambda m: abs(m.start() - anchor))
+    return int(best[1]), performer
+
+
+def _age(text: str) -> int | None:
+    for pattern in AGE_PATTERNS:
+        m = pattern.search(text)
+        if m and 0 <= int(m[1]) <= 120:
+            return int(m[1])
+    if re.search(r"\b(?:infant|toddler|newborn|baby)\b", text, re.IGNORECASE):
+        return 1
+    return None
+
+
+def _modifiers(text: str) -> list[str]:
+    found = []
+    for m in MODIFIER_PATTERN.finditer(text):
+        value = (m[1] or m[2] or m[3]).upper()
+        found.append(value)
+    return _unique(found)
+
+
+def _conditions(text: str, conditions: ConditionTerms) -> list[str]:
+    matched = []
+    for cid, (terms, unless) in conditions.items():
+        if any(t.search(text) for t in terms) and not any(u.search(text) for u in unless):
+            matched.append(cid)
+    return matched
+
+
+def _encounter(text: str, encounters: EncounterTerms) -> str:
+    for letter, patterns in encounters.items():
+        if letter != "A" and any(p.search(text) for p in patterns):
+            return letter
+    return "A"
+
+
+def _in_scope(text: str, procedures: list[str]) -> bool:
+    if procedures:
+        return True
+    if CODE_PATTERN.search(text) and re.search(r"\b(?:225[12]\d|0200T|0201T|7229[12])\b", text, re.I):
+        return True
+    if OTHER_PROCEDURES.search(text):
+        return False
+    return bool(IN_SCOPE_TERMS.search(text))
+
+
+def _merge(previous: Facts, current: Facts) -> Facts:
+    """Resolve a follow-up: what the new turn states wins, the rest carries over."""
+    no_date = current.date_note.startswith("no date")
+    if current.is_scenario and no_date and not previous.is_scenario:
+        return current
+    if current.is_scenario and not _looks_like_follow_up(current.question):
+        return current
+    merged = previous.model_copy(deep=True)
+    updates: dict = {"question": current.question, "follow_up": True, "asks_for_codes": True,
+                     "in_scope": previous.in_scope or current.in_scope}
+    if current.date_note != "no date of service given: today's date was used":
+        updates["date_of_service"], updates["date_note"] = current.date_of_service, current.date_note
+    procedures = current.procedures or previous.procedures
+    updates["procedures"] = procedures
+    bodies = previous.bodies
+    if current.bodies:
+        named = [b for b in current.bodies if b.name]
+        if named or len(current.bodies) != 1 or not previous.bodies or _states_count(current.question):
+            bodies = current.bodies
+        else:
+            bodies = [Body(name=None, region=current.bodies[0].region) for _ in previous.bodies]
+    if current.procedures:
+        spinal = [p for p in procedures if p != "sacral_augmentation"] or procedures
+        bodies = [b.model_copy(update={"procedure": "sacral_augmentation" if b.region == "sacral" else spinal[0]})
+                  for b in bodies] if len(spinal) == 1 else bodies
+    else:
+        bodies = [b.model_copy(update={"procedure": b.procedure or _carry_procedure(b, procedures)}) for b in bodies]
+    updates["bodies"] = bodies
+    updates["unknown_count"] = current.unknown_count and not bodies
+    for field in ("imaging", "sedation_minutes", "sedation_performer", "patient_age", "laterality"):
+        if getattr(current, field) is not None:
+            updates[field] = getattr(current, field)
+    updates["sedation"] = previous.sedation or current.sedation
+    updates["biopsy"] = previous.biopsy or current.biopsy
+    updates["biopsy_levels"] = _unique(previous.biopsy_levels + current.biopsy_levels)
+    updates["mentioned_codes"] = current.mentioned_codes
+    updates["mentioned_modifiers"] = current.mentioned_modifiers
+    updates["conditions"] = current.conditions or previous.conditions
+    if current.encounter != "A":
+        updates["encounter"] = current.encounter
+    return merged.model_copy(update=updates)
+
+
+def _carry_procedure(body: Body, procedures: list[str]) -> str | None:
+    if body.region == "sacral":
+        return "sacral_augmentation"
+    spinal = [p for p in procedures if p != "sacral_augmentation"]
+    return spinal[0] if spinal else None
+
+
+def _states_count(text: str) -> bool:
+    return bool(COUNT_PHRASE.search(text))
+
+
+def _looks_like_follow_up(text: str) -> bool:
+    return bool(re.match(r"\s*(?:and|what if|what about|how about|same|also|instead|if it|now|then|ok|okay)\b", text, re.I))

