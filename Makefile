@@ -34,6 +34,12 @@ test: install
 	$(BIN)/ruff check assistant tests
 	$(BIN)/python -m pytest -q
 
+eval: install
+	$(BIN)/assistant eval
+
+bench: install
+	$(BIN)/assistant bench
+
 lint: install
 	$(BIN)/ruff check assistant tests
 

@@ -107,8 +107,14 @@ def _code_table(codes: list[CodeLine]) -> str:
 def _code_facts(facts: Facts, codebook: Codebook) -> str:
     lines = []
     day = facts.date_of_service
-    for code in facts.mentioned_codes:
-        entry = codebook.get(code.rstrip("-"))
+    for mentioned in facts.mentioned_codes:
+        entry = codebook.get(mentioned.rstrip("-"))
+        if entry and facts.asked_region:
+            sibling = codebook.sibling(entry.code, facts.asked_region)
+            if sibling and sibling.code != entry.code:
+                lines.append(f"- The {facts.asked_region} counterpart of {entry.code} is **{sibling.code}**.")
+                entry = sibling
+        code = entry.code if entry else mentioned
         if entry is None:
             lines.append(f"- {code}: not a code in this assistant's table (vertebroplasty family); check the code "
                          "book — it may not exist.")

@@ -162,6 +162,32 @@ def index(rebuild: bool) -> None:
                f"{report.unchanged} unchanged, {report.removed} removed, {report.seconds}s.")
 
 
+@main.command("eval", help="Run the eval suite on the real pipeline and baselines; write evals/report/.")
+@click.option("--baseline", "baselines", multiple=True,
+              type=click.Choice(["llm_only", "rag_llm", "full", "full_openai"]),
+              help="Run only these baselines (default: all available).")
+@click.option("--category", "categories", multiple=True, help="Run only cases of these categories.")
+@click.option("--no-gate", is_flag=True, help="Exit 0 even when the full pipeline misses a threshold.")
+def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool) -> None:
+    from assistant.eval_runner import run_eval
+
+    try:
+        outcome = run_eval(baselines=list(baselines), categories=list(categories))
+    except (IndexCorruptError, CorpusError, ValueError) as exc:
+        _fail(str(exc), 1)
+    click.echo(outcome.summary_text())
+    sys.exit(0 if no_gate or outcome.passed else 1)
+
+
+@main.command(help="Print speed and memory figures: warm p50/p95, first token, cold ask, index build, RSS.")
+@click.option("--questions", default=40, show_default=True, help="Warm questions to time.")
+@click.option("--cold-runs", default=3, show_default=True, help="Cold one-shot `assistant ask` runs.")
+def bench(questions: int, cold_runs: int) -> None:
+    from assistant.bench import run
+
+    click.echo(run(questions, cold_runs))
+
+
 @main.group(help="Check the corpus and code table; import licensed CPT descriptors.")
 def corpus() -> None:
     pass

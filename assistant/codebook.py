@@ -65,6 +65,9 @@ class CodeEntry(BaseModel):
     never_with_roles: list[str] = Field(default_factory=list)
     only_on_families: list[str] = Field(default_factory=list)
     reason: str | None = None
+    cues: list[str] = Field(default_factory=list)
+    cue_roles: list[str] = Field(default_factory=list)
+    cue_families: list[str] = Field(default_factory=list)
     mue: int | None = None
     sources: list[str] = Field(default_factory=list)
 
@@ -89,6 +92,7 @@ class Condition(BaseModel):
     unless: list[str] = Field(default_factory=list)
     codes: list[str] = Field(default_factory=list)
     by_level: dict[str, str] = Field(default_factory=dict)
+    by_region: dict[str, str] = Field(default_factory=dict)
     why: str
 
     @cached_property
@@ -146,6 +150,10 @@ class Codebook:
     def condition_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
         return {c.id: c.patterns for c in self.conditions}
 
+    def cue_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
+        """Phrases that call for a modifier (e.g. 22 for documented extra work), keyed by modifier."""
+        return {e.code: ([re.compile(c, re.I) for c in e.cues], []) for e in self.entries.values() if e.cues}
+
     def encounter_terms(self) -> dict[str, list[re.Pattern]]:
         return {k: [re.compile(p, re.I) for p in v] for k, v in self.encounters.items()}
 
@@ -154,6 +162,17 @@ class Codebook:
         if not entry:
             return []
         return [i for i in entry.includes if i.until is None or day <= i.until]
+
+    def sibling(self, code: str, region: str) -> CodeEntry | None:
+        """The code of the same family, role and period for another region (22523 + lumbar -> 22524)."""
+        entry = self.get(code)
+        if not entry or not entry.regions or region in entry.regions:
+            return entry
+        for other in self.entries.values():
+            if (other.family, other.role, other.effective_from, other.effective_to) == (
+                    entry.family, entry.role, entry.effective_from, entry.effective_to) and region in other.regions:
+                return other
+        return None
 
     def replacement_text(self, code: str) -> str:
         entry = self.get(code)
@@ -181,14 +200,31 @@ class Codebook:
                     self._derive_family(family, bodies, facts, result)
             self._derive_biopsy(facts, result)
             self._derive_sedation(facts, result)
-        if facts.is_scenario or facts.asks_for_diagnosis:
+            self._apply_modifier_cues(facts, result)
+        if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         return result
 
+    def _apply_modifier_cues(self, facts: Facts, result: Derivation) -> None:
+        for modifier in facts.cues:
+            mod = self.get(modifier)
+            if not mod or not mod.valid_on(facts.date_of_service):
+                continue
+            for derived in result.codes:
+                entry = self.entries[derived.code]
+                if (entry.role in mod.cue_roles or entry.family in mod.cue_families) and modifier not in derived.modifiers:
+                    derived.modifiers.append(modifier)
+                    derived.reason += f"; modifier {modifier}: {mod.description.lower()}"
+
     def _missing_fact(self, facts: Facts) -> str | None:
-        if not facts.in_scope:
+        if not facts.in_scope or facts.general:
             return None
-        if facts.unknown_count and facts.procedures:
+        spinal = any(b.region != "sacral" for b in facts.bodies)
+        if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
+                and "20225" in facts.mentioned_codes and facts.is_scenario:
+            return ("At which level was the bone biopsy taken? At a treated level it is included; at an untreated "
+                    "level 20225 is reported with XS (or 59).")
+        if facts.unknown_count and facts.procedures and not facts.mentioned_codes:
             return "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and not facts.mentioned_codes:
             return ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on the "
@@ -277,11 +313,17 @@ class Codebook:
         if not chosen:
             result.warnings.append(f"no per-body imaging code exists for {guidance} guidance on this date")
             return
-        if facts.imaging is None:
+        if facts.imaging is None and not any(d.code == chosen[0].code for d in result.codes):
             others = ", ".join(e.code for e in imaging if e.guidance != guidance)
             result.warnings.append(
                 f"guidance modality not stated: fluoroscopic guidance assumed ({chosen[0].code}); "
                 f"for CT guidance report {others} instead")
+        existing = next((d for d in result.codes if d.code == chosen[0].code), None)
+        if existing:
+            existing.units += body_count
+            existing.reason = (f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
+                               f"({existing.units}); separately reported before 2015")
+            return
         result.codes.append(DerivedCode(
             code=chosen[0].code, units=body_count,
             reason=f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
@@ -373,6 +415,8 @@ class Codebook:
         for cid in facts.conditions:
             condition = by_id[cid]
             codes = [c.replace("{enc}", facts.encounter) for c in condition.codes]
+            if condition.by_region:
+                codes += [condition.by_region[r] for r in facts.regions if r in condition.by_region]
             if condition.by_level:
                 codes += [condition.by_level[b.name] for b in facts.bodies if b.name in condition.by_level]
                 if not any(b.name in condition.by_level for b in facts.bodies):

@@ -25,7 +25,7 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str | None = None
-    max_tokens: int = 64
+    max_tokens: int = 48
     top_k: int = 5
     chroma_url: str | None = None        # a Chroma server instead of the local persistent index
 
@@ -39,7 +39,7 @@ class Settings:
             "openai_base_url": env.get("ASSISTANT_OPENAI_BASE_URL") or env.get("OPENAI_BASE_URL") or None,
             "openai_model": env.get("ASSISTANT_OPENAI_MODEL", "gpt-4o-mini"),
             "openai_api_key": env.get("ASSISTANT_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
-            "max_tokens": int(env.get("ASSISTANT_MAX_TOKENS", "64")),
+            "max_tokens": int(env.get("ASSISTANT_MAX_TOKENS", "48")),
             "chroma_url": env.get("ASSISTANT_CHROMA_URL") or None,
         }
         if env.get("ASSISTANT_CORPUS_DIR"):

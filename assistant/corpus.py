@@ -9,12 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.codebook import Codebook
 from assistant.config import TIERS
 from assistant.errors import CorpusError
 from assistant.facts import CODE_PATTERN
+from assistant.topics import TOPICS
 
 KINDS = ("descriptor", "guideline", "history", "ncci", "coverage", "icd10", "faq")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
@@ -33,6 +34,7 @@ class Doc(BaseModel):
     effective_to: date | None = None
     license: str
     source: str
+    topics: list[str] = Field(default_factory=list)
     body: str
     path: str = ""
 
@@ -46,6 +48,7 @@ class Chunk(BaseModel):
     license: str
     source: str
     codes: list[str]
+    topics: list[str] = Field(default_factory=list)
     effective_from: date | None
     effective_to: date | None
 
@@ -138,6 +141,9 @@ def _check_doc(doc: Doc, name: str, codebook: Codebook, seen: dict[str, str]) ->
         add("source", "is empty: every doc cites its public sources")
     if len(doc.body.split()) < 40:
         add("body", "is shorter than 40 words")
+    for topic in doc.topics:
+        if topic not in TOPICS:
+            add("topics", f"{topic!r} is not one of the topics in assistant/topics.py")
     for code in doc.codes:
         if not _known(code, codebook):
             add("codes", f"{code} is not in the code table")
@@ -212,6 +218,7 @@ def chunk(doc: Doc) -> list[Chunk]:
     return [
         Chunk(id=f"{doc.id}#{i}", doc_id=doc.id, title=doc.title, text=f"{doc.title}\n\n{piece}", kind=doc.kind,
               license=doc.license, source=doc.source, codes=sorted(set(doc.codes) | set(codes_in_text(piece))),
+              topics=doc.topics,
               effective_from=doc.effective_from, effective_to=doc.effective_to)
         for i, piece in enumerate(pieces)
     ]

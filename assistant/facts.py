@@ -16,12 +16,14 @@ MAX_QUESTION_CHARS = 4000
 PROCEDURE_TERMS: dict[str, list[str]] = {
     "sacral_augmentation": [r"sacroplast\w*", r"sacral augmentation", r"sacral (?:insufficiency )?(?:cement|augment)\w*"],
     "augmentation": [
-        r"kyphoplast\w*", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
+        r"kyphoplast\w*", r"\bkypho\b", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
         r"curett\w*", r"\bkiva\b", r"spine ?jack", r"osteotome", r"radiofrequency[- ]targeted",
         r"mechanical device", r"(?:vertebral )?augmentation", r"\bva\b", r"stentoplasty", r"vertebral body stent\w*",
     ],
-    "vertebroplasty": [r"vertebroplast\w*", r"\bpvp\b", r"cement only", r"cement injection", r"injected (?:bone )?cement",
-                       r"pmma", r"bone cement", r"\bcement\b"],
+    "vertebroplasty": [
+        r"vertebroplast\w*", r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
+        r"injected (?:bone )?cement", r"pmma", r"bone cement", r"\bcement\b",
+    ],
 }
 # Cement words name the material of every family; they decide vertebroplasty only when no
 # augmentation or sacral term is present.
@@ -41,8 +43,13 @@ OTHER_PROCEDURES = re.compile(
     re.IGNORECASE,
 )
 ASKS_FOR_CODES = re.compile(
-    r"\b(?:codes?|coding|coded|bill|billing|billed|report|reported|cpt|hcpcs|charge|units?|claim|submit|"
-    r"what do i|how do i|how should i|what should i|which)\b",
+    r"\b(?:codes?|coding|coded|bill|billing|billed|report|cpt|hcpcs|charge|units?|claim|"
+    r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report))\b|\?\?",
+    re.IGNORECASE,
+)
+GENERAL_QUESTION = re.compile(
+    r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b|\bcover(?:ed|age)?\b|\blcds?\b|"
+    r"medical(?:ly)? necess",
     re.IGNORECASE,
 )
 ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
@@ -62,8 +69,23 @@ REGION_WORDS = {
 }
 PLURAL_BODIES = re.compile(r"\b(?:levels|vertebrae|bodies|fractures|multiple|multilevel|multi-level)\b", re.IGNORECASE)
 LEVEL_RANGE = re.compile(
-    r"\b([CTLS])\s?(\d{1,2})\s*(?:-|–|—|to|thru|through)\s*([CTLS])?\s?(\d{1,2})\b", re.IGNORECASE
+    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
+    re.IGNORECASE,
 )
+NOT_TREATED = re.compile(
+    r"^[\s,(]*(?:was |were |is )?(?:not treated|untreated|wasn't treated|not augmented|skipped|not fractured|"
+    r"not injected|which wasn't treated|which was not treated|\(not treated)",
+    re.IGNORECASE,
+)
+NOT_TREATED_BEFORE = re.compile(
+    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$",
+    re.IGNORECASE,
+)
+PAST_SESSION = re.compile(
+    r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b",
+    re.IGNORECASE,
+)
+ADDITIONAL = re.compile(r"\b(?:add'?l|additional|also|another|plus|too|as well|extra)\b", re.IGNORECASE)
 BIOPSY = re.compile(r"\b(?:biops\w*|bx)\b", re.IGNORECASE)
 
 IMAGING_TERMS = {
@@ -71,7 +93,10 @@ IMAGING_TERMS = {
     "mri": r"\bmri?\b[- ]guid|magnetic resonance guid",
     "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
 }
-SEDATION = re.compile(r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b", re.IGNORECASE)
+SEDATION = re.compile(
+    r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b",
+    re.IGNORECASE,
+)
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
 ANESTHESIA = re.compile(
     r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
@@ -126,6 +151,7 @@ class Facts(BaseModel):
     unknown_count: bool = False
     biopsy: bool = False
     biopsy_levels: list[str] = Field(default_factory=list)
+    biopsy_same_site: bool = False
     imaging: str | None = None
     sedation: bool = False
     sedation_minutes: int | None = None
@@ -135,7 +161,10 @@ class Facts(BaseModel):
     mentioned_codes: list[str] = Field(default_factory=list)
     mentioned_modifiers: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
+    cues: list[str] = Field(default_factory=list)
     encounter: str = "A"
+    general: bool = False
+    asked_region: str | None = None
     asks_for_codes: bool = False
     asks_for_diagnosis: bool = False
     follow_up: bool = False
@@ -143,7 +172,7 @@ class Facts(BaseModel):
     @property
     def is_scenario(self) -> bool:
         """A procedure was done and we know where: the codebook can derive codes."""
-        return bool(self.procedures) and bool(self.bodies)
+        return bool(self.procedures) and bool(self.bodies) and not self.general
 
     @property
     def regions(self) -> list[str]:
@@ -192,6 +221,7 @@ def parse(
     today: date | None = None,
     conditions: ConditionTerms | None = None,
     encounters: EncounterTerms | None = None,
+    cues: ConditionTerms | None = None,
 ) -> Facts:
     """Parse the question, resolving a follow-up against the earlier user turns."""
     today = today or date.today()
@@ -200,21 +230,22 @@ def parse(
     previous: Facts | None = None
     for earlier in history:
         try:
-            turn = _parse_one(validate_question(earlier), None, today, conditions, encounters)
+            turn = _parse_one(validate_question(earlier), None, today, conditions, encounters, cues)
         except InputError:
             continue
         previous = _merge(previous, turn) if previous else turn
-    current = _parse_one(question, explicit_date, today, conditions, encounters)
+    current = _parse_one(question, explicit_date, today, conditions, encounters, cues)
     return _merge(previous, current) if previous else current
 
 
-def _parse_one(text: str, explicit_date: date | None, today: date,
-               conditions: ConditionTerms | None, encounters: EncounterTerms | None) -> Facts:
+def _parse_one(text: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
+               encounters: EncounterTerms | None, cues: ConditionTerms | None) -> Facts:
     dos, note = _date(text, explicit_date, today)
-    procedures, positions = _procedures(text)
-    bodies, unknown_count = _bodies(text, procedures, positions)
+    session = _current_session(text)
+    procedures, positions = _procedures(session)
+    bodies, unknown_count = _bodies(session, procedures, positions)
     biopsy_levels = _biopsy_levels(text)
-    treated_names = _treated_level_names(text)
+    treated_names = _treated_level_names(session)
     bodies = [b for b in bodies if b.name is None or b.name in treated_names]
     if bodies and not procedures and any(b.region == "sacral" for b in bodies) and re.search(r"cement|pmma", text, re.I):
         procedures = ["sacral_augmentation"]
@@ -229,6 +260,7 @@ def _parse_one(text: str, explicit_date: date | None, today: date,
         bodies=bodies,
         unknown_count=unknown_count,
         biopsy=bool(BIOPSY.search(text)),
+        biopsy_same_site=bool(SAME_SITE.search(text)),
         biopsy_levels=biopsy_levels,
         imaging=_first_key(IMAGING_TERMS, text),
         sedation=bool(SEDATION.search(text)),
@@ -239,7 +271,9 @@ def _parse_one(text: str, explicit_date: date | None, today: date,
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(text),
         conditions=_conditions(text, conditions or {}),
+        cues=_conditions(text, cues or {}),
         encounter=_encounter(text, encounters or {}),
+        general=bool(GENERAL_QUESTION.search(text)) and not _named_levels(text),
         asks_for_codes=bool(ASKS_FOR_CODES.search(text)),
         asks_for_diagnosis=bool(ASKS_FOR_DIAGNOSIS.search(text)),
     )
@@ -316,6 +350,12 @@ def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
     )
     if "vertebroplasty" in positions and not strong_vp and ({"augmentation", "sacral_augmentation"} & positions.keys()):
         del positions["vertebroplasty"]
+    negated_augmentation = any(
+        _negated(text, m.start()) for term in PROCEDURE_TERMS["augmentation"] for m in re.finditer(term, text, re.I))
+    cement = any(re.search(t, text, re.I) for t in PROCEDURE_TERMS["vertebroplasty"])
+    if negated_augmentation and cement and "augmentation" in positions:
+        del positions["augmentation"]
+        positions.setdefault("vertebroplasty", [m.start() for m in re.finditer(r"cement|pmma", text, re.I)] or [0])
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
 
@@ -382,10 +422,13 @@ def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict
 
 
 BIOPSY_TAIL = re.compile(
-    r"[^.;]*?(?:\b(?:at|of|from|on)\s+(?:the\s+)?)?"
-    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?)",
+    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|specimen|sample|needle|core|bone))*"
+    r"\s*(?:\b(?:at|of|from|on|in)\s+(?:the\s+)?)?"
+    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?"
+    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?\d{1,2})*)",
     re.IGNORECASE,
 )
+SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)", re.IGNORECASE)
 BIOPSY_HEAD = re.compile(r"([CTLS]\s?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
 PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
 
@@ -394,7 +437,7 @@ def _biopsy_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy")."""
     spans = []
     for m in BIOPSY.finditer(text):
-        tail = BIOPSY_TAIL.match(text[m.end():m.end() + 30])
+        tail = BIOPSY_TAIL.match(text[m.end():m.end() + 40])
         if tail and not PROCEDURE_WORD.search(tail.group(0)):
             spans.append((m.end() + tail.start(1), m.end() + tail.end(1)))
         offset = max(0, m.start() - 12)
@@ -410,10 +453,28 @@ def _biopsy_levels(text: str) -> list[str]:
 
 def _treated_level_names(text: str) -> set[str]:
     """Levels named outside the biopsy phrases (a level named only for the biopsy is not treated)."""
-    masked = text
-    for a, b in _biopsy_spans(text):
-        masked = masked[:a] + " " * (b - a) + masked[b:]
-    return {lv.name for _, lv in _named_levels(masked)}
+    masked = _blank(text, _biopsy_spans(text))
+    treated = set()
+    for m in spine.LEVEL_PATTERN.finditer(masked):
+        if NOT_TREATED.match(text[m.end():m.end() + 30]) or NOT_TREATED_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+            masked = _blank(masked, [m.span()])
+    treated |= {lv.name for _, lv in _named_levels(masked)}
+    return treated
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for a, b in spans:
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
+
+
+def _current_session(text: str) -> str:
+    """The text with clauses about an earlier session blanked ("kypho L3 last week, today PVP L4")."""
+    clauses = [(m.start(), m.end()) for m in re.finditer(r"[^.;,]+", text)]
+    past = [span for span in clauses if PAST_SESSION.search(text[span[0]:span[1]])]
+    if not past or len(past) == len(clauses):
+        return text
+    return _blank(text, past)
 
 
 def _sedation(text: str) -> tuple[int | None, str | None]:
@@ -448,11 +509,11 @@ def _modifiers(text: str) -> list[str]:
 
 
 def _conditions(text: str, conditions: ConditionTerms) -> list[str]:
-    matched = []
-    for cid, (terms, unless) in conditions.items():
-        if any(t.search(text) for t in terms) and not any(u.search(text) for u in unless):
-            matched.append(cid)
-    return matched
+    def present(pattern: re.Pattern) -> bool:
+        return any(not _negated(text, m.start()) for m in pattern.finditer(text))
+
+    return [cid for cid, (terms, unless) in conditions.items()
+            if any(present(t) for t in terms) and not any(present(u) for u in unless)]
 
 
 def _encounter(text: str, encounters: EncounterTerms) -> str:
@@ -480,6 +541,10 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     if current.is_scenario and not _looks_like_follow_up(current.question):
         return current
     merged = previous.model_copy(deep=True)
+    region_only = bool(current.bodies) and not any(b.name for b in current.bodies) and not _states_count(current.question)
+    if previous.mentioned_codes and not previous.is_scenario and not current.procedures and region_only:
+        return merged.model_copy(update={"question": current.question, "follow_up": True, "bodies": [],
+                                         "asked_region": current.bodies[0].region})
     updates: dict = {"question": current.question, "follow_up": True, "asks_for_codes": True,
                      "in_scope": previous.in_scope or current.in_scope}
     if current.date_note != "no date of service given: today's date was used":
@@ -489,7 +554,10 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     bodies = previous.bodies
     if current.bodies:
         named = [b for b in current.bodies if b.name]
-        if named or len(current.bodies) != 1 or not previous.bodies or _states_count(current.question):
+        if named and ADDITIONAL.search(current.question):
+            known = {b.name for b in previous.bodies}
+            bodies = previous.bodies + [b for b in current.bodies if b.name not in known]
+        elif named or len(current.bodies) != 1 or not previous.bodies or _states_count(current.question):
             bodies = current.bodies
         else:
             bodies = [Body(name=None, region=current.bodies[0].region) for _ in previous.bodies]

@@ -16,6 +16,7 @@ from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
 from assistant.llm import chat_model
 from assistant.retrieval import Passage, SearchIndex, open_index, search
+from assistant.topics import topics_of
 from assistant.verify import verify
 
 History = Sequence[str | dict]
@@ -72,7 +73,7 @@ class Assistant:
         with _timed(timings, "facts"):
             facts = facts_stage.parse(question, date_of_service, user_turns(history), today=today,
                                       conditions=self.codebook.condition_terms(),
-                                      encounters=self.codebook.encounter_terms())
+                                      encounters=self.codebook.encounter_terms(), cues=self.codebook.cue_terms())
         tiers = [t for t in entitlements if t in TIERS]
         with _timed(timings, "retrieve"):
             passages = self.retrieve(facts, tiers) if facts.in_scope else []
@@ -106,10 +107,8 @@ class Assistant:
         )
 
     def retrieve(self, facts, tiers: list[str]) -> list[Passage]:
-        extra = " ".join(FAMILY_QUERY_TERMS[p] for p in facts.procedures)
-        query = f"{facts.question} {extra}".strip()
-        return search(self.index, query, day=facts.date_of_service, entitlements=tiers,
-                      codes=facts.mentioned_codes, k=self.settings.top_k)
+        return search(self.index, search_query(facts), day=facts.date_of_service, entitlements=tiers,
+                      codes=facts.mentioned_codes, topics=topics_of(facts, self.codebook), k=self.settings.top_k)
 
     def _draft(self, model, facts, derivation, passages, on_token) -> str | None:
         if model is None or derivation.clarification:
@@ -135,6 +134,23 @@ class Assistant:
         for line in codes:
             if line.code in licensed:
                 line.description = licensed[line.code]
+
+
+def search_query(facts) -> str:
+    """The question plus what the facts (and earlier turns) establish, so follow-ups retrieve well."""
+    terms = [facts.question] + [FAMILY_QUERY_TERMS[p] for p in facts.procedures]
+    if facts.follow_up and facts.bodies:
+        terms.append("levels " + " ".join(b.name or b.region for b in facts.bodies))
+    if len(facts.regions) > 1:
+        terms.append("levels cross regions thoracic lumbar which primary code")
+    if facts.date_of_service.year < 2015 and facts.procedures:
+        terms.append("before 2015 deleted codes 22520 22521 22523 22524 imaging 72291 72292 per vertebral body")
+    if facts.biopsy:
+        terms.append("bone biopsy 20225 same level other level")
+    if facts.sedation:
+        terms.append("moderate sedation")
+    terms += [c.replace("_", " ") for c in facts.conditions]
+    return " ".join(terms)
 
 
 def _warnings(facts, warnings: list[str]) -> list[str]:

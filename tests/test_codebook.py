@@ -115,3 +115,23 @@ def test_validity_and_replacement_come_from_the_table(codebook):
     assert "22510" in codebook.replacement_text("22520")
     assert codebook.get("22515").add_on_for == ["22513", "22514"]
     assert codebook.get("XS").valid_on(date(2015, 1, 1)) and not codebook.get("XS").valid_on(date(2014, 12, 31))
+
+
+def test_modifier_cues_from_the_table(derive):
+    assert ("22514", 1, ("22",)) in code_set(derive("Kypho L1 took 3+ hrs, surgeon documented the extra work", "2020-01-01"))
+    assert ("72291", 1, ("26",)) in code_set(derive("PVP L2 fluoro, hospital setting, pro fee only", "2011-05-05"))
+
+
+def test_mixed_procedures_pre_2015_share_one_imaging_line(derive):
+    result = derive("PVP T9 and kyphoplasty T11 same sitting, fluoro", "2013-03-03")
+    assert code_set(result) == {("22520", 1, ()), ("22523", 1, ()), ("72291", 2, ())}
+
+
+def test_collapsed_vertebra_and_myeloma_status(derive):
+    assert "M48.54XA" in {c.code for c in derive("Kypho T9 for collapsed vertebra NEC, no osteoporosis", "2020-01-01").codes}
+    assert "C90.02" in {c.code for c in derive("kyphoplasty T10, multiple myeloma in relapse", "2020-01-01").codes}
+
+
+def test_sibling_code_by_region(codebook):
+    assert codebook.sibling("22523", "lumbar").code == "22524"
+    assert codebook.sibling("22510", "thoracic").code == "22510"

@@ -121,3 +121,29 @@ def test_diagnosis_conditions(parse):
     assert parse("PKP L1 for osteoporotic VCF").conditions == ["osteoporotic_fracture"]
     assert parse("PKP L1 steroid-induced osteoporosis fracture").conditions == ["drug_induced_osteoporotic_fracture"]
     assert parse("PKP T10 multiple myeloma lesion").conditions == ["myeloma_fracture"]
+
+
+def test_levels_from_an_earlier_session_or_not_treated_are_dropped(parse):
+    assert [b.name for b in parse("Kypho L3 last week, today PVP L4 in a separate session").bodies] == ["L4"]
+    assert [b.name for b in parse("vertebroplasty L1 and L3 (L2 skipped, not fractured)").bodies] == ["L1", "L3"]
+    assert [b.name for b in parse("BKP T5, T6, T7, T8 - 4 levels").bodies] == ["T5", "T6", "T7", "T8"]
+
+
+def test_negated_cavity_words_mean_vertebroplasty(parse):
+    facts = parse("note titled kyphoplasty but only cement injected at T12, no balloon, no cavity")
+    assert facts.procedures == ["vertebroplasty"]
+
+
+def test_follow_up_adds_an_additional_level(parse):
+    facts = parse("what about the add'l level L4 done in the same session?", history=["PVP L3 in 2013"])
+    assert [b.name for b in facts.bodies] == ["L3", "L4"]
+
+
+def test_follow_up_about_a_code_asks_for_its_regional_counterpart(parse):
+    facts = parse("and the lumbar one?", history=["What replaced 22523?"])
+    assert facts.mentioned_codes == ["22523"] and facts.asked_region == "lumbar" and not facts.bodies
+
+
+def test_modifier_cues(parse):
+    assert "22" in parse("Kypho L1 took 3+ hrs, surgeon documented the extra work").cues
+    assert "26" in parse("PVP L2 in 2011, hospital outpatient, physician billing pro fee only").cues

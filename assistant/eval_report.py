@@ -1,0 +1,93 @@
+"""Write the eval report: latest.json, latest.md and a PNG chart of exact match per category."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from assistant.evaluation import BASELINES, CaseResult
+
+SUMMARY_ROWS = [
+    ("exact_match", "code-set exact match"),
+    ("forbidden_reported", "forbidden codes reported"),
+    ("unverified_codes", "unverified codes in answers"),
+    ("citation_support", "citation support"),
+    ("recall_at_5", "retrieval recall@5"),
+    ("scope_accuracy", "scope accuracy"),
+    ("clarification_accuracy", "clarification accuracy"),
+    ("multi_turn_accuracy", "multi-turn accuracy"),
+    ("mentions_accuracy", "answer text mentions expected codes"),
+    ("draft_pass_rate", "LLM draft pass rate (unaided)"),
+    ("errors", "cases that crashed"),
+]
+
+
+def write_report(directory: Path, summary: dict, results: list[CaseResult], gate_failures: list[str],
+                 meta: dict) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"json": directory / "latest.json", "md": directory / "latest.md", "png": directory / "latest.png"}
+    payload = {"meta": meta, "gate": {"passed": not gate_failures, "failures": gate_failures},
+               "summary": summary, "cases": [r.model_dump(mode="json") for r in results]}
+    paths["json"].write_text(json.dumps(payload, indent=2))
+    paths["md"].write_text(markdown(summary, results, gate_failures, meta))
+    chart(summary, paths["png"])
+    return paths
+
+
+def _fmt(value: object) -> str:
+    return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str], meta: dict) -> str:
+    baselines = list(summary)
+    lines = [f"# Eval report — {meta.get('finished', '')}", "",
+             f"{meta.get('cases', 0)} cases, {meta.get('seconds', 0)} s, model `{meta.get('model', '')}`.", "",
+             "Gate (full pipeline): " + ("**passed**" if not gate_failures else "**FAILED** — " + "; ".join(gate_failures)),
+             "", "## Metrics", "", "| metric | " + " | ".join(BASELINES.get(b, b) for b in baselines) + " |",
+             "|---|" + "---|" * len(baselines)]
+    for key, label in SUMMARY_ROWS:
+        lines.append(f"| {label} | " + " | ".join(_fmt(summary[b].get(key)) for b in baselines) + " |")
+    lines += ["", "## Exact match per category", "", "| category | " + " | ".join(baselines) + " |",
+              "|---|" + "---|" * len(baselines)]
+    for category in sorted(summary[baselines[0]]["exact_match_by_category"]):
+        lines.append(f"| {category} | " + " | ".join(
+            _fmt(summary[b]["exact_match_by_category"].get(category)) for b in baselines) + " |")
+    lines += ["", "## Latency per stage (ms)", "", "| baseline | stage | p50 | p95 |", "|---|---|---|---|"]
+    for b in baselines:
+        for stage, values in summary[b]["latency_ms"].items():
+            lines.append(f"| {b} | {stage} | {values['p50']} | {values['p95']} |")
+    failing = [r for r in results if r.baseline in ("full", "full_openai") and (not r.exact or r.forbidden_hits)]
+    lines += ["", f"## Failing cases of the full pipeline ({len(failing)})", ""]
+    for r in failing:
+        got = ", ".join(f"{g.code}{''.join('-' + m for m in g.modifiers)} x{g.units}" for g in r.got) or "(none)"
+        lines += [f"### {r.id} ({r.category})", f"- question: {r.question}",
+                  f"- expected: {' OR '.join('[' + ', '.join(s) + ']' for s in r.expected)}", f"- got: {got}",
+                  f"- rejected draft codes: {', '.join(r.rejected) or '(none)'}"]
+        if r.error:
+            lines.append(f"- error: {r.error}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def chart(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    baselines = list(summary)
+    categories = sorted(summary[baselines[0]]["exact_match_by_category"])
+    width = 0.8 / len(baselines)
+    fig, ax = plt.subplots(figsize=(14, 5.5))
+    for i, b in enumerate(baselines):
+        values = [summary[b]["exact_match_by_category"].get(c) or 0 for c in categories]
+        ax.bar([x + i * width for x in range(len(categories))], values, width, label=BASELINES.get(b, b))
+    ax.set_xticks([x + width * (len(baselines) - 1) / 2 for x in range(len(categories))])
+    ax.set_xticklabels(categories, rotation=40, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("code-set exact match")
+    ax.set_title("Exact match per category and baseline")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

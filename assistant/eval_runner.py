@@ -1,0 +1,66 @@
+"""`assistant eval`: load cases, run every baseline, write the report, apply the gate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.eval_report import write_report
+from assistant.evaluation import Evaluator, gate, load_cases, metrics
+from assistant.pipeline import Assistant
+
+EVALS_DIR = PROJECT_ROOT / "evals"
+
+
+@dataclass
+class EvalOutcome:
+    summary: dict
+    failures: list[str]
+    paths: dict[str, Path]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary_text(self) -> str:
+        lines = [f"Eval finished in {self.seconds:.0f} s; report: {self.paths['md']}"]
+        for baseline, m in self.summary.items():
+            lines.append(f"  {baseline:12s} exact={m['exact_match']} recall@5={m['recall_at_5']} "
+                         f"forbidden={m['forbidden_reported']} unverified={m['unverified_codes']} "
+                         f"scope={m['scope_accuracy']} clarify={m['clarification_accuracy']} "
+                         f"draft_pass={m['draft_pass_rate']}")
+        lines.append("Gate: passed" if self.passed else "Gate FAILED: " + "; ".join(self.failures))
+        return "\n".join(lines)
+
+
+def run_eval(baselines: list[str] | None = None, categories: list[str] | None = None,
+             settings: Settings | None = None, progress: bool = True, evals_dir: Path = EVALS_DIR) -> EvalOutcome:
+    settings = settings or Settings.from_env()
+    started = time.perf_counter()
+    cases = load_cases(evals_dir / "cases")
+    if categories:
+        cases = [c for c in cases if c.category in categories]
+    assistant = Assistant(settings, progress=progress)
+    openai_assistant = None
+    if settings.openai_base_url and settings.llm_backend != "openai":
+        openai_assistant = Assistant(Settings.from_env(llm_backend="openai", data_dir=settings.data_dir),
+                                     progress=progress)
+    evaluator = Evaluator(assistant, openai_assistant)
+    chosen = baselines or evaluator.baselines()
+    if "full" not in chosen:
+        chosen.append("full")
+    results = evaluator.run(cases, chosen, progress=progress)
+    summary = metrics(results)
+    thresholds = yaml.safe_load((evals_dir / "thresholds.yaml").read_text())
+    failures = gate(summary, thresholds)
+    seconds = round(time.perf_counter() - started, 1)
+    meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
+            "seconds": seconds, "model": assistant._model_name or settings.llm_backend, "baselines": chosen}
+    paths = write_report(evals_dir / "report", summary, results, failures, meta)
+    return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds)

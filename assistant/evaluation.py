@@ -1,0 +1,253 @@
+"""The eval suite: cases written from the sources, run on the real pipeline and on baselines."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+from tqdm import tqdm
+
+from assistant import facts as facts_stage
+from assistant.chain import draft_chain, draft_inputs
+from assistant.codebook import Derivation
+from assistant.pipeline import Assistant, user_turns
+from assistant.verify import cited_codes
+
+BASELINES = {
+    "llm_only": "(a) LLM only: no retrieval, no rule check",
+    "rag_llm": "(b) retrieval + LLM, no rule check",
+    "full": "(c) full pipeline",
+    "full_openai": "(d) full pipeline on the OpenAI-compatible endpoint",
+}
+
+
+class ExpectedCode(BaseModel):
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    modifiers_any: list[str] = Field(default_factory=list)
+
+
+class Expect(BaseModel):
+    in_scope: bool = True
+    needs_clarification: bool = False
+    code_sets: list[list[ExpectedCode]] = Field(default_factory=lambda: [[]])
+    forbidden: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    docs: list[str] = Field(default_factory=list)
+
+
+class Case(BaseModel):
+    id: str
+    category: str
+    question: str
+    date_of_service: date | None = None
+    history: list[str] = Field(default_factory=list)
+    expect: Expect
+    source: str
+
+
+class GotCode(BaseModel):
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    verified: bool = False
+
+
+class CaseResult(BaseModel):
+    id: str
+    category: str
+    baseline: str
+    question: str
+    expected: list[list[str]]
+    got: list[GotCode]
+    exact: bool
+    forbidden_hits: list[str]
+    unverified: int
+    supported: int
+    recall: float | None
+    in_scope_ok: bool
+    clarification_ok: bool
+    mentions_ok: bool
+    draft_passed: bool | None
+    rejected: list[str]
+    timings_ms: dict[str, int]
+    error: str | None = None
+
+
+def load_cases(directory: Path) -> list[Case]:
+    cases: list[Case] = []
+    for path in sorted(directory.glob("*.yaml")):
+        cases += [Case(**raw) for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+    ids = [c.id for c in cases]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate eval case ids: {', '.join(sorted(duplicates))}")
+    return cases
+
+
+def matches(got: list[GotCode], expected: list[ExpectedCode]) -> bool:
+    """Same codes and units; every required modifier present; one of modifiers_any present."""
+    by_code = {g.code: g for g in got}
+    if set(by_code) != {e.code for e in expected}:
+        return False
+    for e in expected:
+        g = by_code[e.code]
+        if g.units != e.units or not set(e.modifiers) <= set(g.modifiers):
+            return False
+        if e.modifiers_any and not set(e.modifiers_any) & set(g.modifiers):
+            return False
+    return True
+
+
+def units_from_text(text: str, code: str) -> int:
+    """Units a draft states for a code ("22515 x2", "22515 (2 units)"); 1 when it says none."""
+    import re
+
+    m = re.search(rf"{re.escape(code)}(?:-\w+)*\s*(?:x|×|\(|,)?\s*(\d+)\s*(?:units?|\))?", text)
+    return int(m.group(1)) if m and m.group(1) and int(m.group(1)) < 20 else 1
+
+
+class Evaluator:
+    def __init__(self, assistant: Assistant, openai_assistant: Assistant | None = None) -> None:
+        self.assistant = assistant
+        self.openai_assistant = openai_assistant
+        self.doc_codes: dict[str, set[str]] = defaultdict(set)
+        for c in assistant.index.chunks:
+            self.doc_codes[c.doc_id] |= set(c.codes)
+
+    def baselines(self) -> list[str]:
+        names = ["llm_only", "rag_llm", "full"]
+        return names + (["full_openai"] if self.openai_assistant else [])
+
+    def run(self, cases: list[Case], baselines: Iterable[str], progress: bool = True) -> list[CaseResult]:
+        jobs = [(b, c) for b in baselines for c in cases]
+        results = []
+        for baseline, case in tqdm(jobs, desc="Evaluating", unit="case", disable=not progress):
+            results.append(self.run_case(case, baseline))
+        return results
+
+    def run_case(self, case: Case, baseline: str) -> CaseResult:
+        started = time.perf_counter()
+        try:
+            if baseline in ("full", "full_openai"):
+                assistant = self.assistant if baseline == "full" else self.openai_assistant
+                answer = assistant.ask(case.question, case.date_of_service, case.history)
+                got = [GotCode(code=c.code, units=c.units, modifiers=c.modifiers, verified=c.verified)
+                       for c in answer.codes]
+                return self._result(case, baseline, got, answer.in_scope, answer.needs_clarification, answer.answer,
+                                    [c.id for c in answer.citations], answer.llm.draft_passed,
+                                    [r.code for r in answer.rejected], answer.timings_ms)
+            return self._baseline(case, baseline, started)
+        except Exception as exc:  # noqa: BLE001 - a crash is a failed case, reported, not a lost run
+            return CaseResult(id=case.id, category=case.category, baseline=baseline, question=case.question,
+                              expected=_expected(case), got=[], exact=False, forbidden_hits=[], unverified=0,
+                              supported=0, recall=None, in_scope_ok=False, clarification_ok=False,
+                              mentions_ok=False, draft_passed=None, rejected=[],
+                              timings_ms={"total": int((time.perf_counter() - started) * 1000)},
+                              error=f"{type(exc).__name__}: {exc}")
+
+    def _baseline(self, case: Case, baseline: str, started: float) -> CaseResult:
+        """(a)/(b): the same model, codes parsed from its text, no rule check."""
+        a = self.assistant
+        facts = facts_stage.parse(case.question, case.date_of_service, user_turns(case.history),
+                                  conditions=a.codebook.condition_terms(), encounters=a.codebook.encounter_terms(),
+                                  cues=a.codebook.cue_terms())
+        timings: dict[str, int] = {}
+        t = time.perf_counter()
+        passages = a.retrieve(facts, ["public", "cpt-licensed", "internal"]) if baseline == "rag_llm" else []
+        timings["retrieve"] = int((time.perf_counter() - t) * 1000)
+        model = a.model()
+        t = time.perf_counter()
+        inputs = draft_inputs(facts, Derivation(), passages)
+        inputs["codes"] = "- (no rule check in this baseline: answer from your own knowledge)"
+        text = draft_chain(model).invoke(inputs) if model else ""
+        timings["draft"] = int((time.perf_counter() - t) * 1000)
+        timings["total"] = int((time.perf_counter() - started) * 1000)
+        got = [GotCode(code=code, units=units_from_text(text, code), modifiers=mods)
+               for code, mods in cited_codes(text)]
+        return self._result(case, baseline, got, True, False, text, [p.doc_id for p in passages], None, [], timings)
+
+    def _result(self, case: Case, baseline: str, got: list[GotCode], in_scope: bool, clarify: bool, text: str,
+                cited_docs: list[str], draft_passed: bool | None, rejected: list[str],
+                timings: dict[str, int]) -> CaseResult:
+        e = case.expect
+        exact = any(matches(got, s) for s in e.code_sets) and in_scope == e.in_scope \
+            and clarify == e.needs_clarification
+        cited_codes_set = set().union(*(self.doc_codes.get(d, set()) for d in cited_docs)) if cited_docs else set()
+        return CaseResult(
+            id=case.id, category=case.category, baseline=baseline, question=case.question,
+            expected=_expected(case), got=got, exact=exact,
+            forbidden_hits=[g.code for g in got if g.code in e.forbidden],
+            unverified=sum(1 for g in got if not g.verified),
+            supported=sum(1 for g in got if g.code in cited_codes_set),
+            recall=(len(set(e.docs) & set(cited_docs[:5])) / len(e.docs)) if e.docs else None,
+            in_scope_ok=in_scope == e.in_scope, clarification_ok=clarify == e.needs_clarification,
+            mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
+            timings_ms=timings)
+
+
+def _expected(case: Case) -> list[list[str]]:
+    return [[f"{c.code}{''.join('-' + m for m in c.modifiers)}{'-' + '/'.join(c.modifiers_any) if c.modifiers_any else ''}"
+             f" x{c.units}" for c in s] for s in case.expect.code_sets]
+
+
+def _rate(values: list[bool]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _percentile(values: list[int], q: float) -> int:
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def metrics(results: list[CaseResult]) -> dict:
+    by_baseline: dict[str, dict] = {}
+    for baseline in dict.fromkeys(r.baseline for r in results):
+        rs = [r for r in results if r.baseline == baseline]
+        reported = sum(len(r.got) for r in rs)
+        categories = sorted({r.category for r in rs})
+        stages = sorted({s for r in rs for s in r.timings_ms})
+        by_baseline[baseline] = {
+            "cases": len(rs),
+            "exact_match": _rate([r.exact for r in rs]),
+            "exact_match_by_category": {c: _rate([r.exact for r in rs if r.category == c]) for c in categories},
+            "forbidden_reported": sum(len(r.forbidden_hits) for r in rs),
+            "unverified_codes": sum(r.unverified for r in rs),
+            "citation_support": round(sum(r.supported for r in rs) / reported, 4) if reported else None,
+            "recall_at_5": round(statistics.mean([r.recall for r in rs if r.recall is not None]), 4)
+            if any(r.recall is not None for r in rs) else None,
+            "scope_accuracy": _rate([r.in_scope_ok for r in rs]),
+            "clarification_accuracy": _rate([r.clarification_ok for r in rs]),
+            "multi_turn_accuracy": _rate([r.exact for r in rs if r.category == "multi_turn"]),
+            "mentions_accuracy": _rate([r.mentions_ok for r in rs]),
+            "draft_pass_rate": _rate([bool(r.draft_passed) for r in rs if r.draft_passed is not None]),
+            "errors": sum(1 for r in rs if r.error),
+            "latency_ms": {s: {"p50": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.5),
+                               "p95": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.95)}
+                           for s in stages},
+        }
+    return by_baseline
+
+
+def gate(summary: dict, thresholds: dict) -> list[str]:
+    """Threshold failures of the full pipeline, as readable lines (empty = pass)."""
+    full = summary["full"]
+    failures = []
+    for name, limit in thresholds.get("minimum", {}).items():
+        value = full.get(name)
+        if value is None or value < limit:
+            failures.append(f"{name} = {value} is below {limit}")
+    for name, limit in thresholds.get("maximum", {}).items():
+        value = full.get(name)
+        if value is None or value > limit:
+            failures.append(f"{name} = {value} is above {limit}")
+    return failures

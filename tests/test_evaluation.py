@@ -1,0 +1,33 @@
+from assistant.config import PROJECT_ROOT
+from assistant.evaluation import ExpectedCode, GotCode, gate, load_cases, matches, units_from_text
+
+
+def test_cases_load_and_cover_every_category():
+    cases = load_cases(PROJECT_ROOT / "evals" / "cases")
+    assert len(cases) >= 150
+    per_category = {}
+    for case in cases:
+        per_category[case.category] = per_category.get(case.category, 0) + 1
+    assert len(per_category) == 18 and min(per_category.values()) >= 8
+    assert all(case.source.strip() for case in cases)
+
+
+def test_exact_match_checks_codes_units_and_required_modifiers():
+    expected = [ExpectedCode(code="22514"), ExpectedCode(code="20225", modifiers_any=["59", "XS"])]
+    assert matches([GotCode(code="22514"), GotCode(code="20225", modifiers=["XS"])], expected)
+    assert not matches([GotCode(code="22514"), GotCode(code="20225")], expected)
+    assert not matches([GotCode(code="22514", units=2), GotCode(code="20225", modifiers=["59"])], expected)
+    assert not matches([GotCode(code="22514")], expected)
+    assert matches([], [])
+
+
+def test_units_are_read_from_draft_text():
+    assert units_from_text("Report 22513 and 22515 x2.", "22515") == 2
+    assert units_from_text("Report 22513 and 22515.", "22515") == 1
+
+
+def test_gate_reports_each_miss():
+    summary = {"full": {"exact_match": 0.9, "forbidden_reported": 1, "recall_at_5": 0.95}}
+    failures = gate(summary, {"minimum": {"exact_match": 0.95, "recall_at_5": 0.9},
+                              "maximum": {"forbidden_reported": 0}})
+    assert failures == ["exact_match = 0.9 is below 0.95", "forbidden_reported = 1 is above 0"]
