@@ -9,7 +9,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install chat test lint eval bench serve clean
+.PHONY: install browser chat test lint eval bench serve clean
 
 install: $(STAMP)
 
@@ -30,9 +30,17 @@ chat: install
 	$(BIN)/assistant index
 	$(BIN)/assistant chat
 
-test: install
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian chromium for the browser test..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+test: install browser
 	$(BIN)/ruff check assistant tests
 	$(BIN)/python -m pytest -q
+
+serve: install
+	$(BIN)/assistant index
+	$(BIN)/assistant serve
 
 eval: install
 	$(BIN)/assistant eval

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from assistant.config import Settings
-from assistant.errors import CorpusError, IndexCorruptError, InputError, ModelUnavailableError
+from assistant.errors import ChromaServerError, CorpusError, IndexCorruptError, InputError, ModelUnavailableError
 
 CHAT_HELP = """Commands:
   /dos YYYY-MM-DD   set the date of service for the next questions (/dos alone: back to today)
@@ -53,7 +53,7 @@ def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
         answer = _assistant(progress=not as_json).ask(question, dos, use_llm=not no_llm)
     except InputError as exc:
         _fail(str(exc), 2)
-    except (IndexCorruptError, CorpusError, ModelUnavailableError) as exc:
+    except (IndexCorruptError, CorpusError, ModelUnavailableError, ChromaServerError) as exc:
         _fail(str(exc), 1)
     if as_json:
         click.echo(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
@@ -67,7 +67,7 @@ def chat(dos: str | None) -> None:
     try:
         assistant = _assistant()
         assistant.index  # noqa: B018 - build or open the index before the first question
-    except (IndexCorruptError, CorpusError) as exc:
+    except (IndexCorruptError, CorpusError, ChromaServerError) as exc:
         _fail(str(exc), 1)
     history: list[str] = []
     last = None
@@ -156,7 +156,7 @@ def index(rebuild: bool) -> None:
     settings = Settings.from_env()
     try:
         report = build_index(settings, Codebook.load(settings.corpus_dir / "codes"), rebuild=rebuild)
-    except CorpusError as exc:
+    except (CorpusError, ChromaServerError) as exc:
         _fail(str(exc), 1)
     click.echo(f"Index ready at {report.path}: {report.chunks} chunks, {report.embedded} embedded, "
                f"{report.unchanged} unchanged, {report.removed} removed, {report.seconds}s.")
@@ -173,7 +173,7 @@ def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gat
 
     try:
         outcome = run_eval(baselines=list(baselines), categories=list(categories))
-    except (IndexCorruptError, CorpusError, ValueError) as exc:
+    except (IndexCorruptError, CorpusError, ChromaServerError, ValueError) as exc:
         _fail(str(exc), 1)
     click.echo(outcome.summary_text())
     sys.exit(0 if no_gate or outcome.passed else 1)
@@ -186,6 +186,56 @@ def bench(questions: int, cold_runs: int) -> None:
     from assistant.bench import run
 
     click.echo(run(questions, cold_runs))
+
+
+@main.command(help="Serve the chat page, the answer API and the OpenAI-compatible API.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--queue", "queue_limit", default=8, show_default=True, help="Requests that may wait for the model.")
+@click.option("--guest/--no-guest", default=False, show_default=True,
+              help="Allow requests without a key (public tier only, rate limited).")
+def serve(host: str, port: int, queue_limit: int, guest: bool) -> None:
+    import uvicorn
+
+    from assistant.server import create_app
+
+    click.echo(f"Serving on http://{host}:{port}/ (create a key with `assistant keys create`)")
+    uvicorn.run(create_app(queue_limit=queue_limit, guest=guest), host=host, port=port, log_level="info")
+
+
+def _store():
+    from assistant.server.store import Store
+
+    return Store(Settings.from_env().data_dir / "server.sqlite3")
+
+
+@main.group(help="API keys for the server (stored hashed in the data directory).")
+def keys() -> None:
+    pass
+
+
+@keys.command("create", help="Create a key; the key itself is the last word printed (shown once).")
+@click.option("--entitlement", type=click.Choice(["public", "cpt-licensed"]), default="public", show_default=True)
+@click.option("--name", default="", help="A label to recognise the key by.")
+def keys_create(entitlement: str, name: str) -> None:
+    key, secret = _store().create_key(entitlement, name)
+    click.echo(f"Created key {key.id} ({key.entitlement}{', ' + name if name else ''}). Store it now; it is not "
+               f"shown again: {secret}")
+
+
+@keys.command("list", help="List keys (hints only; the keys themselves are not stored).")
+def keys_list() -> None:
+    for key in _store().list_keys():
+        status = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.hint}\t{key.entitlement}\t{key.name or '-'}\t{key.created_at}\t{status}")
+
+
+@keys.command("revoke", help="Revoke a key by its number (see `keys list`).")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    if not _store().revoke_key(key_id):
+        _fail(f"no active key {key_id}", 2)
+    click.echo(f"Revoked key {key_id}.")
 
 
 @main.group(help="Check the corpus and code table; import licensed CPT descriptors.")
@@ -232,6 +282,8 @@ def corpus_import_cpt(file: Path) -> None:
         report = build_index(settings, codebook)
     except CorpusError as exc:
         _fail(str(exc), 2)
+    except ChromaServerError as exc:
+        _fail(str(exc), 1)
     click.echo(f"Imported {count} licensed descriptors; index updated ({report.embedded} chunks embedded).")
 
 

@@ -318,16 +318,13 @@ class Codebook:
             result.warnings.append(
                 f"guidance modality not stated: fluoroscopic guidance assumed ({chosen[0].code}); "
                 f"for CT guidance report {others} instead")
-        existing = next((d for d in result.codes if d.code == chosen[0].code), None)
-        if existing:
-            existing.units += body_count
-            existing.reason = (f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
-                               f"({existing.units}); separately reported before 2015")
-            return
-        result.codes.append(DerivedCode(
-            code=chosen[0].code, units=body_count,
-            reason=f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
-                   f"({body_count}); separately reported before 2015"))
+        line = next((d for d in result.codes if d.code == chosen[0].code), None)
+        if line is None:
+            line = DerivedCode(code=chosen[0].code, units=0, reason="")
+            result.codes.append(line)
+        line.units += body_count  # one line across families (mixed sessions share the imaging code)
+        line.reason = (f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
+                       f"({line.units}); separately reported before 2015")
 
     def _derive_biopsy(self, facts: Facts, result: Derivation) -> None:
         if not facts.biopsy:

@@ -20,3 +20,13 @@ class CorpusError(RuntimeError):
 
 class ModelUnavailableError(RuntimeError):
     """The configured chat model cannot be loaded."""
+
+
+class ChromaServerError(RuntimeError):
+    """The Chroma server named by ASSISTANT_CHROMA_URL cannot be reached."""
+
+    def __init__(self, url: str, cause: object) -> None:
+        super().__init__(
+            f"the Chroma server at {url} (ASSISTANT_CHROMA_URL) cannot be reached ({cause}); start it, "
+            "correct ASSISTANT_CHROMA_URL, or unset it to use the local index"
+        )

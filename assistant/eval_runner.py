@@ -61,6 +61,6 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     failures = gate(summary, thresholds)
     seconds = round(time.perf_counter() - started, 1)
     meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
-            "seconds": seconds, "model": assistant._model_name or settings.llm_backend, "baselines": chosen}
+            "seconds": seconds, "model": assistant.model_name, "baselines": chosen}
     paths = write_report(evals_dir / "report", summary, results, failures, meta)
     return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds)

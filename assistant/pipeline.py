@@ -46,16 +46,21 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.codebook = Codebook.load(self.settings.corpus_dir / "codes")
         self.progress = progress
-        self._index: SearchIndex | None = None
         self._model = None
         self._model_name: str | None = None
         self._model_error: str | None = None
 
     @property
+    def model_name(self) -> str:
+        """The chat model's name once loaded ("none" for the none backend or a failed load)."""
+        self.model()
+        return self._model_name or "none"
+
+    @property
     def index(self) -> SearchIndex:
-        if self._index is None:
-            self._index = open_index(self.settings, self.codebook, progress=self.progress)
-        return self._index
+        """The current index, looked up on every use (cached per version), so a rebuild by another
+        process is picked up instead of leaving this one on a deleted collection."""
+        return open_index(self.settings, self.codebook, progress=self.progress)
 
     def model(self):
         if self._model_name is None:

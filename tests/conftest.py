@@ -46,3 +46,49 @@ def real_assistant(data_dir):
     from assistant.pipeline import Assistant
 
     return Assistant(Settings.from_env(data_dir=data_dir, llm_backend="gguf"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def server_store(tmp_path_factory):
+    from assistant.server.store import Store
+
+    return Store(tmp_path_factory.mktemp("server") / "server.sqlite3")
+
+
+class LiveServer:
+    def __init__(self, url: str, key: str, public_key: str) -> None:
+        self.url, self.key, self.public_key = url, key, public_key
+
+
+def start_server(app):
+    """A real uvicorn server on a free loopback port, in a thread; returns (server, thread, url)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 120
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def live_server(real_assistant, server_store):
+    from assistant.server import create_app
+
+    _, licensed = server_store.create_key("cpt-licensed", "live-licensed")
+    _, public = server_store.create_key("public", "live-public")
+    server, thread, url = start_server(create_app(real_assistant, server_store, queue_limit=1))
+    yield LiveServer(url, licensed, public)
+    server.should_exit = True
+    thread.join(timeout=10)

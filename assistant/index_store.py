@@ -1,0 +1,245 @@
+"""Where the versions of the search index live: a local directory, or a Chroma server shared by workers.
+
+Both stores keep whole versions side by side and a pointer to the current one, so a build writes a new
+version and switches the pointer at the end (a failed build leaves the pointer alone). The build and
+search logic in assistant/retrieval.py talks only to the `IndexStore` interface; `index_store()` is the
+one place that picks the store from the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from assistant.config import Settings
+from assistant.corpus import Chunk
+from assistant.errors import ChromaServerError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+COLLECTION = "corpus"
+POINTER = "corpus-pointer"
+COSINE = {"hnsw:space": "cosine"}
+CHUNK_KEY = "chunk"   # metadata: the chunk as JSON, so a store without a manifest can rebuild it exactly
+SEQ_KEY = "seq"       # metadata: the chunk's position in the corpus, so BM25 ties break as in the local index
+COPY_BATCH = 256
+
+
+class IndexStore(Protocol):
+    def current(self) -> str | None:
+        """The name of the current version, or None when there is none."""
+
+    def hashes(self, name: str) -> dict[str, str]:
+        """Chunk id -> content hash of a version (empty when it cannot tell)."""
+
+    def stage(self, source: str | None, keep: list[str]) -> str:
+        """A new version holding the `keep` chunks of `source` (vectors included); returns its name."""
+
+    def collection(self, name: str) -> AbstractContextManager[Collection]:
+        """The Chroma collection of a version, for writing during a build."""
+
+    def publish(self, name: str, chunks: list[Chunk]) -> str | None:
+        """Make `name` the current version (the last step that may fail); returns the version it replaced."""
+
+    def retire(self, replaced: str | None) -> None:
+        """Remove versions that are no longer current (best effort, after the switch)."""
+
+    def discard(self, name: str) -> None:
+        """Remove a version that was never published (best effort)."""
+
+    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+        """The chunks in corpus order and the collection of a version, for searching."""
+
+    def location(self, name: str) -> str:
+        """Where a version is, for reports and error messages."""
+
+
+def index_store(settings: Settings) -> IndexStore:
+    """The one place that chooses the store: a Chroma server when ASSISTANT_CHROMA_URL is set."""
+    return ServerStore(settings.chroma_url) if settings.chroma_url else LocalStore(settings.data_dir / "index")
+
+
+def _new_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# ---------------------------------------------------------------------- local directory
+def _chroma_client(path: Path) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _release(client: ClientAPI) -> None:
+    """Chroma caches clients per path; drop ours so the directory can be moved or removed."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:  # noqa: BLE001 - best effort cleanup across chromadb versions
+        pass
+    del client
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """index/<build-xxxxxxxx>/ directories (a persistent Chroma + manifest.json each) and a CURRENT file."""
+
+    root: Path
+
+    def current(self) -> str | None:
+        pointer = self.root / "CURRENT"
+        if not pointer.exists():
+            return None
+        name = pointer.read_text().strip()
+        return name if name and (self.root / name).is_dir() else None
+
+    def hashes(self, name: str) -> dict[str, str]:
+        manifest = self.root / name / "manifest.json"
+        return json.loads(manifest.read_text())["hashes"] if manifest.exists() else {}
+
+    def stage(self, source: str | None, keep: list[str]) -> str:
+        """A copy of the whole source directory: chunks not in `keep` are replaced or deleted by the build."""
+        name = _new_name("build")
+        self.root.mkdir(parents=True, exist_ok=True)
+        if source:
+            shutil.copytree(self.root / source, self.root / name)
+        else:
+            (self.root / name).mkdir()
+        return name
+
+    @contextmanager
+    def collection(self, name: str) -> Iterator[Collection]:
+        client = _chroma_client(self.root / name)
+        try:
+            yield client.get_or_create_collection(COLLECTION, metadata=COSINE)
+        finally:
+            _release(client)
+
+    def publish(self, name: str, chunks: list[Chunk]) -> str | None:
+        replaced = self.current()
+        (self.root / name / "manifest.json").write_text(json.dumps(
+            {"hashes": {c.id: c.content_hash for c in chunks}, "chunks": [c.model_dump(mode="json") for c in chunks]}))
+        pointer_tmp = self.root / "CURRENT.tmp"
+        pointer_tmp.write_text(name)
+        pointer_tmp.replace(self.root / "CURRENT")
+        return replaced
+
+    def retire(self, replaced: str | None) -> None:
+        """Every directory but the current one goes, leftovers of interrupted builds included."""
+        current = self.current()
+        for old in self.root.iterdir():
+            if old.is_dir() and old.name != current:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self, name: str) -> None:
+        shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+        manifest = json.loads((self.root / name / "manifest.json").read_text())
+        return [Chunk(**c) for c in manifest["chunks"]], _chroma_client(self.root / name).get_collection(COLLECTION)
+
+    def location(self, name: str) -> str:
+        return str(self.root / name)
+
+
+# ---------------------------------------------------------------------- Chroma server
+@lru_cache(maxsize=4)
+def _http_client(url: str) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ChromaServerError(url, "expected http://host:port")
+    https = parts.scheme == "https"
+    try:
+        return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if https else 8000), ssl=https,
+                                   settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, TLS, not a Chroma server...
+        raise ChromaServerError(url, exc) from exc
+
+
+@dataclass(frozen=True)
+class ServerStore:
+    """corpus-xxxxxxxx collections on a Chroma server and a `corpus-pointer` collection whose metadata
+    {"current": name} names the current one. Chunks live in the collection's metadata (CHUNK_KEY)."""
+
+    url: str
+
+    def _client(self) -> ClientAPI:
+        client = _http_client(self.url)
+        try:
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - the server went away since the client was made
+            raise ChromaServerError(self.url, exc) from exc
+        return client
+
+    def _get(self, name: str) -> Collection | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client().get_collection(name)
+        except NotFoundError:
+            return None
+
+    def current(self) -> str | None:
+        pointer = self._get(POINTER)
+        name = (pointer.metadata or {}).get("current") if pointer else None
+        return name if name and self._get(name) else None
+
+    def hashes(self, name: str) -> dict[str, str]:
+        got = self._client().get_collection(name).get(include=["metadatas"])
+        return {cid: str(meta["hash"]) for cid, meta in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def stage(self, source: str | None, keep: list[str]) -> str:
+        """A new collection with only the `keep` vectors copied from the source: nothing is embedded twice."""
+        name = _new_name(COLLECTION)
+        target = self._client().create_collection(name, metadata=COSINE)
+        if source and keep:
+            got = self._client().get_collection(source).get(ids=keep, include=["embeddings", "documents", "metadatas"])
+            for i in range(0, len(got["ids"]), COPY_BATCH):
+                part = slice(i, i + COPY_BATCH)
+                target.add(ids=got["ids"][part], embeddings=got["embeddings"][part], documents=got["documents"][part],
+                           metadatas=got["metadatas"][part])
+        return name
+
+    @contextmanager
+    def collection(self, name: str) -> Iterator[Collection]:
+        yield self._client().get_collection(name)
+
+    def publish(self, name: str, chunks: list[Chunk]) -> str | None:
+        pointer = self._client().get_or_create_collection(POINTER, metadata={"current": name})
+        replaced = (pointer.metadata or {}).get("current")
+        if replaced == name:
+            return None
+        pointer.modify(metadata={"current": name})
+        return replaced
+
+    def retire(self, replaced: str | None) -> None:
+        """Only the version this build replaced: a concurrent build's staging collection is left alone."""
+        if replaced:
+            self.discard(replaced)
+
+    def discard(self, name: str) -> None:
+        with suppress(Exception):
+            self._client().delete_collection(name)
+
+    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+        collection = self._client().get_collection(name)
+        metas = sorted(collection.get(include=["metadatas"])["metadatas"], key=lambda m: m[SEQ_KEY])
+        return [Chunk.model_validate_json(m[CHUNK_KEY]) for m in metas], collection
+
+    def location(self, name: str) -> str:
+        return f"{self.url} (collection {name})"

@@ -1,0 +1,367 @@
+"""The HTTP server: chat page, answer API, OpenAI-compatible API, conversations, metrics.
+
+No `from __future__ import annotations` here: FastAPI reads the dependency annotations at runtime."""
+
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from assistant.answer import Answer
+from assistant.errors import InputError
+from assistant.pipeline import Assistant
+from assistant.server.store import ENTITLEMENTS, ApiKey, Store
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 64 * 1024
+MODEL_ID = "vertebro-assistant"
+SECONDS_PER_ANSWER = 2
+
+
+class AskRequest(BaseModel):
+    question: str = Field(max_length=4000)
+    date_of_service: date | None = None
+    conversation_id: str | None = None
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    date_of_service: date | None = None
+
+
+@dataclass
+class Caller:
+    key: ApiKey | None
+
+    @property
+    def entitlements(self) -> list[str]:
+        return self.key.entitlements if self.key else ENTITLEMENTS["public"]
+
+
+class ModelGate:
+    """One answer at a time; at most `limit` requests wait, the rest get 429 with Retry-After."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.waiting = 0
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self.waiting >= self.limit:
+            retry = str((self.waiting + 1) * SECONDS_PER_ANSWER)
+            raise HTTPException(429, "the assistant is busy; retry shortly", headers={"Retry-After": retry})
+        self.waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = defaultdict(int)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.answers = 0
+        self._lock = threading.Lock()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self.counts[(method, route, status)] += 1
+            self.seconds[route] += seconds
+
+    def render(self, queue: int) -> str:
+        lines = ["# HELP assistant_requests_total HTTP requests by route and status.",
+                 "# TYPE assistant_requests_total counter"]
+        with self._lock:
+            for (method, route, status), n in sorted(self.counts.items()):
+                lines.append(f'assistant_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}')
+            lines += ["# HELP assistant_request_seconds_total Time spent serving requests by route.",
+                      "# TYPE assistant_request_seconds_total counter"]
+            lines += [f'assistant_request_seconds_total{{route="{r}"}} {s:.3f}' for r, s in sorted(self.seconds.items())]
+            lines += ["# HELP assistant_answers_total Answers produced.", "# TYPE assistant_answers_total counter",
+                      f"assistant_answers_total {self.answers}"]
+        lines += ["# HELP assistant_queue_waiting Requests waiting for the model.", "# TYPE assistant_queue_waiting gauge",
+                  f"assistant_queue_waiting {queue}"]
+        return "\n".join(lines) + "\n"
+
+
+class RateLimiter:
+    """Fixed-window limit for guest access, per client address."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.windows: dict[str, tuple[int, int]] = {}
+
+    def allow(self, client: str) -> bool:
+        window = int(time.time() // 60)
+        start, count = self.windows.get(client, (window, 0))
+        count = count + 1 if start == window else 1
+        self.windows[client] = (window, count)
+        return count <= self.per_minute
+
+
+class BodyLimit:
+    """ASGI middleware: bodies over MAX_BODY get 413 before any parsing."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY:
+            return await _too_large(send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send) -> None:
+    body = json.dumps({"detail": f"request body over {MAX_BODY // 1024} KiB"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _answer_payload(answer: Answer, conversation_id: str | None) -> dict:
+    return {**answer.model_dump(mode="json"), "conversation_id": conversation_id}
+
+
+def create_app(assistant: Assistant | None = None, store: Store | None = None, *, queue_limit: int = 8,
+               guest: bool = False, guest_per_minute: int = 10) -> FastAPI:
+    state: dict = {"assistant": assistant, "store": store}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if state["assistant"] is None:
+            state["assistant"] = Assistant(progress=False)
+        if state["store"] is None:
+            state["store"] = Store(state["assistant"].settings.data_dir / "server.sqlite3")
+        await anyio.to_thread.run_sync(lambda: state["assistant"].index)
+        yield
+
+    app = FastAPI(title="Vertebroplasty coding assistant", version="1", lifespan=lifespan)
+    gate = ModelGate(queue_limit)
+    metrics = Metrics()
+    limiter = RateLimiter(guest_per_minute)
+    app.add_middleware(BodyLimit)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
+                        time.perf_counter() - started)
+        return response
+
+    def caller(request: Request) -> Caller:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            key = state["store"].authenticate(header[7:].strip())
+            if key:
+                return Caller(key)
+            raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        if guest:
+            if not limiter.allow(request.client.host if request.client else "?"):
+                raise HTTPException(429, "guest rate limit reached", headers={"Retry-After": "60"})
+            return Caller(None)
+        raise HTTPException(401, "an API key is required (Authorization: Bearer ...)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+    CallerDep = Annotated[Caller, Depends(caller)]
+
+    def keyed(who: CallerDep) -> ApiKey:
+        if who.key is None:
+            raise HTTPException(401, "conversations need an API key")
+        return who.key
+
+    KeyDep = Annotated[ApiKey, Depends(keyed)]
+
+    async def run_ask(who: Caller, question: str, dos: date | None, history: list[str], on_token=None) -> Answer:
+        async with gate.slot():
+            try:
+                answer = await anyio.to_thread.run_sync(partial(
+                    state["assistant"].ask, question, dos, history, entitlements=who.entitlements, on_token=on_token))
+            except InputError as exc:
+                raise HTTPException(422, str(exc)) from exc
+        metrics.answers += 1
+        return answer
+
+    def history_for(who: Caller, conversation_id: str | None) -> list[str]:
+        if conversation_id is None:
+            return []
+        if who.key is None:
+            raise HTTPException(404, "conversation not found")
+        history = state["store"].history(conversation_id, who.key.id)
+        if history is None:
+            raise HTTPException(404, "conversation not found")
+        return history
+
+    def record(who: Caller, conversation_id: str | None, answer: Answer) -> str | None:
+        if who.key is None:
+            return None
+        return state["store"].add_turn(who.key.id, conversation_id, answer.question, answer.date_of_service.isoformat(),
+                                       answer.model_dump_json(), answer.llm.model)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def prometheus() -> str:
+        return metrics.render(gate.waiting)
+
+    @app.get("/api/me")
+    def me(who: CallerDep) -> dict:
+        return {"entitlements": who.entitlements, "guest": who.key is None}
+
+    @app.post("/api/ask")
+    async def ask(body: AskRequest, who: CallerDep) -> dict:
+        history = history_for(who, body.conversation_id)
+        answer = await run_ask(who, body.question, body.date_of_service, history)
+        return _answer_payload(answer, record(who, body.conversation_id, answer))
+
+    @app.post("/api/ask/stream")
+    async def ask_stream(body: AskRequest, who: CallerDep) -> StreamingResponse:
+        history = history_for(who, body.conversation_id)
+        if gate.waiting >= gate.limit:
+            raise HTTPException(429, "the assistant is busy; retry shortly",
+                                headers={"Retry-After": str((gate.waiting + 1) * SECONDS_PER_ANSWER)})
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+
+        def on_token(text: str) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, ("token", {"text": text}))
+
+        async def produce() -> None:
+            try:
+                answer = await run_ask(who, body.question, body.date_of_service, history, on_token)
+                await events.put(("answer", _answer_payload(answer, record(who, body.conversation_id, answer))))
+            except HTTPException as exc:
+                retry = (exc.headers or {}).get("Retry-After")
+                await events.put(("error", {"detail": exc.detail, "status": exc.status_code,
+                                            **({"retry_after": int(retry)} if retry else {})}))
+            except Exception as exc:  # noqa: BLE001 - reported to the client as an event, never a hang
+                await events.put(("error", {"detail": f"internal error: {type(exc).__name__}", "status": 500}))
+            await events.put(None)
+
+        async def stream() -> AsyncIterator[str]:
+            task = asyncio.create_task(produce())
+            try:
+                while (item := await events.get()) is not None:
+                    yield f"event: {item[0]}\ndata: {json.dumps(item[1])}\n\n"
+            finally:
+                await task
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/conversations")
+    def conversations(key: KeyDep) -> list[dict]:
+        return state["store"].conversations(key.id)
+
+    @app.get("/api/conversations/{conversation_id}")
+    def conversation(conversation_id: str, key: KeyDep) -> dict:
+        found = state["store"].conversation(conversation_id, key.id)
+        if found is None:
+            raise HTTPException(404, "conversation not found")
+        for turn in found["turns"]:
+            turn["answer"] = json.loads(turn.pop("answer_json"))
+        return found
+
+    @app.get("/api/docs/{doc_id}")
+    def doc(doc_id: str, who: CallerDep) -> dict:
+        chunks = [c for c in state["assistant"].index.chunks if c.doc_id == doc_id and c.license in who.entitlements]
+        if not chunks:
+            raise HTTPException(404, "no such document for this key")
+        text = "\n\n".join(c.text.split("\n\n", 1)[-1] for c in chunks)
+        first = chunks[0]
+        return {"id": doc_id, "title": first.title, "source": first.source, "license": first.license, "text": text}
+
+    @app.get("/v1/models")
+    def models(who: CallerDep) -> dict:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "vertebro"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(body: ChatRequest, who: CallerDep):
+        users = [m.content for m in body.messages if m.role == "user"]
+        if not users:
+            raise HTTPException(422, "messages needs at least one user message")
+        answer = await run_ask(who, users[-1], body.date_of_service, users[:-1])
+        record(who, None, answer)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+        extra = answer.model_dump(mode="json")
+        if not body.stream:
+            return JSONResponse({
+                "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "vertebro": extra})
+
+        def chunk(delta: dict, finish: str | None = None, **more) -> str:
+            payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}
+            return f"data: {json.dumps(payload)}\n\n"
+
+        async def stream() -> AsyncIterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            for line in answer.answer.splitlines(keepends=True):
+                yield chunk({"content": line})
+            yield chunk({}, "stop", vertebro=extra)
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app

@@ -1,0 +1,187 @@
+"""The HTTP API on the real pipeline: TestClient for the contract, a live uvicorn for clients and load."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.server import create_app
+from assistant.server.store import Store
+
+pytestmark = pytest.mark.slow
+ANSWER_KEYS = {"question", "date_of_service", "in_scope", "needs_clarification", "answer", "codes", "rejected",
+               "warnings", "citations", "llm", "timings_ms"}
+
+
+@pytest.fixture(scope="module")
+def keys(server_store):
+    return {name: server_store.create_key(entitlement, name)[1]
+            for name, entitlement in (("a", "cpt-licensed"), ("b", "cpt-licensed"), ("pub", "public"))}
+
+
+@pytest.fixture(scope="module")
+def client(real_assistant, server_store):
+    with TestClient(create_app(real_assistant, server_store)) as test_client:
+        yield test_client
+
+
+def auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_health_metrics_and_page(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    metrics = client.get("/metrics").text
+    assert "# TYPE assistant_requests_total counter" in metrics and "assistant_queue_waiting" in metrics
+
+
+def test_keys_are_required(client, keys):
+    assert client.post("/api/ask", json={"question": "PKP L1"}).status_code == 401
+    assert client.post("/api/ask", json={"question": "PKP L1"}, headers=auth("va_not-a-key")).status_code == 401
+    assert client.get("/v1/models", headers=auth(keys["a"])).json()["data"][0]["id"] == "vertebro-assistant"
+
+
+def test_ask_returns_the_schema_and_keeps_the_conversation(client, keys):
+    first = client.post("/api/ask", json={"question": "Kyphoplasty T12, codes?", "date_of_service": "2023-02-02"},
+                        headers=auth(keys["a"]))
+    assert first.status_code == 200
+    body = first.json()
+    assert set(body) == ANSWER_KEYS | {"conversation_id"}
+    assert [c["code"] for c in body["codes"]] == ["22513"]
+    follow = client.post("/api/ask", json={"question": "and if it was lumbar?", "conversation_id": body["conversation_id"]},
+                         headers=auth(keys["a"]))
+    assert [c["code"] for c in follow.json()["codes"]] == ["22514"]
+    export = client.get(f"/api/conversations/{body['conversation_id']}", headers=auth(keys["a"])).json()
+    assert [t["question"] for t in export["turns"]] == ["Kyphoplasty T12, codes?", "and if it was lumbar?"]
+    assert export["turns"][1]["answer"]["codes"][0]["code"] == "22514" and export["turns"][0]["model"]
+    listed = client.get("/api/conversations", headers=auth(keys["a"])).json()
+    assert body["conversation_id"] in [c["id"] for c in listed]
+
+
+def test_a_key_cannot_read_another_keys_conversation(client, keys):
+    cid = client.post("/api/ask", json={"question": "PVP L2 2020"}, headers=auth(keys["a"])).json()["conversation_id"]
+    assert client.get(f"/api/conversations/{cid}", headers=auth(keys["b"])).status_code == 404
+    assert client.post("/api/ask", json={"question": "and L3?", "conversation_id": cid},
+                       headers=auth(keys["b"])).status_code == 404
+    assert cid not in [c["id"] for c in client.get("/api/conversations", headers=auth(keys["b"])).json()]
+
+
+def test_conversations_survive_a_restart(real_assistant, server_store, keys, client):
+    cid = client.post("/api/ask", json={"question": "PVP T8 2021"}, headers=auth(keys["a"])).json()["conversation_id"]
+    with TestClient(create_app(real_assistant, Store(server_store.path))) as restarted:
+        assert restarted.get(f"/api/conversations/{cid}", headers=auth(keys["a"])).json()["turns"][0]["question"] == "PVP T8 2021"
+
+
+def test_bad_input(client, keys):
+    bad_json = client.post("/api/ask", content=b"{not json", headers={**auth(keys["a"]), "Content-Type": "application/json"})
+    assert bad_json.status_code == 422
+    missing = client.post("/api/ask", json={"date_of_service": "2020-01-01"}, headers=auth(keys["a"]))
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"][-1] == "question"
+    assert client.post("/api/ask", json={"question": "x" * 70000}, headers=auth(keys["a"])).status_code == 413
+    empty = client.post("/api/ask", json={"question": "   "}, headers=auth(keys["a"]))
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    future = client.post("/api/ask", json={"question": "PKP L1", "date_of_service": "2099-01-01"}, headers=auth(keys["a"]))
+    assert future.status_code == 422 and "future" in future.json()["detail"]
+
+
+def test_streaming_sends_tokens_then_the_verified_answer(client, keys):
+    with client.stream("POST", "/api/ask/stream", json={"question": "BKP L1 osteoporotic fx", "date_of_service": "2024-04-04"},
+                       headers=auth(keys["a"])) as response:
+        text = "".join(response.iter_text())
+    events = re.findall(r"event: (\w+)\ndata: (.*)\n\n", text)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("token") >= 1 and kinds[-1] == "answer"
+    answer = json.loads(events[-1][1])
+    assert {c["code"] for c in answer["codes"]} == {"22514", "M80.08XA"} and answer["conversation_id"]
+
+
+def licensed_runs(real_assistant) -> set[str]:
+    runs = set()
+    for chunk in real_assistant.index.chunks:
+        if chunk.license == "cpt-licensed":
+            words = re.findall(r"\w+", chunk.text.split("\n\n", 1)[-1].lower())
+            runs |= {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
+    return runs
+
+
+def test_public_key_never_sees_licensed_text(client, keys, real_assistant):
+    runs = licensed_runs(real_assistant)
+    assert runs
+    licensed_ids = {c.doc_id for c in real_assistant.index.chunks if c.license == "cpt-licensed"}
+    questions = ["What does 22513 describe?", "CPT descriptor for 0200T and 0201T", "What is included in 22510?",
+                 "Is imaging guidance included in vertebroplasty codes?", "Moderate sedation time rules from 2017"]
+    for question in questions:
+        for path in ("/api/ask", "/v1/chat/completions"):
+            payload = {"question": question} if path == "/api/ask" else {"messages": [{"role": "user", "content": question}]}
+            response = client.post(path, json=payload, headers=auth(keys["pub"]))
+            assert response.status_code == 200
+            words = " ".join(re.findall(r"\w+", response.text.lower()))
+            leaked = [run for run in runs if run in words]
+            assert not leaked, leaked[:3]
+            cited = re.findall(r'"id": ?"([a-z0-9-]+)"', response.text)
+            assert not set(cited) & licensed_ids
+    for doc_id in licensed_ids:
+        assert client.get(f"/api/docs/{doc_id}", headers=auth(keys["pub"])).status_code == 404
+        assert client.get(f"/api/docs/{doc_id}", headers=auth(keys["a"])).status_code == 200
+    licensed_citations = [c["license"] for q in questions
+                          for c in client.post("/api/ask", json={"question": q}, headers=auth(keys["a"])).json()["citations"]]
+    assert "cpt-licensed" in licensed_citations  # the same questions do reach licensed text with a licensed key
+
+
+def test_openai_client_against_a_live_server(live_server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{live_server.url}/v1", api_key=live_server.key)
+    reply = client.chat.completions.create(model="vertebro-assistant", messages=[
+        {"role": "user", "content": "Kyphoplasty T12, DOS 2022-05-05"},
+        {"role": "assistant", "content": "22513"},
+        {"role": "user", "content": "and if it was lumbar?"}])
+    assert "22514" in reply.choices[0].message.content
+    assert [c["code"] for c in reply.model_extra["vertebro"]["codes"]] == ["22514"]
+    parts = list(client.chat.completions.create(model="vertebro-assistant", stream=True,
+                                                messages=[{"role": "user", "content": "PVP L2 and L3, 2019"}]))
+    text = "".join(p.choices[0].delta.content or "" for p in parts if p.choices)
+    assert "22511" in text and "22512" in text
+    assert client.models.list().data[0].id == "vertebro-assistant"
+
+
+def test_overload_gets_429_with_retry_after_never_500(live_server):
+    results: list[httpx.Response] = []
+
+    def call() -> None:
+        with httpx.Client(timeout=120) as http:
+            results.append(http.post(f"{live_server.url}/api/ask", json={"question": "PKP T10 and T11, 2021"},
+                                     headers=auth(live_server.key)))
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    statuses = sorted(r.status_code for r in results)
+    assert len(results) == 6 and set(statuses) <= {200, 429} and 200 in statuses and 429 in statuses
+    assert all(r.headers.get("retry-after", "").isdigit() for r in results if r.status_code == 429)
+
+
+def test_keys_cli_create_list_revoke(tmp_path):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "assistant.cli", "keys", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    created = cli("create", "--entitlement", "cpt-licensed", "--name", "coder1")
+    assert created.returncode == 0
+    secret = created.stdout.split()[-1]
+    store = Store(tmp_path / "server.sqlite3")
+    assert store.authenticate(secret).entitlements == ["public", "cpt-licensed"]
+    assert secret not in (tmp_path / "server.sqlite3").read_bytes().decode("latin-1")
+    assert "coder1" in cli("list").stdout
+    assert cli("revoke", "1").returncode == 0 and store.authenticate(secret) is None
+    assert cli("revoke", "1").returncode == 2
