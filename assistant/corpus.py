@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 from assistant.codebook import Codebook
 from assistant.config import TIERS
 from assistant.errors import CorpusError
-from assistant.facts import CODE_PATTERN
 from assistant.topics import TOPICS
+from assistant.vocabulary import CODE_PATTERN
 
 KINDS = ("descriptor", "guideline", "history", "ncci", "coverage", "icd10", "faq")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)

@@ -3,134 +3,50 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from assistant import spine
+from assistant.dates import date_of_service, parse_date_argument
 from assistant.errors import InputError
+from assistant.vocabulary import (
+    ADDITIONAL,
+    AGE_PATTERNS,
+    ANESTHESIA,
+    ASKS_FOR_CODES,
+    ASKS_FOR_DIAGNOSIS,
+    BIOPSY,
+    BIOPSY_HEAD,
+    BIOPSY_TAIL,
+    CODE_PATTERN,
+    COUNT_PHRASE,
+    GENERAL_QUESTION,
+    IMAGING_TERMS,
+    IN_SCOPE_TERMS,
+    LATERALITY,
+    LEVEL_RANGE,
+    MINUTES,
+    MODIFIER_PATTERN,
+    NEGATION,
+    NOT_TREATED,
+    NOT_TREATED_BEFORE,
+    OTHER_PERFORMER,
+    OTHER_PROCEDURES,
+    PAST_SESSION,
+    PLURAL_BODIES,
+    PROCEDURE_TERMS,
+    PROCEDURE_WORD,
+    REGION_WORDS,
+    RETURN_VISIT,
+    SAME_SITE,
+    SEDATION,
+    WEAK_VERTEBROPLASTY_TERMS,
+    WORD_NUMBERS,
+)
 
 MAX_QUESTION_CHARS = 4000
-
-PROCEDURE_TERMS: dict[str, list[str]] = {
-    "sacral_augmentation": [r"sacroplast\w*", r"sacral augmentation", r"sacral (?:insufficiency )?(?:cement|augment)\w*"],
-    "augmentation": [
-        r"kyphoplast\w*", r"\bkypho\b", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
-        r"curett\w*", r"\bkiva\b", r"spine ?jack", r"osteotome", r"radiofrequency[- ]targeted",
-        r"mechanical device", r"(?:vertebral )?augmentation", r"\bva\b", r"stentoplasty", r"vertebral body stent\w*",
-    ],
-    "vertebroplasty": [
-        r"vertebroplast\w*", r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
-        r"injected (?:bone )?cement", r"pmma", r"bone cement", r"\bcement\b",
-    ],
-}
-# Cement words name the material of every family; they decide vertebroplasty only when no
-# augmentation or sacral term is present.
-WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection"}
-NEGATION = re.compile(r"\b(?:no|without|w/o|not|never|nor|didn't use|did not use)\b[\w\s,/-]{0,20}$", re.IGNORECASE)
-
-IN_SCOPE_TERMS = re.compile(
-    r"vertebro|kypho|sacroplast|augmentation|\bpvp\b|\bpkp\b|\bbkp\b|\bvcf\b|compression (?:fx|fracture)|"
-    r"vertebra|cement|pmma|sacral|sacrum|bone biopsy|osteopor|myeloma|hemangioma|\blcd\b|ncci|"
-    r"moderate sedation|conscious sedation|spine|spinal|bull'?s[- ]eye|\bmue\b",
-    re.IGNORECASE,
-)
-OTHER_PROCEDURES = re.compile(
-    r"fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|hip replacement|colonoscop|"
-    r"endoscop|epidural|facet|medial branch|cataract|cesarean|appendectomy|pacemaker|cholecystectomy|"
-    r"carpal tunnel|rotator cuff|mammogra|echocardiogra",
-    re.IGNORECASE,
-)
-ASKS_FOR_CODES = re.compile(
-    r"\b(?:codes?|coding|coded|bill|billing|billed|report|cpt|hcpcs|charge|units?|claim|"
-    r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report))\b|\?\?",
-    re.IGNORECASE,
-)
-GENERAL_QUESTION = re.compile(
-    r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b|\bcover(?:ed|age)?\b|\blcds?\b|"
-    r"medical(?:ly)? necess",
-    re.IGNORECASE,
-)
-ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
-
-WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "single": 1, "a": 1}
-COUNT_PHRASE = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|single|\d)\s*[- ]?\s*(?:(cervical|thoracic|lumbar|sacral)\s+)?"
-    r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
-    re.IGNORECASE,
-)
-REGION_WORDS = {
-    "cervical": r"\bcervical\b|\bc-spine\b",
-    "thoracic": r"\bthoracic\b|\bt-spine\b|\bdorsal\b",
-    "lumbar": r"\blumbar\b|\bl-spine\b",
-    "sacral": r"\bsacral\b|\bsacrum\b|sacroplast\w*",
-}
-PLURAL_BODIES = re.compile(r"\b(?:levels|vertebrae|bodies|fractures|multiple|multilevel|multi-level)\b", re.IGNORECASE)
-LEVEL_RANGE = re.compile(
-    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
-    re.IGNORECASE,
-)
-NOT_TREATED = re.compile(
-    r"^[\s,(]*(?:was |were |is )?(?:not treated|untreated|wasn't treated|not augmented|skipped|not fractured|"
-    r"not injected|which wasn't treated|which was not treated|\(not treated)",
-    re.IGNORECASE,
-)
-NOT_TREATED_BEFORE = re.compile(
-    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$",
-    re.IGNORECASE,
-)
-PAST_SESSION = re.compile(
-    r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b",
-    re.IGNORECASE,
-)
-ADDITIONAL = re.compile(r"\b(?:add'?l|additional|also|another|plus|too|as well|extra)\b", re.IGNORECASE)
-BIOPSY = re.compile(r"\b(?:biops\w*|bx)\b", re.IGNORECASE)
-
-IMAGING_TERMS = {
-    "ct": r"\bct\b[- ]?(?:guid|scan|fluoro)?|computed tomograph|ct-guided",
-    "mri": r"\bmri?\b[- ]guid|magnetic resonance guid",
-    "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
-}
-SEDATION = re.compile(
-    r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b",
-    re.IGNORECASE,
-)
-MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
-ANESTHESIA = re.compile(
-    r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
-    re.IGNORECASE,
-)
-OTHER_PERFORMER = re.compile(
-    r"\b(?:another|different|separate|second|other)\s+(?:physician|provider|doctor|md|practitioner)\b|"
-    r"\bnot the (?:surgeon|operating physician|proceduralist)\b",
-    re.IGNORECASE,
-)
-AGE_PATTERNS = [
-    re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
-    re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
-    re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
-]
-LATERALITY = {
-    "bilateral": r"\bbilateral\w*|bipedicular|both sides|two needles|2 needles|\bbilat\b",
-    "unilateral": r"\bunilateral\w*|unipedicular|one needle|single needle|\b1 needle|one side\b|left[- ]sided|right[- ]sided",
-}
-CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
-MODIFIER_PATTERN = re.compile(
-    r"(?:(?<=\d)|(?<=\dT))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
-    re.IGNORECASE,
-)
-
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
-DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b")
-DATE_MONTH = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
-    re.IGNORECASE,
-)
-DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
 
 
 class Body(BaseModel):
@@ -200,19 +116,6 @@ def validate_question(question: object) -> str:
     return question.strip()
 
 
-def parse_date_argument(value: date | str | None, today: date) -> date | None:
-    if value is None or isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value).strip())
-        except ValueError as exc:
-            raise InputError(f"invalid date of service {value!r}: use YYYY-MM-DD") from exc
-    if parsed and parsed > today:
-        raise InputError(f"the date of service {parsed.isoformat()} is in the future")
-    return parsed
-
-
 def parse(
     question: str,
     date_of_service: date | str | None = None,
@@ -240,8 +143,8 @@ def parse(
 
 def _parse_one(text: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
                encounters: EncounterTerms | None, cues: ConditionTerms | None) -> Facts:
-    dos, note = _date(text, explicit_date, today)
     session = _current_session(text)
+    dos, note = date_of_service([session, text], explicit_date, today)
     procedures, positions = _procedures(session)
     bodies, unknown_count = _bodies(session, procedures, positions)
     biopsy_levels = _biopsy_levels(text)
@@ -262,7 +165,7 @@ def _parse_one(text: str, explicit_date: date | None, today: date, conditions: C
         biopsy=bool(BIOPSY.search(text)),
         biopsy_same_site=bool(SAME_SITE.search(text)),
         biopsy_levels=biopsy_levels,
-        imaging=_first_key(IMAGING_TERMS, text),
+        imaging=_first_key(IMAGING_TERMS.items(), text),
         sedation=bool(SEDATION.search(text)),
         sedation_minutes=minutes,
         sedation_performer=performer,
@@ -283,51 +186,11 @@ def _unique(items) -> list:
     return list(dict.fromkeys(items))
 
 
-def _first_key(table: Mapping[str, str], text: str) -> str | None:
-    for key, pattern in table.items():
+def _first_key(patterns: Iterable[tuple[str, str]], text: str) -> str | None:
+    for key, pattern in patterns:
         if re.search(pattern, text, re.IGNORECASE):
             return key
     return None
-
-
-def _date(text: str, explicit: date | None, today: date) -> tuple[date, str]:
-    if explicit:
-        return explicit, "date of service given"
-    found = _date_in_text(text)
-    if found:
-        if found[0] > today:
-            raise InputError(f"the date of service {found[0].isoformat()} is in the future")
-        return found
-    return today, "no date of service given: today's date was used"
-
-
-def _date_in_text(text: str) -> tuple[date, str] | None:
-    candidates: list[tuple[int, date, str]] = []
-    for m in DATE_ISO.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
-    for m in DATE_US.finditer(text):
-        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[2])), "date of service from the question"))
-    for m in DATE_MONTH.finditer(text):
-        day = int(m[2]) if m[2] else 15
-        note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
-        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], day), note))
-    if not candidates:
-        for m in DATE_YEAR.finditer(text):
-            candidates.append((m.start(), _safe_date(int(m[1]), 7, 1),
-                               "year of service from the question (mid-year assumed)"))
-    valid = [(pos, d, note) for pos, d, note in candidates if d]
-    if not valid:
-        return None
-    _, found, note = min(valid, key=lambda c: c[0])
-    return found, note
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def _negated(text: str, start: int) -> bool:
@@ -421,18 +284,6 @@ def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict
     return min(after)[1] if after else spinal[0]
 
 
-BIOPSY_TAIL = re.compile(
-    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|specimen|sample|needle|core|bone))*"
-    r"\s*(?:\b(?:at|of|from|on|in)\s+(?:the\s+)?)?"
-    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?"
-    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?\d{1,2})*)",
-    re.IGNORECASE,
-)
-SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)", re.IGNORECASE)
-BIOPSY_HEAD = re.compile(r"([CTLS]\s?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
-PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
-
-
 def _biopsy_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy")."""
     spans = []
@@ -469,8 +320,14 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _current_session(text: str) -> str:
-    """The text with clauses about an earlier session blanked ("kypho L3 last week, today PVP L4")."""
+    """The text with clauses about an earlier session blanked ("kypho L3 last week, today PVP L4";
+    "kypho L2 on 9/8, pt came back 9/11 for L1": everything before the return visit)."""
     clauses = [(m.start(), m.end()) for m in re.finditer(r"[^.;,]+", text)]
+    returned = RETURN_VISIT.search(text)
+    if returned:
+        start = max(a for a, _ in clauses if a <= returned.start())
+        text = _blank(text, [(0, start)])
+        clauses = [(a, b) for a, b in clauses if a >= start]
     past = [span for span in clauses if PAST_SESSION.search(text[span[0]:span[1]])]
     if not past or len(past) == len(clauses):
         return text

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from assistant.answer import CodeLine, Rejected
 from assistant.codebook import Codebook, CodeEntry, Derivation, DerivedCode
-from assistant.facts import CODE_PATTERN, Facts
+from assistant.facts import Facts
+from assistant.vocabulary import CODE_PATTERN
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 

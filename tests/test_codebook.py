@@ -120,6 +120,8 @@ def test_validity_and_replacement_come_from_the_table(codebook):
 def test_modifier_cues_from_the_table(derive):
     assert ("22514", 1, ("22",)) in code_set(derive("Kypho L1 took 3+ hrs, surgeon documented the extra work", "2020-01-01"))
     assert ("72291", 1, ("26",)) in code_set(derive("PVP L2 fluoro, hospital setting, pro fee only", "2011-05-05"))
+    assert ("72291", 1, ("26",)) in code_set(derive("PVP L2 under fluoro in the hosp outpatient dept", "2011-05-05"))
+    assert ("72291", 1, ()) in code_set(derive("PVP L2 under fluoro in the office", "2011-05-05"))
 
 
 def test_mixed_procedures_pre_2015_share_one_imaging_line(derive):

@@ -37,9 +37,27 @@ def test_counted_levels_without_names(parse, question, region, count):
     ("PMMA injected into L2, no balloon used", "vertebroplasty"),
     ("PVP T8", "vertebroplasty"),
     ("vertebroplasty without cavity creation at L3", "vertebroplasty"),
+    ("vertebroplsty T8", "vertebroplasty"),
+    ("kyphplasty L1", "augmentation"),
+    ("titled 'vertebral augmentation L2'; body: cement injected, nothing about a balloon or cavity", "vertebroplasty"),
 ])
 def test_procedure_wording(parse, question, procedure):
     assert parse(question).procedures == [procedure]
+
+
+@pytest.mark.parametrize(("question", "side"), [
+    ("sacroplasty, two needles both in the RIGHT sacral ala only, nothing on the left", "unilateral"),
+    ("sacroplasty with two needles", "bilateral"),
+    ("bilateral sacroplasty, one needle each side", "bilateral"),
+    ("unipedicular sacral augmentation", "unilateral"),
+])
+def test_laterality_sides_outrank_needle_counts(parse, question, side):
+    assert parse(question).laterality == side
+
+
+def test_return_visit_starts_a_new_session(parse):
+    facts = parse("kyphoplasty L2 on 9/8/2025 (billed 22514). pt came back 9/11/2025 and had L1 kyphoplasty")
+    assert [b.name for b in facts.bodies] == ["L1"] and facts.date_of_service == date(2025, 9, 11)
 
 
 def test_sacral_augmentation_and_laterality(parse):

@@ -1,0 +1,75 @@
+"""Dates of service: from the caller's argument or from the question's text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from assistant.errors import InputError
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b")
+DATE_MONTH = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
+
+
+def parse_date_argument(value: date | str | None, today: date) -> date | None:
+    if value is None or isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise InputError(f"invalid date of service {value!r}: use YYYY-MM-DD") from exc
+    if parsed and parsed > today:
+        raise InputError(f"the date of service {parsed.isoformat()} is in the future")
+    return parsed
+
+
+def date_of_service(texts: Sequence[str], explicit: date | None, today: date) -> tuple[date, str]:
+    """The explicit date, else the first date in the first of `texts` that has one, else today."""
+    if explicit:
+        return explicit, "date of service given"
+    found = next((d for d in map(_date_in_text, texts) if d), None)
+    if found:
+        if found[0] > today:
+            raise InputError(f"the date of service {found[0].isoformat()} is in the future")
+        return found
+    return today, "no date of service given: today's date was used"
+
+
+def _date_in_text(text: str) -> tuple[date, str] | None:
+    candidates: list[tuple[int, date, str]] = []
+    for m in DATE_ISO.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
+    for m in DATE_US.finditer(text):
+        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[2])), "date of service from the question"))
+    for m in DATE_MONTH.finditer(text):
+        day = int(m[2]) if m[2] else 15
+        note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
+        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], day), note))
+    if not candidates:
+        for m in DATE_YEAR.finditer(text):
+            candidates.append((m.start(), _safe_date(int(m[1]), 7, 1),
+                               "year of service from the question (mid-year assumed)"))
+    valid = [(pos, d, note) for pos, d, note in candidates if d]
+    if not valid:
+        return None
+    _, found, note = min(valid, key=lambda c: c[0])
+    return found, note
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+

@@ -1,0 +1,139 @@
+"""The words and patterns the facts parser recognises in coders' questions."""
+
+import re
+
+PROCEDURE_TERMS: dict[str, list[str]] = {
+    "sacral_augmentation": [r"sacroplast\w*", r"sacral augmentation", r"sacral (?:insufficiency )?(?:cement|augment)\w*"],
+    "augmentation": [
+        r"kyphoplast\w*", r"\bky?ph?o?pla?s?ty\b",
+        r"\bkypho\b", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
+        r"curett\w*", r"\bkiva\b", r"spine ?jack", r"osteotome", r"radiofrequency[- ]targeted",
+        r"mechanical device", r"(?:vertebral )?augmentation", r"\bva\b", r"stentoplasty", r"vertebral body stent\w*",
+    ],
+    "vertebroplasty": [
+        r"vertebroplast\w*", r"\bvert\w{1,5}pla?s?ty\b", r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
+        r"injected (?:bone )?cement", r"pmma", r"bone cement", r"\bcement\b",
+    ],
+}
+# Cement words name the material of every family; they decide vertebroplasty only when no
+# augmentation or sacral term is present.
+WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection"}
+NEGATION = re.compile(
+    r"\b(?:no|without|w/o|not|never|nor|didn't use|did not use|nothing about|no mention of)\b[\w\s,/-]{0,20}$",
+    re.IGNORECASE,
+)
+
+IN_SCOPE_TERMS = re.compile(
+    r"vertebro|kypho|sacroplast|augmentation|\bpvp\b|\bpkp\b|\bbkp\b|\bvcf\b|compression (?:fx|fracture)|"
+    r"vertebra|cement|pmma|sacral|sacrum|bone biopsy|osteopor|myeloma|hemangioma|\blcd\b|ncci|"
+    r"moderate sedation|conscious sedation|spine|spinal|bull'?s[- ]eye|\bmue\b",
+    re.IGNORECASE,
+)
+OTHER_PROCEDURES = re.compile(
+    r"fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|hip replacement|colonoscop|"
+    r"endoscop|epidural|facet|medial branch|cataract|cesarean|appendectomy|pacemaker|cholecystectomy|"
+    r"carpal tunnel|rotator cuff|mammogra|echocardiogra",
+    re.IGNORECASE,
+)
+ASKS_FOR_CODES = re.compile(
+    r"\b(?:codes?|coding|coded|bill|billing|billed|report|cpt|hcpcs|charge|units?|claim|"
+    r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report))\b|\?\?",
+    re.IGNORECASE,
+)
+GENERAL_QUESTION = re.compile(
+    r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b|\bcover(?:ed|age)?\b|\blcds?\b|"
+    r"medical(?:ly)? necess",
+    re.IGNORECASE,
+)
+ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
+
+WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "single": 1, "a": 1}
+COUNT_PHRASE = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|single|\d)\s*[- ]?\s*(?:(cervical|thoracic|lumbar|sacral)\s+)?"
+    r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
+    re.IGNORECASE,
+)
+REGION_WORDS = {
+    "cervical": r"\bcervical\b|\bc-spine\b",
+    "thoracic": r"\bthoracic\b|\bt-spine\b|\bdorsal\b",
+    "lumbar": r"\blumbar\b|\bl-spine\b",
+    "sacral": r"\bsacral\b|\bsacrum\b|sacroplast\w*",
+}
+PLURAL_BODIES = re.compile(r"\b(?:levels|vertebrae|bodies|fractures|multiple|multilevel|multi-level)\b", re.IGNORECASE)
+LEVEL_RANGE = re.compile(
+    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
+    re.IGNORECASE,
+)
+NOT_TREATED = re.compile(
+    r"^[\s,(]*(?:was |were |is )?(?:not treated|untreated|wasn't treated|not augmented|skipped|not fractured|"
+    r"not injected|which wasn't treated|which was not treated|\(not treated)",
+    re.IGNORECASE,
+)
+NOT_TREATED_BEFORE = re.compile(
+    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$",
+    re.IGNORECASE,
+)
+PAST_SESSION = re.compile(
+    r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b",
+    re.IGNORECASE,
+)
+# A later visit named in the question: what came before it is an earlier session.
+RETURN_VISIT = re.compile(
+    r"\b(?:came back|returned|came in again|back again|re-?presented|next (?:visit|session)|second session)\b",
+    re.IGNORECASE,
+)
+ADDITIONAL = re.compile(r"\b(?:add'?l|additional|also|another|plus|too|as well|extra)\b", re.IGNORECASE)
+BIOPSY = re.compile(r"\b(?:biops\w*|bx)\b", re.IGNORECASE)
+
+IMAGING_TERMS = {
+    "ct": r"\bct\b[- ]?(?:guid|scan|fluoro)?|computed tomograph|ct-guided",
+    "mri": r"\bmri?\b[- ]guid|magnetic resonance guid",
+    "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
+}
+SEDATION = re.compile(
+    r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b",
+    re.IGNORECASE,
+)
+MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
+ANESTHESIA = re.compile(
+    r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
+    re.IGNORECASE,
+)
+OTHER_PERFORMER = re.compile(
+    r"\b(?:another|different|separate|second|other)\s+(?:physician|provider|doctor|md|practitioner)\b|"
+    r"\bnot the (?:surgeon|operating physician|proceduralist)\b",
+    re.IGNORECASE,
+)
+AGE_PATTERNS = [
+    re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
+    re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
+    re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
+]
+# Checked in order; the first match decides. An explicit one-side statement outranks needle
+# counts ("two needles, both in the right ala only" is unilateral).
+LATERALITY: list[tuple[str, str]] = [
+    ("unilateral", r"\b(?:right|left)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b"),
+    ("bilateral", r"\bbilateral\w*|bipedicular|both sides|\bbilat\b"),
+    ("unilateral", r"\bunilateral\w*|unipedicular|one side\b|left[- ]sided|right[- ]sided"),
+    ("bilateral", r"two needles|2 needles"),
+    ("unilateral", r"one needle|single needle|\b1 needle"),
+]
+CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
+MODIFIER_PATTERN = re.compile(
+    r"(?:(?<=\d)|(?<=\dT))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
+    re.IGNORECASE,
+)
+
+BIOPSY_TAIL = re.compile(
+    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|specimen|sample|needle|core|bone))*"
+    r"\s*(?:\b(?:at|of|from|on|in)\s+(?:the\s+)?)?"
+    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?"
+    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?\d{1,2})*)",
+    re.IGNORECASE,
+)
+SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)", re.IGNORECASE)
+BIOPSY_HEAD = re.compile(r"([CTLS]\s?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
+PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
+
+
