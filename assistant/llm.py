@@ -42,7 +42,7 @@ def _load_llama(path: str, n_ctx: int):
         raise ModelUnavailableError(
             "the embedded chat model needs llama-cpp-python; set ASSISTANT_LLM=none to answer without a model"
         ) from exc
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, seed=0, verbose=False)
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, seed=0, flash_attn=True, verbose=False)
 
 
 class GGUFChatModel(BaseChatModel):
