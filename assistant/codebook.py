@@ -32,6 +32,7 @@ class Replacement(BaseModel):
 class Inclusion(BaseModel):
     codes: list[str]
     scope: str  # always | same_level
+    since: date | None = None
     until: date | None = None
     reason: str
 
@@ -161,7 +162,8 @@ class Codebook:
         entry = self.get(code)
         if not entry:
             return []
-        return [i for i in entry.includes if i.until is None or day <= i.until]
+        return [i for i in entry.includes
+                if (i.since is None or day >= i.since) and (i.until is None or day <= i.until)]
 
     def sibling(self, code: str, region: str) -> CodeEntry | None:
         """The code of the same family, role and period for another region (22523 + lumbar -> 22524)."""
@@ -249,7 +251,7 @@ class Codebook:
     def _derive_family(self, family: str, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
         if family == "sacral_augmentation":
-            self._derive_sacral(facts, result)
+            self._derive_sacral(bodies, facts, result)
             return
         covered = [b for b in bodies if self._primary_for(family, b.region, day)]
         uncovered = [b for b in bodies if b not in covered]
@@ -292,16 +294,17 @@ class Codebook:
             reason=f"no listed code describes {regions} {FAMILY_NAMES[family]} on this date: unlisted spine "
                    f"procedure ({_describe(bodies)}); send the operative note and a comparable code"))
 
-    def _derive_sacral(self, facts: Facts, result: Derivation) -> None:
+    def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
         codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == facts.laterality]
         if not codes:
-            result.warnings.append("no sacral augmentation code is valid on this date of service")
+            self._derive_unlisted("sacral_augmentation", bodies, day, result)
             return
         result.codes.append(DerivedCode(
             code=codes[0].code,
             reason=f"sacral augmentation, {facts.laterality}; one unit per session whatever the number of "
                    "sacral segments"))
+        self._derive_imaging_si("sacral_augmentation", 1, facts, result)
 
     def _derive_imaging_si(self, family: str, body_count: int, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
@@ -323,8 +326,8 @@ class Codebook:
             line = DerivedCode(code=chosen[0].code, units=0, reason="")
             result.codes.append(line)
         line.units += body_count  # one line across families (mixed sessions share the imaging code)
-        line.reason = (f"imaging supervision and interpretation, {guidance}, one unit per vertebral body "
-                       f"({line.units}); separately reported before 2015")
+        line.reason = (f"imaging supervision and interpretation, {guidance}, one unit per vertebral body or "
+                       f"sacrum ({line.units}); separately reported before 2015")
 
     def _derive_biopsy(self, facts: Facts, result: Derivation) -> None:
         if not facts.biopsy:
@@ -333,18 +336,26 @@ class Codebook:
         treated = {b.name for b in facts.bodies if b.name}
         other = [lv for lv in facts.biopsy_levels if lv not in treated]
         same = [lv for lv in facts.biopsy_levels if lv in treated]
+        biopsy = self.where(day, family="biopsy")[0]
         if same or not facts.biopsy_levels:
             where = ", ".join(same) if same else "the treated level"
-            result.warnings.append(
-                f"bone biopsy at {where} is included in the procedure code; do not report 20225 for it")
+            if self._included_in_derived(biopsy.code, day, result):
+                result.warnings.append(
+                    f"bone biopsy at {where} is included in the procedure code; do not report {biopsy.code} for it")
+            else:
+                result.codes.append(DerivedCode(
+                    code=biopsy.code, reason=f"bone biopsy at {where}: the procedure code did not include it on "
+                                             "this date"))
         if not other:
             return
-        biopsy = self.where(day, family="biopsy")[0]
         modifiers = [m for m in biopsy.separate_level_modifiers if (e := self.get(m)) and e.valid_on(day)]
         result.codes.append(DerivedCode(
             code=biopsy.code, units=len(other), modifiers=modifiers[:1],
             reason=f"bone biopsy at an untreated level ({', '.join(other)}) is separately reportable with "
                    f"{' or '.join(modifiers)}"))
+
+    def _included_in_derived(self, code: str, day: date, result: Derivation) -> bool:
+        return any(code in inclusion.codes for derived in result.codes for inclusion in self.inclusions(derived.code, day))
 
     def _sedation_included(self, facts: Facts) -> bool:
         return bool(self._sedation_inclusion(facts))

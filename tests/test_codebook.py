@@ -51,6 +51,19 @@ def test_sacral_augmentation_by_laterality_one_unit(derive):
     assert derive("sacroplasty", "2022-01-01").clarification
 
 
+@pytest.mark.parametrize(("question", "dos", "expected"), [
+    ("bilateral sacroplasty under fluoro", "2014-12-31", {("0201T", 1, ()), ("72291", 1, ())}),
+    ("bilateral sacroplasty under fluoro", "2015-01-01", {("0201T", 1, ())}),
+    ("unilateral sacroplasty, CT guided, with biopsy of the sacrum", "2013-06-01",
+     {("0200T", 1, ()), ("72292", 1, ()), ("20225", 1, ())}),
+    ("unilateral sacroplasty, CT guided, with biopsy of the sacrum", "2015-06-01", {("0200T", 1, ())}),
+    ("bilateral sacroplasty", "2009-06-30", {("22899", 1, ())}),
+    ("bilateral sacroplasty under fluoro", "2009-07-01", {("0201T", 1, ()), ("72291", 1, ())}),
+])
+def test_sacral_augmentation_before_and_after_2015(derive, question, dos, expected):
+    assert code_set(derive(question, dos)) == expected
+
+
 def test_biopsy_other_level_gets_xs_from_2015_and_59_before(derive):
     assert ("20225", 1, ("XS",)) in code_set(derive("kyphoplasty L2 with biopsy at L4", "2015-01-01"))
     assert ("20225", 1, ("59",)) in code_set(derive("kyphoplasty L2 with biopsy at L4", "2014-12-31"))
