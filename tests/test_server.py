@@ -151,6 +151,20 @@ def test_openai_client_against_a_live_server(live_server):
     assert client.models.list().data[0].id == "vertebro-assistant"
 
 
+def test_openai_backend_drafts_through_an_openai_compatible_server(live_server, data_dir):
+    """ASSISTANT_LLM=openai end to end: this server's own /v1 API stands in for vLLM or Ollama."""
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+
+    settings = Settings.from_env(data_dir=data_dir, llm_backend="openai", openai_base_url=f"{live_server.url}/v1",
+                                 openai_model="vertebro-assistant", openai_api_key=live_server.key)
+    tokens: list[str] = []
+    answer = Assistant(settings, progress=False).ask("Kyphoplasty L2 and L3, DOS 2021-04-04", on_token=tokens.append)
+    assert (answer.llm.backend, answer.llm.model) == ("openai", "vertebro-assistant")
+    assert tokens and "22514" in "".join(tokens)
+    assert [(c.code, c.units) for c in answer.codes] == [("22514", 1), ("22515", 1)]
+
+
 def test_overload_gets_429_with_retry_after_never_500(live_server):
     results: list[httpx.Response] = []
 
