@@ -80,7 +80,8 @@ PAST_SESSION = re.compile(
 )
 # A later visit named in the question: what came before it is an earlier session.
 RETURN_VISIT = re.compile(
-    r"\b(?:came back|returned|came in again|back again|re-?presented|next (?:visit|session)|second session)\b",
+    r"\b(?:pt|patient|he|she|they)\s+(?:came back|returned|came in again|was back|re-?presented)\b|"
+    r"\bnext (?:visit|session)\b|\bsecond session\b",
     re.IGNORECASE,
 )
 ADDITIONAL = re.compile(r"\b(?:add'?l|additional|also|another|plus|too|as well|extra)\b", re.IGNORECASE)

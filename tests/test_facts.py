@@ -58,6 +58,8 @@ def test_laterality_sides_outrank_needle_counts(parse, question, side):
 def test_return_visit_starts_a_new_session(parse):
     facts = parse("kyphoplasty L2 on 9/8/2025 (billed 22514). pt came back 9/11/2025 and had L1 kyphoplasty")
     assert [b.name for b in facts.bodies] == ["L1"] and facts.date_of_service == date(2025, 9, 11)
+    facts = parse("kyphoplasty L1 with biopsy, DOS 2024-02-02; pathology returned multiple myeloma")
+    assert [b.name for b in facts.bodies] == ["L1"] and facts.date_of_service == date(2024, 2, 2)
 
 
 def test_sacral_augmentation_and_laterality(parse):
