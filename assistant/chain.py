@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -13,10 +15,12 @@ from assistant.retrieval import Passage
 
 # The embedded model evaluates about 350 prompt tokens a second on 2 cores; the system message is
 # cached between calls, so the per-question part is kept to roughly 120 tokens: no restated facts
-# (the codes and the question carry them) and one passage without its headings.
+# (the codes and the question carry them), each code's reason cut to its first clause ("add-on",
+# "vertebroplasty primary") and one passage without its headings.
 PASSAGE_CHARS = 120
 PASSAGES_IN_PROMPT = 1
 REASON_CHARS = 40
+FIRST_CLAUSE = re.compile(r"[^,;:(]*")
 
 DRAFT_PROMPT = ChatPromptTemplate.from_messages([
     ("system",
@@ -35,7 +39,7 @@ def draft_chain(model: BaseChatModel) -> Runnable:
 
 def draft_inputs(facts: Facts, derivation: Derivation, passages: list[Passage]) -> dict[str, str]:
     """The prompt variables: date, derived codes, a passage and the question; never entitlements."""
-    codes = "\n".join(f"- {c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}: {c.reason[:REASON_CHARS]}"
+    codes = "\n".join(f"- {c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}: {_first_clause(c.reason)}"
                       for c in derivation.codes) or "- none for this question"
     passages_text = "\n".join(f"[{p.doc_id}] {_excerpt(p.text)}" for p in passages[:PASSAGES_IN_PROMPT])
     return {
@@ -44,6 +48,10 @@ def draft_inputs(facts: Facts, derivation: Derivation, passages: list[Passage]) 
         "passages": passages_text or "(none)",
         "question": facts.question,
     }
+
+
+def _first_clause(reason: str) -> str:
+    return FIRST_CLAUSE.match(reason).group().strip()[:REASON_CHARS]
 
 
 def _excerpt(chunk_text: str) -> str:
