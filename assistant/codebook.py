@@ -236,8 +236,8 @@ class Codebook:
                     "cavity created first with a balloon or mechanical device (vertebral augmentation/kyphoplasty, "
                     "22513-22515)?")
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
-            return ("Was the sacral augmentation unilateral (one side, 0200T) or bilateral (two or more needles, "
-                    "0201T)?")
+            return ("Was cement given on one side of the sacrum (0200T, one or more needles) or on both sides "
+                    "(0201T)? The number of needles alone does not decide it.")
         if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return ("How many minutes of intraservice moderate sedation time were documented? From 2017 the "

@@ -11,7 +11,8 @@ from assistant.errors import InputError
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
-DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b")
+# month/day/year with the same separator twice: 3/2/2014, 03.03.2016, 10-17-2019
+DATE_US = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})\b")
 DATE_MONTH = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
     re.IGNORECASE,
@@ -49,8 +50,8 @@ def _date_in_text(text: str) -> tuple[date, str] | None:
     for m in DATE_ISO.finditer(text):
         candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
     for m in DATE_US.finditer(text):
-        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[2])), "date of service from the question"))
+        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
+        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[3])), "date of service from the question"))
     for m in DATE_MONTH.finditer(text):
         day = int(m[2]) if m[2] else 15
         note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"

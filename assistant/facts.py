@@ -20,13 +20,17 @@ from assistant.vocabulary import (
     BIOPSY,
     BIOPSY_HEAD,
     BIOPSY_TAIL,
+    CAVITY_TERMS,
+    CLOCK_TIME,
     CODE_PATTERN,
     COUNT_PHRASE,
+    COVERAGE_QUESTION,
     GENERAL_QUESTION,
     IMAGING_TERMS,
     IN_SCOPE_TERMS,
     LATERALITY,
     LEVEL_RANGE,
+    LIST_JOIN,
     MINUTES,
     MODIFIER_PATTERN,
     NEGATION,
@@ -42,6 +46,7 @@ from assistant.vocabulary import (
     RETURN_VISIT,
     SAME_SITE,
     SEDATION,
+    UNCERTAIN,
     WEAK_VERTEBROPLASTY_TERMS,
     WORD_NUMBERS,
 )
@@ -176,10 +181,17 @@ def _parse_one(text: str, explicit_date: date | None, today: date, conditions: C
         conditions=_conditions(text, conditions or {}),
         cues=_conditions(text, cues or {}),
         encounter=_encounter(text, encounters or {}),
-        general=bool(GENERAL_QUESTION.search(text)) and not _named_levels(text),
+        general=_general(text),
         asks_for_codes=bool(ASKS_FOR_CODES.search(text)),
         asks_for_diagnosis=bool(ASKS_FOR_DIAGNOSIS.search(text)),
     )
+
+
+def _general(text: str) -> bool:
+    """A question about the rules or coverage rather than a scenario to code."""
+    if COVERAGE_QUESTION.search(text) and not ASKS_FOR_CODES.search(text):
+        return True
+    return bool(GENERAL_QUESTION.search(text) or COVERAGE_QUESTION.search(text)) and not _named_levels(text)
 
 
 def _unique(items) -> list:
@@ -204,8 +216,10 @@ def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
             for m in re.finditer(term, text, re.IGNORECASE):
                 if family == "augmentation" and re.match(r"sacral", text[max(0, m.start() - 7):m.start()], re.I):
                     continue
-                if not _negated(text, m.start()):
-                    positions.setdefault(family, []).append(m.start())
+                if _negated(text, m.start()):
+                    continue
+                named_as = "augmentation" if family == "vertebroplasty" and _cavity_just_before(text, m.start()) else family
+                positions.setdefault(named_as, []).append(m.start())
     strong_vp = any(
         not _negated(text, m.start())
         for term in PROCEDURE_TERMS["vertebroplasty"] if term not in WEAK_VERTEBROPLASTY_TERMS
@@ -216,11 +230,34 @@ def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
     negated_augmentation = any(
         _negated(text, m.start()) for term in PROCEDURE_TERMS["augmentation"] for m in re.finditer(term, text, re.I))
     cement = any(re.search(t, text, re.I) for t in PROCEDURE_TERMS["vertebroplasty"])
-    if negated_augmentation and cement and "augmentation" in positions:
+    if negated_augmentation and cement and "augmentation" in positions and not _cavity_documented(text):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", [m.start() for m in re.finditer(r"cement|pmma", text, re.I)] or [0])
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _cavity_just_before(text: str, start: int) -> bool:
+    """A cavity device named right before a vertebroplasty word: "balloon-assisted vertebroplasty"."""
+    offset = max(0, start - 40)
+    devices = list(CAVITY_TERMS.finditer(text[offset:start]))
+    if not devices:
+        return False
+    last = devices[-1]
+    return not spine.LEVEL_PATTERN.search(text[offset + last.end():start]) and not _negated(text, offset + last.start())
+
+
+def _cavity_documented(text: str) -> bool:
+    """A cavity term not negated, either directly or as part of a negated list ("no balloon, curette or cavity")."""
+    previous: re.Match | None = None
+    previous_negated = False
+    for m in CAVITY_TERMS.finditer(text):
+        continues_list = previous is not None and LIST_JOIN.fullmatch(text[previous.end():m.start()])
+        negated = _negated(text, m.start()) or (previous_negated and bool(continues_list))
+        if not negated:
+            return True
+        previous, previous_negated = m, negated
+    return False
 
 
 def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
@@ -244,12 +281,11 @@ def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
 def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]]) -> tuple[list[Body], bool]:
     named = _named_levels(text)
     if named:
-        seen: dict[str, Body] = {}
+        seen: dict[str, tuple[spine.Level, list[str | None]]] = {}
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
-            if lv.name not in seen:
-                seen[lv.name] = Body(name=lv.name, region=lv.region,
-                                     procedure=_procedure_for(lv.region, pos, procedures, positions))
-        return list(seen.values()), False
+            seen.setdefault(lv.name, (lv, []))[1].append(_procedure_for(lv.region, pos, procedures, positions))
+        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, text))
+                for lv, found in seen.values()], False
     regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
     count_match = COUNT_PHRASE.search(text)
     count = None
@@ -267,6 +303,13 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]]) -
     region = regions[0]
     proc = _procedure_for(region, 0, procedures, positions)
     return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
+
+
+def _technique(found: list[str | None], text: str) -> str | None:
+    """A level named under both families (a label and a narrative): a documented cavity decides."""
+    if {"vertebroplasty", "augmentation"} <= set(found) and _cavity_documented(text):
+        return "augmentation"
+    return found[0]
 
 
 def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict[str, list[int]]) -> str | None:
@@ -341,10 +384,18 @@ def _sedation(text: str) -> tuple[int | None, str | None]:
     performer = "anesthesia" if ANESTHESIA.search(text) else "other" if OTHER_PERFORMER.search(text) else None
     minutes = list(MINUTES.finditer(text))
     if not minutes:
-        return None, performer
+        return _clock_minutes(text), performer
     anchor = sed[0].start()
     best = min(minutes, key=lambda m: abs(m.start() - anchor))
     return int(best[1]), performer
+
+
+def _clock_minutes(text: str) -> int | None:
+    """Sedation start and end as clock times ("first dose 09:02 ... ended 09:31"): the minutes between."""
+    times = [int(m[1]) * 60 + int(m[2]) for m in CLOCK_TIME.finditer(text)]
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return times[-1] - times[0]
 
 
 def _age(text: str) -> int | None:
@@ -367,7 +418,8 @@ def _modifiers(text: str) -> list[str]:
 
 def _conditions(text: str, conditions: ConditionTerms) -> list[str]:
     def present(pattern: re.Pattern) -> bool:
-        return any(not _negated(text, m.start()) for m in pattern.finditer(text))
+        return any(not _negated(text, m.start()) and not UNCERTAIN.search(text[max(0, m.start() - 25):m.start()])
+                   for m in pattern.finditer(text))
 
     return [cid for cid, (terms, unless) in conditions.items()
             if any(present(t) for t in terms) and not any(present(u) for u in unless)]

@@ -5,21 +5,36 @@ import re
 PROCEDURE_TERMS: dict[str, list[str]] = {
     "sacral_augmentation": [r"sacroplast\w*", r"sacral augmentation", r"sacral (?:insufficiency )?(?:cement|augment)\w*"],
     "augmentation": [
-        r"kyphoplast\w*", r"\bky?ph?o?pla?s?ty\b",
+        r"kyphoplast\w*", r"\bky?ph?o?pla?s?ty\b", r"\bkyph\w{0,3}pl\w{0,5}\b",
         r"\bkypho\b", r"\bpkp\b", r"\bbkp\b", r"balloon\w*", r"bone tamp\w*", r"\btamp\b", r"cavity",
         r"curett\w*", r"\bkiva\b", r"spine ?jack", r"osteotome", r"radiofrequency[- ]targeted",
         r"mechanical device", r"(?:vertebral )?augmentation", r"\bva\b", r"stentoplasty", r"vertebral body stent\w*",
     ],
     "vertebroplasty": [
-        r"vertebroplast\w*", r"\bvert\w{1,5}pla?s?ty\b", r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
+        r"vertebroplast\w*", r"\bvert\w{1,5}pla?s?ty\b", r"\bvert\w{1,6}pl\w{1,5}\b",
+        r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
         r"injected (?:bone )?cement", r"pmma", r"bone cement", r"\bcement\b",
     ],
 }
+# Words for creating a cavity: documented technique, which decides augmentation even under a
+# vertebroplasty label ("balloon-assisted vertebroplasty"; "PVP T8" whose narrative inflates a tamp).
+CAVITY_TERMS = re.compile(
+    r"balloon\w*|bone tamp\w*|\btamp\b|cavity|curett\w*|\bkiva\b|spine ?jack|osteotome|mechanical device|"
+    r"vertebral body stent\w*|stentoplasty",
+    re.IGNORECASE,
+)
+LIST_JOIN = re.compile(r"[\s,/]*(?:or|and|nor)?[\s,/]*(?:an? |the )?", re.IGNORECASE)
 # Cement words name the material of every family; they decide vertebroplasty only when no
 # augmentation or sacral term is present.
 WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection"}
 NEGATION = re.compile(
     r"\b(?:no|without|w/o|not|never|nor|didn't use|did not use|nothing about|no mention of)\b[\w\s,/-]{0,20}$",
+    re.IGNORECASE,
+)
+# Outpatient coding reports no diagnosis stated as uncertain ("?mets", "r/o myeloma", "suspected").
+UNCERTAIN = re.compile(
+    r"\?$|\b(?:r/o|rule out|ruling out|suspected|suspicious for|possible|probable|questionable|query|"
+    r"concern for|likely)\s+(?:[\w-]+\s+)?$",
     re.IGNORECASE,
 )
 
@@ -40,11 +55,9 @@ ASKS_FOR_CODES = re.compile(
     r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report))\b|\?\?",
     re.IGNORECASE,
 )
-GENERAL_QUESTION = re.compile(
-    r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b|\bcover(?:ed|age)?\b|\blcds?\b|"
-    r"medical(?:ly)? necess",
-    re.IGNORECASE,
-)
+GENERAL_QUESTION = re.compile(r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b", re.IGNORECASE)
+# A coverage question is answered from policy, not with codes, unless it also asks for codes.
+COVERAGE_QUESTION = re.compile(r"\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess", re.IGNORECASE)
 ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
 
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -65,9 +78,12 @@ LEVEL_RANGE = re.compile(
     r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
     re.IGNORECASE,
 )
+# After a level, optionally after more levels in the same list: "(T12 and L2 not touched)".
 NOT_TREATED = re.compile(
-    r"^[\s,(]*(?:was |were |is )?(?:not treated|untreated|wasn't treated|not augmented|skipped|not fractured|"
-    r"not injected|which wasn't treated|which was not treated|\(not treated)",
+    r"^(?:\s*(?:,|and|&|or|/)\s*[CTLS]\s?\d{1,2})*[\s,(]*(?:was |were |is |are )?(?:not treated|untreated|"
+    r"wasn't treated|not augmented|skipped(?!\s+(?:levels?|bodies|vertebrae))|not fractured|not injected|"
+    r"not cemented|not touched|untouched|left alone|not done|which wasn't treated|which was not treated|"
+    r"\(not treated)",
     re.IGNORECASE,
 )
 NOT_TREATED_BEFORE = re.compile(
@@ -93,9 +109,11 @@ IMAGING_TERMS = {
     "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
 }
 SEDATION = re.compile(
-    r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b",
+    r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b|"
+    r"\bversed\b|midazolam|fentanyl|intra-?service time",
     re.IGNORECASE,
 )
+CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
 ANESTHESIA = re.compile(
     r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
@@ -111,13 +129,13 @@ AGE_PATTERNS = [
     re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
 ]
-# Checked in order; the first match decides. An explicit one-side statement outranks needle
-# counts ("two needles, both in the right ala only" is unilateral).
+# Checked in order; the first match decides. An explicit one-side statement comes first ("two
+# needles, both in the right ala only" is unilateral). Needle counts never make a side: 0200T is
+# unilateral with one or more needles; a single needle can only be one side.
 LATERALITY: list[tuple[str, str]] = [
-    ("unilateral", r"\b(?:right|left)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b"),
+    ("unilateral", r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b"),
     ("bilateral", r"\bbilateral\w*|bipedicular|both sides|\bbilat\b"),
     ("unilateral", r"\bunilateral\w*|unipedicular|one side\b|left[- ]sided|right[- ]sided"),
-    ("bilateral", r"two needles|2 needles"),
     ("unilateral", r"one needle|single needle|\b1 needle"),
 ]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
@@ -127,7 +145,7 @@ MODIFIER_PATTERN = re.compile(
 )
 
 BIOPSY_TAIL = re.compile(
-    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|specimen|sample|needle|core|bone))*"
+    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|only|specimen|sample|needle|core|bone))*"
     r"\s*(?:\b(?:at|of|from|on|in)\s+(?:the\s+)?)?"
     r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?"
     r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?\d{1,2})*)",

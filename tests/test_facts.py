@@ -47,7 +47,8 @@ def test_procedure_wording(parse, question, procedure):
 
 @pytest.mark.parametrize(("question", "side"), [
     ("sacroplasty, two needles both in the RIGHT sacral ala only, nothing on the left", "unilateral"),
-    ("sacroplasty with two needles", "bilateral"),
+    ("sacroplasty with two needles", None),
+    ("sacroplasty of the L sacral ala only, 2 needles", "unilateral"),
     ("bilateral sacroplasty, one needle each side", "bilateral"),
     ("unipedicular sacral augmentation", "unilateral"),
 ])
@@ -73,6 +74,8 @@ def test_sacral_augmentation_and_laterality(parse):
     ("kyphoplasty L1 in September 2012", date(2012, 9, 15)),
     ("kyphoplasty L1 on 2016-05-04", date(2016, 5, 4)),
     ("kyphoplasty L1 done Jan 5, 2017", date(2017, 1, 5)),
+    ("vertebroplasty T4 on 03.03.2016", date(2016, 3, 3)),
+    ("kypho L3, biopsy at L5, DOS 10-17-2019", date(2019, 10, 17)),
 ])
 def test_date_of_service_from_text(parse, question, expected):
     assert parse(question).date_of_service == expected
@@ -96,6 +99,14 @@ def test_sedation_minutes_age_and_performer(parse):
     assert (facts.sedation, facts.sedation_minutes, facts.patient_age) == (True, 30, 72)
     other = parse("PKP T8, moderate sedation 25 min given by a different physician")
     assert other.sedation_performer == "other"
+    drugs = parse("PVP T8, IR doc pushed the versed/fentanyl himself, intraservice time 45 min")
+    assert (drugs.sedation, drugs.sedation_minutes) == (True, 45)
+
+
+def test_sedation_minutes_from_start_and_end_clock_times(parse):
+    facts = parse("kypho T10, sedation: first dose by the surgeon 09:02, face-to-face ended at 09:31")
+    assert facts.sedation_minutes == 29
+    assert parse("kypho T10, sedation started 09:40, ended 09:02 (typo)").sedation_minutes is None
 
 
 def test_imaging_codes_and_modifiers_mentioned(parse):
@@ -139,6 +150,10 @@ def test_bad_dates(parse, dos, message):
 
 def test_diagnosis_conditions(parse):
     assert parse("PKP L1 for osteoporotic VCF").conditions == ["osteoporotic_fracture"]
+    assert parse("PKP L1 for pathologic fx from mets").conditions == ["metastatic_fracture"]
+    assert parse("PKP L1, bx of L5 for ?mets").conditions == []
+    assert parse("PKP L1, r/o multiple myeloma").conditions == []
+    assert parse("PKP L1 - what code? myeloma pt").conditions == ["myeloma_fracture"]
     assert parse("PKP L1 steroid-induced osteoporosis fracture").conditions == ["drug_induced_osteoporotic_fracture"]
     assert parse("PKP T10 multiple myeloma lesion").conditions == ["myeloma_fracture"]
 
@@ -147,11 +162,28 @@ def test_levels_from_an_earlier_session_or_not_treated_are_dropped(parse):
     assert [b.name for b in parse("Kypho L3 last week, today PVP L4 in a separate session").bodies] == ["L4"]
     assert [b.name for b in parse("vertebroplasty L1 and L3 (L2 skipped, not fractured)").bodies] == ["L1", "L3"]
     assert [b.name for b in parse("BKP T5, T6, T7, T8 - 4 levels").bodies] == ["T5", "T6", "T7", "T8"]
+    assert [b.name for b in parse("BKP T11, L1 and L3 (T12 and L2 not touched)").bodies] == ["T11", "L1", "L3"]
+    assert [b.name for b in parse("PKP L2 & L3, bx of L5 - L5 was not cemented").bodies] == ["L2", "L3"]
+    skipped = parse("vertebroplasty at T4, T6 and T9 (skipped levels, not contiguous)")
+    assert [b.name for b in skipped.bodies] == ["T4", "T6", "T9"]
 
 
 def test_negated_cavity_words_mean_vertebroplasty(parse):
     facts = parse("note titled kyphoplasty but only cement injected at T12, no balloon, no cavity")
     assert facts.procedures == ["vertebroplasty"]
+
+
+@pytest.mark.parametrize(("question", "procedures"), [
+    ("op note title: 'balloon-assisted percutaneous vertebroplasty, L5'. no kypho wording anywhere",
+     {"L5": "augmentation"}),
+    ("procedure line says 'PVP T8' but the narrative: 'inflatable bone tamp advanced into T8, cavity created'",
+     {"T8": "augmentation"}),
+    ("balloon kypho T8 and PVP T9 same day", {"T8": "augmentation", "T9": "vertebroplasty"}),
+    ("title says 'vertebral augmentation L2' but the note says needle placed in L2 and cement injected. nothing "
+     "about a balloon, curette or cavity", {"L2": "vertebroplasty"}),
+])
+def test_documented_cavity_decides_augmentation_per_level(parse, question, procedures):
+    assert {b.name: b.procedure for b in parse(question).bodies} == procedures
 
 
 def test_follow_up_adds_an_additional_level(parse):
@@ -167,3 +199,9 @@ def test_follow_up_about_a_code_asks_for_its_regional_counterpart(parse):
 def test_modifier_cues(parse):
     assert "22" in parse("Kypho L1 took 3+ hrs, surgeon documented the extra work").cues
     assert "26" in parse("PVP L2 in 2011, hospital outpatient, physician billing pro fee only").cues
+
+
+def test_coverage_question_about_a_case_is_general_unless_it_asks_for_codes(parse):
+    assert parse("medicare pt for kypho L1 on warfarin, INR 3.2. does the PVA LCD still cover it?").general
+    assert not parse("kypho L1 for osteoporotic VCF, covered by medicare - what do I bill?").general
+    assert not parse("kypho L1 for osteoporotic VCF, what do I bill?").general
