@@ -95,6 +95,7 @@ class Condition(BaseModel):
     by_level: dict[str, str] = Field(default_factory=dict)
     by_region: dict[str, str] = Field(default_factory=dict)
     why: str
+    also: str | None = None  # what else to code that the table cannot decide from the question
 
     @cached_property
     def patterns(self) -> tuple[list[re.Pattern], list[re.Pattern]]:
@@ -430,6 +431,8 @@ class Codebook:
                 if not any(b.name in condition.by_level for b in facts.bodies):
                     result.warnings.append(
                         f"{condition.why}: the code depends on the level and fracture type; state the level")
+            if condition.also:
+                result.warnings.append(condition.also)
             for code in dict.fromkeys(codes):
                 entry = self.get(code)
                 if entry and entry.valid_on(day) and code not in {d.code for d in result.codes}:

@@ -121,6 +121,13 @@ def test_icd10_linkage_from_the_table(derive, question, dos, expected):
     assert {c.code for c in derive(question, dos).codes} == expected
 
 
+def test_metastatic_fracture_reminds_to_code_the_primary_cancer(derive, codebook):
+    warnings = derive("vertebroplasty L3 for metastatic breast cancer", "2020-01-01").warnings
+    also = next(c.also for c in codebook.conditions if c.id == "metastatic_fracture")
+    assert also and also in warnings
+    assert also not in derive("vertebroplasty L3 for multiple myeloma", "2020-01-01").warnings
+
+
 def test_validity_and_replacement_come_from_the_table(codebook):
     old = codebook.get("22520")
     assert old.valid_on(date(2014, 12, 31)) and not old.valid_on(date(2015, 1, 1))
