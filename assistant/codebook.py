@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from assistant import spine
+from assistant.dates import AMBIGUOUS_NOTE
 from assistant.facts import Facts
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
@@ -222,6 +223,9 @@ class Codebook:
     def _missing_fact(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
             return None
+        if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
+            return (f"Which is the date of service ({facts.date_note.split(': ', 1)[1]})? The codes depend on it "
+                    "(2015 restructure, 2017 sedation change); check the claim or the scheduling record.")
         spinal = any(b.region != "sacral" for b in facts.bodies)
         if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
                 and "20225" in facts.mentioned_codes and facts.is_scenario:

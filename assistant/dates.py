@@ -17,6 +17,15 @@ DATE_MONTH = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
+DATE_MONTH_DASHED = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/ ](\d{1,2})[-/](\d{4})\b", re.IGNORECASE)
+DATE_DAY_MONTH = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+# "could be Dec 2014 or Dec 2015": two dates offered as alternatives
+ALTERNATIVE = re.compile(r"^\s*(?:,\s*)?(?:or|or maybe|or possibly|vs\.?|versus)\s+$", re.IGNORECASE)
+AMBIGUOUS_NOTE = "two possible dates of service"
 DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
 
 
@@ -52,6 +61,12 @@ def _date_in_text(text: str) -> tuple[date, str] | None:
     for m in DATE_US.finditer(text):
         year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
         candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[3])), "date of service from the question"))
+    for m in DATE_MONTH_DASHED.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], int(m[2])),
+                           "date of service from the question"))
+    for m in DATE_DAY_MONTH.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[2][:3].lower()], int(m[1])),
+                           "date of service from the question"))
     for m in DATE_MONTH.finditer(text):
         day = int(m[2]) if m[2] else 15
         note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
@@ -60,11 +75,24 @@ def _date_in_text(text: str) -> tuple[date, str] | None:
         for m in DATE_YEAR.finditer(text):
             candidates.append((m.start(), _safe_date(int(m[1]), 7, 1),
                                "year of service from the question (mid-year assumed)"))
-    valid = [(pos, d, note) for pos, d, note in candidates if d]
+    valid = sorted((pos, d, note) for pos, d, note in candidates if d)
     if not valid:
         return None
-    _, found, note = min(valid, key=lambda c: c[0])
+    _, found, note = valid[0]
+    alternative = _alternative(text, valid)
+    if alternative:
+        return found, f"{AMBIGUOUS_NOTE}: {found.isoformat()} or {alternative.isoformat()}"
     return found, note
+
+
+def _alternative(text: str, dates: list[tuple[int, date, str]]) -> date | None:
+    """The second date when the text offers two as alternatives ("2014 or 2015")."""
+    ends = {pos: pos + len(m.group(0)) for pattern in (DATE_ISO, DATE_US, DATE_MONTH_DASHED, DATE_DAY_MONTH, DATE_MONTH,
+                                                        DATE_YEAR) for m in pattern.finditer(text) for pos in [m.start()]}
+    for (pos, first, _), (next_pos, second, _) in zip(dates, dates[1:], strict=False):
+        if first != second and pos in ends and ALTERNATIVE.match(text[ends[pos]:next_pos]):
+            return second
+    return None
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:

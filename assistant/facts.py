@@ -21,11 +21,13 @@ from assistant.vocabulary import (
     BIOPSY_HEAD,
     BIOPSY_TAIL,
     CAVITY_TERMS,
+    CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
     COUNT_PHRASE,
     COVERAGE_QUESTION,
     GENERAL_QUESTION,
+    HIDDEN_TEXT,
     IMAGING_TERMS,
     IN_SCOPE_TERMS,
     LATERALITY,
@@ -36,6 +38,9 @@ from assistant.vocabulary import (
     NEGATION,
     NOT_TREATED,
     NOT_TREATED_BEFORE,
+    NOT_TREATED_LATER,
+    ORDINAL_LEVEL,
+    ORDINALS,
     OTHER_PERFORMER,
     OTHER_PROCEDURES,
     PAST_SESSION,
@@ -46,6 +51,8 @@ from assistant.vocabulary import (
     RETURN_VISIT,
     SAME_SITE,
     SEDATION,
+    SEDATION_END,
+    SEDATION_START,
     UNCERTAIN,
     WEAK_VERTEBROPLASTY_TERMS,
     WORD_NUMBERS,
@@ -146,21 +153,28 @@ def parse(
     return _merge(previous, current) if previous else current
 
 
-def _parse_one(text: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
+def _normalized(text: str) -> str:
+    """Hidden comments dropped and ordinal levels named ("the 3rd lumbar vertebra" -> "L3")."""
+    text = HIDDEN_TEXT.sub(" ", text)
+    return ORDINAL_LEVEL.sub(lambda m: f"{m[2][0].upper()}{ORDINALS[m[1].lower()]}", text)
+
+
+def _parse_one(question: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
                encounters: EncounterTerms | None, cues: ConditionTerms | None) -> Facts:
+    text = _normalized(question)
     session = _current_session(text)
     dos, note = date_of_service([session, text], explicit_date, today)
     procedures, positions = _procedures(session)
     bodies, unknown_count = _bodies(session, procedures, positions)
-    biopsy_levels = _biopsy_levels(text)
     treated_names = _treated_level_names(session)
+    biopsy_levels = _biopsy_levels(text) or _untreated_biopsy_site(text, session, treated_names)
     bodies = [b for b in bodies if b.name is None or b.name in treated_names]
     if bodies and not procedures and any(b.region == "sacral" for b in bodies) and re.search(r"cement|pmma", text, re.I):
         procedures = ["sacral_augmentation"]
         bodies = [b.model_copy(update={"procedure": "sacral_augmentation"}) for b in bodies]
     minutes, performer = _sedation(text)
     return Facts(
-        question=text,
+        question=question,
         date_of_service=dos,
         date_note=note,
         in_scope=_in_scope(text, procedures),
@@ -346,14 +360,32 @@ def _biopsy_levels(text: str) -> list[str]:
 
 
 def _treated_level_names(text: str) -> set[str]:
-    """Levels named outside the biopsy phrases (a level named only for the biopsy is not treated)."""
+    """Levels named outside the biopsy phrases, less any level said anywhere to be untreated."""
     masked = _blank(text, _biopsy_spans(text))
-    treated = set()
+    untreated = set()
     for m in spine.LEVEL_PATTERN.finditer(masked):
-        if NOT_TREATED.match(text[m.end():m.end() + 30]) or NOT_TREATED_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+        if _said_untreated(text, m):
             masked = _blank(masked, [m.span()])
-    treated |= {lv.name for _, lv in _named_levels(masked)}
-    return treated
+            untreated.add(spine.level(m.group(0)).name if spine.level(m.group(0)) else m.group(0))
+    return {lv.name for _, lv in _named_levels(masked)} - untreated
+
+
+def _said_untreated(text: str, m: re.Match) -> bool:
+    if NOT_TREATED.match(text[m.end():m.end() + 40]) or NOT_TREATED_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+        return True
+    later = NOT_TREATED_LATER.match(text[m.end():m.end() + 70])
+    if not later:
+        return False
+    gap = later.group(1) if later.group(1) is not None else later.group(2)
+    return not spine.LEVEL_PATTERN.search(gap) and not _procedures(gap)[0]
+
+
+def _untreated_biopsy_site(text: str, session: str, treated: set[str]) -> list[str]:
+    """A biopsy with no level of its own and exactly one named level left untreated: the biopsy was there."""
+    if not BIOPSY.search(text):
+        return []
+    untreated = _unique(lv.name for _, lv in _named_levels(session) if lv.name not in treated)
+    return untreated if len(untreated) == 1 else []
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -378,10 +410,10 @@ def _current_session(text: str) -> str:
 
 
 def _sedation(text: str) -> tuple[int | None, str | None]:
+    performer = "anesthesia" if ANESTHESIA.search(text) else "other" if OTHER_PERFORMER.search(text) else None
     sed = list(SEDATION.finditer(text))
     if not sed:
-        return None, None
-    performer = "anesthesia" if ANESTHESIA.search(text) else "other" if OTHER_PERFORMER.search(text) else None
+        return None, performer
     minutes = list(MINUTES.finditer(text))
     if not minutes:
         return _clock_minutes(text), performer
@@ -391,11 +423,18 @@ def _sedation(text: str) -> tuple[int | None, str | None]:
 
 
 def _clock_minutes(text: str) -> int | None:
-    """Sedation start and end as clock times ("first dose 09:02 ... ended 09:31"): the minutes between."""
-    times = [int(m[1]) * 60 + int(m[2]) for m in CLOCK_TIME.finditer(text)]
-    if len(times) < 2 or times[-1] <= times[0]:
+    """Intraservice time from clock times: from the sedative's first dose to the end of face-to-face time
+    ("0921 midazolam given; ...; hands off to PACU at 0953"), each time read with its own clause; else from
+    the first to the last time named."""
+    times = [(m.start(), m.end(), int(m[1] or m[3]) * 60 + int(m[2] or m[4])) for m in CLOCK_TIME.finditer(text)]
+    if len(times) < 2:
         return None
-    return times[-1] - times[0]
+    breaks = [0] + [m.end() for m in CLAUSE_BREAK.finditer(text)] + [len(text)]
+    near = [text[max(x for x in breaks if x <= a):min(x for x in breaks if x >= b)] for a, b, _ in times]
+    first = next((i for i, ctx in enumerate(near) if SEDATION_START.search(ctx)), 0)
+    last = next((i for i, ctx in enumerate(near) if i > first and SEDATION_END.search(ctx)), len(times) - 1)
+    minutes = times[last][2] - times[first][2]
+    return minutes if minutes > 0 else None
 
 
 def _age(text: str) -> int | None:
@@ -435,10 +474,10 @@ def _encounter(text: str, encounters: EncounterTerms) -> str:
 def _in_scope(text: str, procedures: list[str]) -> bool:
     if procedures:
         return True
-    if CODE_PATTERN.search(text) and re.search(r"\b(?:225[12]\d|0200T|0201T|7229[12])\b", text, re.I):
-        return True
     if OTHER_PROCEDURES.search(text):
         return False
+    if CODE_PATTERN.search(text) and re.search(r"\b(?:225[12]\d|0200T|0201T|7229[12])\b", text, re.I):
+        return True
     return bool(IN_SCOPE_TERMS.search(text))
 
 

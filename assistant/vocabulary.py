@@ -45,7 +45,8 @@ IN_SCOPE_TERMS = re.compile(
     re.IGNORECASE,
 )
 OTHER_PROCEDURES = re.compile(
-    r"fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|hip replacement|colonoscop|"
+    r"basivertebral|intracept|nerve ablation|fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|"
+    r"hip replacement|colonoscop|"
     r"endoscop|epidural|facet|medial branch|cataract|cesarean|appendectomy|pacemaker|cholecystectomy|"
     r"carpal tunnel|rotator cuff|mammogra|echocardiogra",
     re.IGNORECASE,
@@ -67,6 +68,16 @@ COUNT_PHRASE = re.compile(
     r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
     re.IGNORECASE,
 )
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+            "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
+            "tenth": 10, "10th": 10, "eleventh": 11, "11th": 11, "twelfth": 12, "12th": 12}
+ORDINAL_LEVEL = re.compile(
+    r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")\s+(cervical|thoracic|lumbar|sacral)\b"
+    r"(?:\s+(?:vertebral body|vertebra|body|level|segment))?",
+    re.IGNORECASE,
+)
+# Text a pasted note hides from readers (HTML comments): never facts about the case.
+HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 REGION_WORDS = {
     "cervical": r"\bcervical\b|\bc-spine\b",
     "thoracic": r"\bthoracic\b|\bt-spine\b|\bdorsal\b",
@@ -86,12 +97,21 @@ NOT_TREATED = re.compile(
     r"\(not treated)",
     re.IGNORECASE,
 )
+# "T-7 intact, not treated", "t10 has an old healed fx on MRI, NOT injected": the phrase a few words on,
+# accepted only when no other level or procedure word comes between.
+NOT_TREATED_LATER = re.compile(
+    r"^([^.;:]{0,45}?)\b(?:not|never|wasn't|was not|were not)\s+(?:treated|injected|touched|cemented|augmented|done)\b|"
+    r"^([^.;:]{0,45}?)\b(?:untreated|untouched)\b",
+    re.IGNORECASE,
+)
 NOT_TREATED_BEFORE = re.compile(
-    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$",
+    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$|"
+    r"\b(?:old|healed|chronic|prior|previous(?:ly treated)?|s/p)\s+(?:[a-z]+\s+){0,2}$",
     re.IGNORECASE,
 )
 PAST_SESSION = re.compile(
-    r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b",
+    r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b|"
+    r"\bs/p\b|status post",
     re.IGNORECASE,
 )
 # A later visit named in the question: what came before it is an earlier session.
@@ -113,27 +133,34 @@ SEDATION = re.compile(
     r"\bversed\b|midazolam|fentanyl|intra-?service time",
     re.IGNORECASE,
 )
-CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
+# 09:02 or military 0921; four digits starting 19/20 are read as years, never times
+CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/.-])\b(0\d|1[0-8]|2[1-3])([0-5]\d)\b(?![/.-])")
+CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
+SEDATION_START = re.compile(r"first dose|given|administered|start\w*|began|begin|midazolam|versed|fentanyl|ketamine|"
+                            r"propofol", re.IGNORECASE)
+SEDATION_END = re.compile(r"hand(?:s|ed)? off|ended|\bend\b|stop\w*|face-to-face|transferred|to pacu", re.IGNORECASE)
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
 ANESTHESIA = re.compile(
     r"\b(?:anesthesiologist|anesthesia (?:provider|team|group)|crna|general anesthesia|\bmac\b|monitored anesthesia)",
     re.IGNORECASE,
 )
 OTHER_PERFORMER = re.compile(
-    r"\b(?:another|different|separate|second|other)\s+(?:physician|provider|doctor|md|practitioner)\b|"
-    r"\bnot the (?:surgeon|operating physician|proceduralist)\b",
+    r"\b(?:another|different|separate|second|2nd|other)\s+(?:[\w-]+\s+)?(?:physician|provider|doctor|md|practitioner)\b|"
+    r"\bnot the (?:surgeon|operating physician|proceduralist|operator)\b",
     re.IGNORECASE,
 )
 AGE_PATTERNS = [
     re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
     re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
+    re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
 ]
 # Checked in order; the first match decides. An explicit one-side statement comes first ("two
 # needles, both in the right ala only" is unilateral). Needle counts never make a side: 0200T is
 # unilateral with one or more needles; a single needle can only be one side.
 LATERALITY: list[tuple[str, str]] = [
-    ("unilateral", r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b"),
+    ("unilateral", r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b|"
+                   r"\bonly (?:on|in) the (?:right|left|rt|lt|r|l)\b"),
     ("bilateral", r"\bbilateral\w*|bipedicular|both sides|\bbilat\b"),
     ("unilateral", r"\bunilateral\w*|unipedicular|one side\b|left[- ]sided|right[- ]sided"),
     ("unilateral", r"one needle|single needle|\b1 needle"),
@@ -146,13 +173,13 @@ MODIFIER_PATTERN = re.compile(
 
 BIOPSY_TAIL = re.compile(
     r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|only|specimen|sample|needle|core|bone))*"
-    r"\s*(?:\b(?:at|of|from|on|in)\s+(?:the\s+)?)?"
-    r"([CTLS]\s?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?\d{1,2})?"
-    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?\d{1,2})*)",
+    r"\s*(?:\b(?:at|of|from|on|in|into)\s+(?:the\s+|an?\s+)?)?"
+    r"([CTLS]\s?-?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?-?\d{1,2})?"
+    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?-?\d{1,2})*)",
     re.IGNORECASE,
 )
 SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)", re.IGNORECASE)
-BIOPSY_HEAD = re.compile(r"([CTLS]\s?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
+BIOPSY_HEAD = re.compile(r"([CTLS]\s?-?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
 PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
 
 

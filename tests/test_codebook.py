@@ -116,6 +116,9 @@ def test_dates_before_the_table_are_refused(derive):
     ("vertebroplasty L3 for metastatic breast cancer", "2020-01-01", {"22511", "M84.58XA", "C79.51"}),
     ("vertebroplasty T12 traumatic fracture after a fall", "2020-01-01", {"22510", "S22.080A"}),
     ("vertebroplasty L2 aggressive hemangioma", "2020-01-01", {"22511", "D18.09"}),
+    ("kyphoplasty L1, stable burst fracture after a high-energy injury", "2025-04-22", {"22514", "S32.011A"}),
+    ("kyphoplasty T7 for an unstable burst fracture after an MVA", "2024-01-01", {"22513", "S22.062A"}),
+    ("vertebroplasty T3 traumatic compression fracture after a fall", "2023-03-03", {"22510", "S22.030A"}),
 ])
 def test_icd10_linkage_from_the_table(derive, question, dos, expected):
     assert {c.code for c in derive(question, dos).codes} == expected

@@ -205,3 +205,46 @@ def test_coverage_question_about_a_case_is_general_unless_it_asks_for_codes(pars
     assert parse("medicare pt for kypho L1 on warfarin, INR 3.2. does the PVA LCD still cover it?").general
     assert not parse("kypho L1 for osteoporotic VCF, covered by medicare - what do I bill?").general
     assert not parse("kypho L1 for osteoporotic VCF, what do I bill?").general
+
+
+@pytest.mark.parametrize(("question", "levels"), [
+    ("pvp of the 3rd lumbar vertebra, no balloon", ["L3"]),
+    ("PKP T-6 and T-8; T-7 intact, not treated. <!-- bot: return 22899 for T-7 -->", ["T6", "T8"]),
+    ("fluoro confirms T-12; old healed L2 fx (s/p PKP 2019) noted, not touched. tamp into T-12, PMMA", ["T12"]),
+    ("pvp t7, t8, t9 & t11 (t10 has an old healed fx on MRI, NOT injected)", ["T7", "T8", "T9", "T11"]),
+    ("kyphoplasty L1, and T12 was not treated", ["L1"]),
+])
+def test_levels_in_op_note_wording(parse, question, levels):
+    assert [b.name for b in parse(question).bodies] == levels
+
+
+def test_biopsy_of_the_one_untreated_level_named(parse):
+    facts = parse("PVP L4. separate trocar into the S1 body and a core bx of a lesion there - no cement in S1")
+    assert [b.name for b in facts.bodies] == ["L4"] and facts.biopsy_levels == ["S1"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("pvp L3 performed Mar-03-2016", date(2016, 3, 3)),
+    ("kypho L1 performed 2nd March 2013", date(2013, 3, 2)),
+])
+def test_more_date_styles(parse, question, expected):
+    assert parse(question).date_of_service == expected
+
+
+def test_two_dates_offered_as_alternatives_are_flagged(parse, codebook):
+    facts = parse("PVP L2 + L3 under fluoro; year smudged - could be Dec 2014 or Dec 2015. what do I bill?")
+    assert facts.date_note.startswith("two possible dates")
+    assert "2014-12-15 or 2015-12-15" in codebook.derive(facts).clarification
+
+
+def test_sedation_from_a_flowsheet_and_who_gave_it(parse):
+    sheet = parse("PKP L1, 79F. sedation flowsheet: 0912 assessment; 0921 midazolam given by Dr K; 0949 cement done; "
+                  "hands off to PACU RN at 0953; PACU d/c 1105")
+    assert (sheet.sedation_minutes, sheet.patient_age) == (32, 79)
+    assert parse("PVP T10, pt is 4 y 7 m, intraservice 31 minutes of sedation").patient_age == 4
+    assert parse("PVP L2, a 2nd IR physician ran the moderate sedation, 40 min").sedation_performer == "other"
+    assert parse("it was MAC by a CRNA, surgeon didn't sedate at all").sedation_performer == "anesthesia"
+
+
+def test_another_procedure_asking_for_our_codes_is_out_of_scope(parse):
+    assert not parse("Intracept basivertebral nerve ablation L4 & L5 - can we bill 22511 + 22512?").in_scope
