@@ -209,8 +209,11 @@ def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[
     code_rank = sorted((cid for cid, c in allowed.items() if wanted & set(c.codes)),
                        key=lambda cid: (-len(wanted & set(allowed[cid].codes)), len(allowed[cid].codes)))[:20] if wanted else []
     asked = set(topics)
+    # among chunks sharing as many topics, the one closer to the question's wording first
+    closeness = {cid: i for i, cid in enumerate(vector_rank + [c for c in bm25_rank if c not in vector_rank])}
     topic_rank = sorted((cid for cid, c in allowed.items() if asked & set(c.topics)),
-                        key=lambda cid: -len(asked & set(allowed[cid].topics))) if asked else []
+                        key=lambda cid: (-len(asked & set(allowed[cid].topics)),
+                                         closeness.get(cid, len(closeness)))) if asked else []
     fused: dict[str, float] = {}
     rankings = ((vector_rank, 1.0), (bm25_rank, 1.0), (code_rank, 1.0), (topic_rank, TOPIC_WEIGHT))
     for ranking, weight in rankings:

@@ -166,8 +166,9 @@ LATERALITY: list[tuple[str, str]] = [
     ("unilateral", r"one needle|single needle|\b1 needle"),
 ]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
+# a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
 MODIFIER_PATTERN = re.compile(
-    r"(?:(?<=\d)|(?<=\dT))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
+    r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF]))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
     re.IGNORECASE,
 )
 

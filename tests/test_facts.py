@@ -114,6 +114,7 @@ def test_imaging_codes_and_modifiers_mentioned(parse):
     assert facts.imaging == "ct"
     assert facts.mentioned_codes == ["77012", "22510"]
     assert set(facts.mentioned_modifiers) == {"50", "XS"}
+    assert parse("vertebroplasty L3, CT guided, 2010-11-05; 0200T-50?").mentioned_modifiers == ["50"]
 
 
 @pytest.mark.parametrize("question", ["How do I code a lumbar fusion L4-L5?", "What's the weather today?",
