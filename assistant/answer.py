@@ -128,7 +128,24 @@ def _code_facts(facts: Facts, codebook: Codebook) -> str:
             reason = next(inc.reason for inc in codebook.inclusions(bundles[0].code, day) if code in inc.codes)
             line += f" With {', '.join(b.code for b in bundles[:6])}: not separately reportable — {reason}."
         lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(lines + _pairing_notes(facts, codebook))
+
+
+def _pairing_notes(facts: Facts, codebook: Codebook) -> list[str]:
+    """An add-on named with a primary it does not belong to: say so and name the add-on that does."""
+    day = facts.date_of_service
+    named = [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-")))]
+    notes = []
+    for add_on in (e for e in named if e.role == "add_on" and e.add_on_for):
+        for primary in (e for e in named if e.role == "primary" and e.code not in add_on.add_on_for):
+            partner = next((e.code for e in codebook.entries.values() if e.role == "add_on" and e.valid_on(day)
+                            and primary.code in (e.add_on_for or [])), None)
+            if partner is None:
+                continue
+            notes.append(f"- **{add_on.code}** does not pair with **{primary.code}**: it is the add-on for "
+                         f"{' or '.join(add_on.add_on_for)} only. With {primary.code}, each additional body is "
+                         f"**{partner}**.")
+    return notes
 
 
 def _from_passages(passages: list[Passage]) -> str:
