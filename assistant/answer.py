@@ -10,6 +10,9 @@ from assistant.codebook import Codebook, Derivation
 from assistant.facts import Facts
 from assistant.retrieval import Passage
 
+ENCOUNTERS = {"A": "initial encounter, active treatment", "D": "subsequent encounter, routine healing",
+              "G": "subsequent encounter, delayed healing", "K": "subsequent encounter, nonunion",
+              "P": "subsequent encounter, malunion", "S": "sequela"}
 SCOPE_STATEMENT = (
     "I answer coding questions about percutaneous vertebroplasty, vertebral augmentation (kyphoplasty) and "
     "sacral augmentation only: CPT/HCPCS codes, units, modifiers, ICD-10-CM linkage, NCCI bundling and "
@@ -115,6 +118,9 @@ def _code_facts(facts: Facts, codebook: Codebook) -> str:
                 lines.append(f"- The {facts.asked_region} counterpart of {entry.code} is **{sibling.code}**.")
                 entry = sibling
         code = entry.code if entry else mentioned
+        if entry is None and codebook.completions(code):
+            lines.append(_completion_line(code, facts, codebook))
+            continue
         if entry is None:
             lines.append(f"- {code}: not a code in this assistant's table (vertebroplasty family); check the code "
                          "book — it may not exist.")
@@ -128,7 +134,28 @@ def _code_facts(facts: Facts, codebook: Codebook) -> str:
             reason = next(inc.reason for inc in codebook.inclusions(bundles[0].code, day) if code in inc.codes)
             line += f" With {', '.join(b.code for b in bundles[:6])}: not separately reportable — {reason}."
         lines.append(line)
-    return "\n".join(lines + _pairing_notes(facts, codebook))
+    return "\n".join(lines + _pairing_notes(facts, codebook) + _diagnosis_notes(facts, codebook))
+
+
+def _completion_line(code: str, facts: Facts, codebook: Codebook) -> str:
+    """An incomplete ICD-10-CM code: its completions, and the one the question's encounter calls for."""
+    options = [e for e in codebook.completions(code) if e.valid_on(facts.date_of_service)]
+    listed = "; ".join(f"{e.code} ({e.description.split(', ')[-1]})" for e in options[:7])
+    fit = next((e.code for e in options if e.code.endswith(facts.encounter)), None)
+    here = f" For this question ({ENCOUNTERS.get(facts.encounter, facts.encounter)}): **{fit}**." if fit else ""
+    return f"- **{code}** is not complete; the table's codes are: {listed}.{here}"
+
+
+def _diagnosis_notes(facts: Facts, codebook: Codebook) -> list[str]:
+    """A diagnosis code the coder named that the stated condition does not call for: name the one it does."""
+    named = {c.rstrip("-").upper() for c in facts.mentioned_codes}
+    named_icd = [c for c in named if (e := codebook.get(c)) and e.system == "ICD-10-CM"]
+    wanted = [d for d in codebook.diagnoses_for(facts) if d.code not in named]
+    if not named_icd or not wanted:
+        return []
+    return [f"- For {wanted[0].reason.removeprefix('diagnosis: ')}, report **{', '.join(d.code for d in wanted)}**, "
+            f"not {', '.join(sorted(named_icd))}."]
+
 
 
 def _pairing_notes(facts: Facts, codebook: Codebook) -> list[str]:

@@ -157,6 +157,17 @@ class Codebook:
         """Phrases that call for a modifier (e.g. 22 for documented extra work), keyed by modifier."""
         return {e.code: ([re.compile(c, re.I) for c in e.cues], []) for e in self.entries.values() if e.cues}
 
+    def completions(self, prefix: str) -> list[CodeEntry]:
+        """The table's codes that complete an incomplete one ("M80.08" -> M80.08XA, M80.08XD, ...)."""
+        prefix = prefix.rstrip("-").upper()
+        return [e for c, e in self.entries.items() if c.startswith(prefix) and c != prefix] if len(prefix) >= 4 else []
+
+    def diagnoses_for(self, facts: Facts) -> list[DerivedCode]:
+        """The diagnosis codes the question's conditions call for, whatever else it asks."""
+        result = Derivation()
+        self._derive_diagnoses(facts, result)
+        return result.codes
+
     def encounter_terms(self) -> dict[str, list[re.Pattern]]:
         return {k: [re.compile(p, re.I) for p in v] for k, v in self.encounters.items()}
 

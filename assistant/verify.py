@@ -110,6 +110,8 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
 def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook) -> str | None:
     entry = codebook.get(code.rstrip("-"))
     day = facts.date_of_service
+    if entry is None and codebook.completions(code):
+        return "not a complete code: it needs its remaining characters (see the note)"
     if entry is None:
         return "not a code in this assistant's table: it may not exist (invented or outside this procedure family)"
     problem = entry.validity_problem(day)
