@@ -204,6 +204,8 @@ class Codebook:
             return Derivation(warnings=[
                 f"dates of service before {self.supported_from.isoformat()} are outside this code table; "
                 "check the code book of that year"])
+        if not facts.in_scope:
+            return Derivation()
         question = self._missing_fact(facts)
         if question:
             return Derivation(clarification=question)
@@ -326,6 +328,13 @@ class Codebook:
         day = facts.date_of_service
         imaging = [e for e in self.where(day, family="imaging_si") if family in e.reported_with]
         if not imaging:
+            return
+        if facts.imaging_by_other:
+            codes = "/".join(e.code for e in imaging)
+            warning = (f"the imaging S&I ({codes}, one unit per body) was done by another physician: it goes on that "
+                       "physician's claim (with 26 in a facility), not on the surgeon's")
+            if warning not in result.warnings:
+                result.warnings.append(warning)
             return
         guidance = facts.imaging or "fluoroscopy"
         chosen = [e for e in imaging if e.guidance == guidance]

@@ -28,6 +28,7 @@ from assistant.vocabulary import (
     COVERAGE_QUESTION,
     GENERAL_QUESTION,
     HIDDEN_TEXT,
+    IMAGING_BY_OTHER,
     IMAGING_TERMS,
     IN_SCOPE_TERMS,
     LATERALITY,
@@ -53,6 +54,7 @@ from assistant.vocabulary import (
     SEDATION,
     SEDATION_END,
     SEDATION_START,
+    SURGEON_CLAIM,
     UNCERTAIN,
     WEAK_VERTEBROPLASTY_TERMS,
     WORD_NUMBERS,
@@ -81,6 +83,7 @@ class Facts(BaseModel):
     biopsy_levels: list[str] = Field(default_factory=list)
     biopsy_same_site: bool = False
     imaging: str | None = None
+    imaging_by_other: bool = False
     sedation: bool = False
     sedation_minutes: int | None = None
     sedation_performer: str | None = None
@@ -177,7 +180,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         question=question,
         date_of_service=dos,
         date_note=note,
-        in_scope=_in_scope(text, procedures),
+        in_scope=_in_scope(session, procedures),
         procedures=procedures,
         bodies=bodies,
         unknown_count=unknown_count,
@@ -185,6 +188,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         biopsy_same_site=bool(SAME_SITE.search(text)),
         biopsy_levels=biopsy_levels,
         imaging=_first_key(IMAGING_TERMS.items(), text),
+        imaging_by_other=bool(IMAGING_BY_OTHER.search(text) and SURGEON_CLAIM.search(text)),
         sedation=bool(SEDATION.search(text)),
         sedation_minutes=minutes,
         sedation_performer=performer,
@@ -249,6 +253,12 @@ def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("vertebroplasty", [m.start() for m in re.finditer(r"cement|pmma", text, re.I)] or [0])
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _named_procedure(text: str) -> bool:
+    """A procedure named as such (not only by its cement, which other procedures mention too)."""
+    return any(not _negated(text, m.start()) for family, terms in PROCEDURE_TERMS.items() for term in terms
+               if term not in WEAK_VERTEBROPLASTY_TERMS for m in re.finditer(term, text, re.IGNORECASE))
 
 
 def _cavity_just_before(text: str, start: int) -> bool:
@@ -472,9 +482,10 @@ def _encounter(text: str, encounters: EncounterTerms) -> str:
 
 
 def _in_scope(text: str, procedures: list[str]) -> bool:
-    if procedures:
+    other = OTHER_PROCEDURES.search(text)
+    if procedures and not (other and not _named_procedure(text)):
         return True
-    if OTHER_PROCEDURES.search(text):
+    if other:
         return False
     if CODE_PATTERN.search(text) and re.search(r"\b(?:225[12]\d|0200T|0201T|7229[12])\b", text, re.I):
         return True

@@ -12,7 +12,7 @@ PROCEDURE_TERMS: dict[str, list[str]] = {
     ],
     "vertebroplasty": [
         r"vertebroplast\w*", r"\bvert\w{1,5}pla?s?ty\b", r"\bvert\w{1,6}pl\w{1,5}\b",
-        r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection",
+        r"\bvertebro\b", r"\bpvp\b", r"cement only", r"cement injection", r"cementoplast\w*",
         r"injected (?:bone )?cement", r"pmma", r"bone cement", r"\bcement\b",
     ],
 }
@@ -23,10 +23,11 @@ CAVITY_TERMS = re.compile(
     r"vertebral body stent\w*|stentoplasty",
     re.IGNORECASE,
 )
-LIST_JOIN = re.compile(r"[\s,/]*(?:or|and|nor)?[\s,/]*(?:an? |the )?", re.IGNORECASE)
+LIST_JOIN = re.compile(r"[\s,/]*(?:or|and|nor)?[\s,/]*(?:an? |the )?(?:other )?", re.IGNORECASE)
 # Cement words name the material of every family; they decide vertebroplasty only when no
 # augmentation or sacral term is present.
-WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection"}
+WEAK_VERTEBROPLASTY_TERMS = {r"pmma", r"bone cement", r"\bcement\b", r"injected (?:bone )?cement", r"cement injection",
+                             r"cementoplast\w*"}
 NEGATION = re.compile(
     r"\b(?:no|without|w/o|not|never|nor|didn't use|did not use|nothing about|no mention of)\b[\w\s,/-]{0,20}$",
     re.IGNORECASE,
@@ -45,20 +46,20 @@ IN_SCOPE_TERMS = re.compile(
     re.IGNORECASE,
 )
 OTHER_PROCEDURES = re.compile(
-    r"basivertebral|intracept|nerve ablation|fusion|laminectomy|laminotomy|discectomy|arthroscop|arthroplasty|knee|"
-    r"hip replacement|colonoscop|"
+    r"basivertebral|intracept|nerve ablation|spinal cord stimulat|\bscs\b|fusion|laminectomy|laminotomy|discectomy|"
+    r"arthroscop|arthroplasty|knee|hip replacement|colonoscop|"
     r"endoscop|epidural|facet|medial branch|cataract|cesarean|appendectomy|pacemaker|cholecystectomy|"
     r"carpal tunnel|rotator cuff|mammogra|echocardiogra",
     re.IGNORECASE,
 )
 ASKS_FOR_CODES = re.compile(
     r"\b(?:codes?|coding|coded|bill|billing|billed|report|cpt|hcpcs|charge|units?|claim|"
-    r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report))\b|\?\?",
+    r"what do i (?:bill|code|report|use)|how do i (?:bill|code|report)|fix|rebill|resubmit)\b|\?\?",
     re.IGNORECASE,
 )
 GENERAL_QUESTION = re.compile(r"\bin general\b|\bgenerally\b|\bas a rule\b|\balways\b|\bever\b", re.IGNORECASE)
 # A coverage question is answered from policy, not with codes, unless it also asks for codes.
-COVERAGE_QUESTION = re.compile(r"\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess", re.IGNORECASE)
+COVERAGE_QUESTION = re.compile(r"(?:\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess)[^.?!]*\?", re.IGNORECASE)
 ASKS_FOR_DIAGNOSIS = re.compile(r"\b(?:icd|icd-10|icd10|diagnos\w*|dx)\b", re.IGNORECASE)
 
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -105,13 +106,17 @@ NOT_TREATED_LATER = re.compile(
     re.IGNORECASE,
 )
 NOT_TREATED_BEFORE = re.compile(
-    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+(?:at|of|in)\s*$|"
+    r"\b(?:no|without|not)\s+(?:augmentation|kyphoplasty|vertebroplasty|cement|treatment|injection)\s+"
+    r"(?:(?:was\s+)?(?:placed|injected|given|delivered)\s+)?(?:at|of|in|into)\s*$|"
+    r"\b(?:never|doesn't|does not|didn't|did not)\s+(?:says?|states?|mentions?|documents?|specif(?:y|ies))\s+"
+    r"(?:[CTLS]\s?-?\d{1,2}\s*(?:,|or|and|/)\s*)*$|"
     r"\b(?:old|healed|chronic|prior|previous(?:ly treated)?|s/p)\s+(?:[a-z]+\s+){0,2}$",
     re.IGNORECASE,
 )
 PAST_SESSION = re.compile(
     r"last (?:week|month|year)|yesterday|previous(?:ly)?|prior (?:session|procedure|visit)|earlier session|ago\b|"
-    r"\bs/p\b|status post",
+    r"\bs/p\b|status post|\bhad an? [^.;,]{0,30}\bin (?:19|20)\d\d\b|\bh/o\b|"
+    r"\bprior (?:[CTLS]-?\d{1,2} )?(?:kypho\w*|vertebro\w*|pvp|pkp|bkp|augmentation|sacroplasty)",
     re.IGNORECASE,
 )
 # A later visit named in the question: what came before it is an earlier session.
@@ -121,20 +126,28 @@ RETURN_VISIT = re.compile(
     re.IGNORECASE,
 )
 ADDITIONAL = re.compile(r"\b(?:add'?l|additional|also|another|plus|too|as well|extra)\b", re.IGNORECASE)
-BIOPSY = re.compile(r"\b(?:biops\w*|bx)\b", re.IGNORECASE)
+BIOPSY = re.compile(r"\b(?:biops\w*|bx|cored|core samples?|core specimens?)\b|samples? (?:obtained |sent )?for path",
+                    re.IGNORECASE)
 
 IMAGING_TERMS = {
     "ct": r"\bct\b[- ]?(?:guid|scan|fluoro)?|computed tomograph|ct-guided",
     "mri": r"\bmri?\b[- ]guid|magnetic resonance guid",
     "fluoroscopy": r"fluoro\w*|c-arm|biplane|x-ray guid",
 }
+# The imaging S&I done and reported by someone other than the operating surgeon (before 2015 it had its own codes)
+IMAGING_BY_OTHER = re.compile(
+    r"radiologist (?:ran|did|performed|dictated|read|interpreted|reported|billed)|"
+    r"(?:s&i|supervision and interpretation)[^.]{0,40}\bby (?:the |a |our )?(?:staff )?(?:radiologist|another|different)",
+    re.IGNORECASE,
+)
+SURGEON_CLAIM = re.compile(r"surgeon'?s claim|not (?:our|the) (?:surgeon|operator)|on the surgeon", re.IGNORECASE)
 SEDATION = re.compile(
     r"moderate sedation|conscious sedation|procedural sedation|\bsedation\b|\bsedated\b|\bmod(?:erate)? sed\b|"
     r"\bversed\b|midazolam|fentanyl|intra-?service time",
     re.IGNORECASE,
 )
 # 09:02 or military 0921; four digits starting 19/20 are read as years, never times
-CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/.-])\b(0\d|1[0-8]|2[1-3])([0-5]\d)\b(?![/.-])")
+CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\d|1[0-8]|2[1-3])([0-5]\d)\b(?![/-]|\.\d)")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
 SEDATION_START = re.compile(r"first dose|given|administered|start\w*|began|begin|midazolam|versed|fentanyl|ketamine|"
                             r"propofol", re.IGNORECASE)
@@ -154,6 +167,7 @@ AGE_PATTERNS = [
     re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
     re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
+    re.compile(r"\b(?:pt|patient)\s+(?:is\s+)?(\d{1,3})\b(?!\s*(?:mg|cc|ml|min|%|levels?|units?))", re.IGNORECASE),
 ]
 # Checked in order; the first match decides. An explicit one-side statement comes first ("two
 # needles, both in the right ala only" is unilateral). Needle counts never make a side: 0200T is
@@ -174,12 +188,13 @@ MODIFIER_PATTERN = re.compile(
 
 BIOPSY_TAIL = re.compile(
     r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|only|specimen|sample|needle|core|bone))*"
-    r"\s*(?:\b(?:at|of|from|on|in|into)\s+(?:the\s+|an?\s+)?)?"
+    r"\s*(?:\b(?:at|of|from|on|in|into)\s+)?(?:the\s+|an?\s+)?"
     r"([CTLS]\s?-?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?-?\d{1,2})?"
     r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?-?\d{1,2})*)",
     re.IGNORECASE,
 )
-SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)", re.IGNORECASE)
+SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)|"
+                       r"(?:thru|through) the (?:same |working )?(?:needle|cannula|trocar)", re.IGNORECASE)
 BIOPSY_HEAD = re.compile(r"([CTLS]\s?-?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
 PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
 

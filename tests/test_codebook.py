@@ -160,3 +160,12 @@ def test_collapsed_vertebra_and_myeloma_status(derive):
 def test_sibling_code_by_region(codebook):
     assert codebook.sibling("22523", "lumbar").code == "22524"
     assert codebook.sibling("22510", "thoracic").code == "22510"
+
+
+def test_imaging_si_read_by_the_radiologist_stays_off_the_surgeons_claim(derive):
+    result = derive("PVP T7 + T9 8/19/2013, hospital. the staff radiologist ran the fluoro and dictated the S&I, "
+                    "not our surgeon. what goes on the surgeon's claim?")
+    assert {(c.code, c.units) for c in result.codes} == {("22520", 1), ("22522", 1)}
+    assert any("another physician" in w for w in result.warnings)
+    own = derive("2013 PVP L1 in the hospital, our radiologist did the fluoro S&I; which modifier on 72291?")
+    assert any(c.code == "72291" for c in own.codes)

@@ -249,3 +249,28 @@ def test_sedation_from_a_flowsheet_and_who_gave_it(parse):
 
 def test_another_procedure_asking_for_our_codes_is_out_of_scope(parse):
     assert not parse("Intracept basivertebral nerve ablation L4 & L5 - can we bill 22511 + 22512?").in_scope
+
+
+def test_pasted_note_details_from_the_fourth_held_out_set(parse):
+    assert parse("Percutaneous cementoplasty, T11. PMMA injected. No balloon, curette or other cavity-creating "
+                 "device used.").procedures == ["vertebroplasty"]
+    note = parse("L1 balloon tamps inflated, cavity created, 6 cc PMMA. A separate needle was placed into the T11 "
+                 "body and 2 core samples obtained for pathology; no cement placed at T11.")
+    assert [b.name for b in note.bodies] == ["L1"] and note.biopsy_levels == ["T11"]
+    sheet = parse("BKP T10, pt 70. Versed given by Dr. R. Sedation start 1012; end of physician face-to-face 1033.")
+    assert (sheet.sedation_minutes, sheet.patient_age) == (21, 70)
+    assert not parse("BKP at the cervicothoracic junction vertebra; the op note never says C7 or T1").bodies
+
+
+def test_denial_text_is_not_a_coverage_question(parse):
+    facts = parse("PVP T6 + T7: 22515 denied 'requires a qualifying service be received and covered.' fix?")
+    assert not facts.general and facts.asks_for_codes
+
+
+@pytest.mark.parametrize("question", [
+    "SCS trial, 2 percutaneous leads advanced to T8-T9 under fluoro. pt had a T12 kypho in 2022 - kypho codes?",
+    "Interlaminar epidural steroid injection at T10-T11. Prior T12 vertebroplasty (2021) noted, cement stable.",
+])
+def test_other_procedure_with_an_old_cement_procedure_in_the_note_is_out_of_scope(parse, codebook, question):
+    facts = parse(question, "2023-10-27")
+    assert not facts.in_scope and not codebook.derive(facts).codes
