@@ -7,6 +7,7 @@ import re
 
 from assistant.codebook import Codebook
 from assistant.facts import Facts
+from assistant.vocabulary import COVERAGE_QUESTION
 
 TOPICS = {
     "multi_level": "more than one vertebral body, add-on units",
@@ -29,7 +30,8 @@ TOPICS = {
     "coverage": "Medicare coverage and LCDs",
 }
 BILATERAL = re.compile(r"bilateral|both sides|pedicle|bipedicular", re.IGNORECASE)
-COVERAGE = re.compile(r"\bcover(?:ed|age)?\b|\blcds?\b|medical(?:ly)? necess|medicare", re.IGNORECASE)
+# "covered" inside pasted denial text is not a coverage question; a question about coverage is
+COVERAGE = re.compile(r"\blcds?\b|medical(?:ly)? necess|medicare", re.IGNORECASE)
 CERVICAL = re.compile(r"\bcervical\b|\bC[1-7]\b", re.IGNORECASE)
 IMAGING = re.compile(r"fluoro|\bct\b|guidance|s&i|imaging", re.IGNORECASE)
 MULTI = re.compile(r"\blevels\b|\bunits?\b|\blvls\b", re.IGNORECASE)
@@ -40,6 +42,8 @@ def topics_of(facts: Facts, codebook: Codebook) -> set[str]:
     families = {e.family for e in mentioned}
     spinal = {b.procedure for b in facts.bodies if b.procedure in ("vertebroplasty", "augmentation")}
     text = facts.question
+    treated = {b.name for b in facts.bodies}
+    biopsy_elsewhere = any(level not in treated for level in facts.biopsy_levels)  # 20225 with XS or 59
     found = {
         "multi_level": len(facts.bodies) > 1 or facts.unknown_count or bool(MULTI.search(text)),
         "cross_region": len({b.region for b in facts.bodies if b.region != "sacral"}) > 1,
@@ -53,11 +57,11 @@ def topics_of(facts: Facts, codebook: Codebook) -> set[str]:
         "cervical": any(b.region == "cervical" for b in facts.bodies) or bool(CERVICAL.search(text)),
         "sacral": "sacral_augmentation" in facts.procedures or any(b.region == "sacral" for b in facts.bodies),
         "bilateral": "50" in facts.mentioned_modifiers or bool(BILATERAL.search(text)),
-        "modifier": any(m != "50" for m in facts.mentioned_modifiers) or "modifier" in text.lower(),
+        "modifier": any(m != "50" for m in facts.mentioned_modifiers) or "modifier" in text.lower() or biopsy_elsewhere,
         "professional_component": bool({"26", "TC"} & set(facts.mentioned_modifiers + facts.cues)),
         "neoplasm": any(c.startswith(("myeloma", "metastatic")) for c in facts.conditions),
         "osteoporosis": any("osteoporotic" in c for c in facts.conditions),
         "procedure_unclear": any(b.procedure is None for b in facts.bodies),
-        "coverage": bool(COVERAGE.search(text)),
+        "coverage": bool(COVERAGE.search(text) or COVERAGE_QUESTION.search(text)),
     }
     return {name for name, present in found.items() if present}
