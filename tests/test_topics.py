@@ -15,3 +15,12 @@ def test_every_doc_topic_is_known(codebook):
 
     used = {t for p in (PROJECT_ROOT / "corpus" / "docs").rglob("*.md") for t in read_doc(p).topics}
     assert used <= set(TOPICS) and len(used) == len(TOPICS)
+
+
+def test_coverage_and_modifier_topics_follow_what_is_asked(parse, codebook):
+    denial = parse("22515 denied 'requires a qualifying service be received and covered.' fix?")
+    assert "coverage" not in topics_of(denial, codebook)
+    assert "coverage" in topics_of(parse("is kypho L1 covered for this pt?"), codebook)
+    assert "modifier" in topics_of(parse("PKP L2, bx of L4 which was not treated"), codebook)
+    assert "modifier" not in topics_of(parse("PKP L2 with bx of L2"), codebook)
+    assert "modifier" not in topics_of(parse("PVP L3 on 2010-11-05"), codebook)
