@@ -16,10 +16,11 @@ from assistant.retrieval import Passage
 # The embedded model evaluates about 350 prompt tokens a second on 2 cores; the system message is
 # cached between calls, so the per-question part is kept to roughly 120 tokens: no restated facts
 # (the codes and the question carry them), each code's reason cut to its first clause ("add-on",
-# "vertebroplasty primary") and one passage without its headings.
-PASSAGE_CHARS = 120
+# "vertebroplasty primary"), one passage without its headings or id, and the question's last 240 characters.
+PASSAGE_CHARS = 100
 PASSAGES_IN_PROMPT = 1
 REASON_CHARS = 40
+QUESTION_CHARS = 240  # a long pasted note keeps its end, where the question usually is
 FIRST_CLAUSE = re.compile(r"[^,;:(]*")
 
 DRAFT_PROMPT = ChatPromptTemplate.from_messages([
@@ -41,12 +42,12 @@ def draft_inputs(facts: Facts, derivation: Derivation, passages: list[Passage]) 
     """The prompt variables: date, derived codes, a passage and the question; never entitlements."""
     codes = "\n".join(f"- {c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}: {_first_clause(c.reason)}"
                       for c in derivation.codes) or "- none for this question"
-    passages_text = "\n".join(f"[{p.doc_id}] {_excerpt(p.text)}" for p in passages[:PASSAGES_IN_PROMPT])
+    passages_text = "\n".join(_excerpt(p.text) for p in passages[:PASSAGES_IN_PROMPT])
     return {
         "date_of_service": facts.date_of_service.isoformat(),
         "codes": codes,
         "passages": passages_text or "(none)",
-        "question": facts.question,
+        "question": facts.question[-QUESTION_CHARS:],
     }
 
 

@@ -19,3 +19,10 @@ def test_prompt_lists_every_derived_code_with_units_and_a_whole_word_reason(pars
 def test_prompt_says_so_when_no_code_applies(parse, codebook):
     facts = parse("what is the difference between PVP and PKP?", "2024-05-01")
     assert draft_inputs(facts, codebook.derive(facts), passages=[])["codes"] == "- none for this question"
+
+
+def test_a_long_pasted_note_keeps_its_end_in_the_prompt(parse, codebook):
+    note = "Pt prone, prepped and draped. " * 12 + "PKP L1 with balloon, DOS 2024-05-01. cpt?"
+    facts = parse(note)
+    question = draft_inputs(facts, codebook.derive(facts), passages=[])["question"]
+    assert len(question) == 240 and question.endswith("PKP L1 with balloon, DOS 2024-05-01. cpt?")
