@@ -374,9 +374,10 @@ def _treated_level_names(text: str) -> set[str]:
     masked = _blank(text, _biopsy_spans(text))
     untreated = set()
     for m in spine.LEVEL_PATTERN.finditer(masked):
-        if _said_untreated(text, m):
+        level = spine.level(m.group(0))
+        if level and _said_untreated(text, m):
             masked = _blank(masked, [m.span()])
-            untreated.add(spine.level(m.group(0)).name if spine.level(m.group(0)) else m.group(0))
+            untreated.add(level.name)
     return {lv.name for _, lv in _named_levels(masked)} - untreated
 
 
