@@ -165,13 +165,12 @@ def _pairing_notes(facts: Facts, codebook: Codebook) -> list[str]:
     notes = []
     for add_on in (e for e in named if e.role == "add_on" and e.add_on_for):
         for primary in (e for e in named if e.role == "primary" and e.code not in add_on.add_on_for):
-            partner = next((e.code for e in codebook.entries.values() if e.role == "add_on" and e.valid_on(day)
-                            and primary.code in (e.add_on_for or [])), None)
+            partner = codebook.add_on_of(primary.code, day)
             if partner is None:
                 continue
             notes.append(f"- **{add_on.code}** does not pair with **{primary.code}**: it is the add-on for "
                          f"{' or '.join(add_on.add_on_for)} only. With {primary.code}, each additional body is "
-                         f"**{partner}**.")
+                         f"**{partner.code}**.")
     return notes
 
 

@@ -150,6 +150,10 @@ class Codebook:
         return [e for e in self.entries.values()
                 if e.valid_on(day) and all(getattr(e, k) == v for k, v in fields.items())]
 
+    def add_on_of(self, primary: str, day: date, **fields: object) -> CodeEntry | None:
+        """The add-on code that goes with `primary` on `day` (e.g. 22514 -> 22515)."""
+        return next((e for e in self.where(day, role="add_on", **fields) if primary in e.add_on_for), None)
+
     def condition_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
         return {c.id: c.patterns for c in self.conditions}
 
@@ -286,7 +290,7 @@ class Codebook:
         result.codes.append(DerivedCode(code=primary.code, reason=first_reason))
         extra = len(covered) - 1
         if extra:
-            add_on = next(e for e in self.where(day, family=family, role="add_on") if primary.code in e.add_on_for)
+            add_on = self.add_on_of(primary.code, day, family=family)
             result.codes.append(DerivedCode(
                 code=add_on.code, units=extra,
                 reason=f"add-on, one unit for each additional vertebral body ({extra})"))
@@ -426,7 +430,7 @@ class Codebook:
         who = "the physician doing the procedure" if performer == "same" else "the other physician (reported by them)"
         result.codes.append(DerivedCode(
             code=first.code, reason=f"moderate sedation by {who}, first {first.first_unit} minutes of {minutes}"))
-        add_on = next((e for e in self.where(day, family="sedation", role="add_on") if first.code in e.add_on_for), None)
+        add_on = self.add_on_of(first.code, day, family="sedation")
         if not add_on:
             return
         step = add_on.unit_minutes or 15
