@@ -11,52 +11,30 @@ from pydantic import BaseModel, Field
 from assistant import spine
 from assistant.dates import date_of_service, parse_date_argument
 from assistant.errors import InputError
+from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import (
-    ADDITIONAL,
     AGE_PATTERNS,
-    ANESTHESIA,
-    ASKS_FOR_CODES,
-    ASKS_FOR_DIAGNOSIS,
-    BIOPSY,
     BIOPSY_HEAD,
     BIOPSY_TAIL,
-    CAVITY_TERMS,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
     COUNT_PHRASE,
-    COVERAGE_QUESTION,
-    GENERAL_QUESTION,
     HIDDEN_TEXT,
     IMAGING_BY_OTHER,
-    IMAGING_TERMS,
-    IN_SCOPE_TERMS,
     LATERALITY,
     LEVEL_RANGE,
-    LIST_JOIN,
     MINUTES,
     MODIFIER_PATTERN,
-    NEGATION,
-    NOT_TREATED,
-    NOT_TREATED_BEFORE,
-    NOT_TREATED_LATER,
     ORDINAL_LEVEL,
     ORDINALS,
-    OTHER_PERFORMER,
-    OTHER_PROCEDURES,
-    PAST_SESSION,
     PLURAL_BODIES,
-    PROCEDURE_TERMS,
     PROCEDURE_WORD,
     REGION_WORDS,
-    RETURN_VISIT,
     SAME_SITE,
-    SEDATION,
     SEDATION_END,
     SEDATION_START,
     SURGEON_CLAIM,
-    UNCERTAIN,
-    WEAK_VERTEBROPLASTY_TERMS,
     WORD_NUMBERS,
 )
 
@@ -156,60 +134,80 @@ def parse(
     return _merge(previous, current) if previous else current
 
 
+
+IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
+UNTREATED_LEVEL = ("not_treated", "hypothetical")
+SPINE_FAMILIES = ("vertebroplasty", "augmentation")
+
+
 def _normalized(text: str) -> str:
-    """Hidden comments dropped and ordinal levels named ("the 3rd lumbar vertebra" -> "L3")."""
-    text = HIDDEN_TEXT.sub(" ", text)
-    return ORDINAL_LEVEL.sub(lambda m: f"{m[2][0].upper()}{ORDINALS[m[1].lower()]}", text)
+    """Hidden comments blanked and ordinal levels named ("the 3rd lumbar vertebra" -> "L3"), each padded to its
+    original length so that offsets into the result are offsets into the question."""
+    text = HIDDEN_TEXT.sub(lambda m: " " * len(m.group(0)), text)
+    return ORDINAL_LEVEL.sub(lambda m: f"{m[2][0].upper()}{ORDINALS[m[1].lower()]}".ljust(len(m.group(0))), text)
 
 
 def _parse_one(question: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
                encounters: EncounterTerms | None, cues: ConditionTerms | None) -> Facts:
     text = _normalized(question)
-    session = _current_session(text)
+    reading = reader().read(text)
+    session = _current_session(text, reading)
     dos, note = date_of_service([session, text], explicit_date, today)
-    procedures, positions = _procedures(session)
-    bodies, unknown_count = _bodies(session, procedures, positions)
-    treated_names = _treated_level_names(session)
-    biopsy_levels = _biopsy_levels(text) or _untreated_biopsy_site(text, session, treated_names)
+    procedures, positions = _procedures(reading)
+    bodies, unknown_count = _bodies(session, procedures, positions, reading)
+    treated_names = _treated_level_names(session, reading)
+    biopsy_levels = _biopsy_levels(text, reading) or _untreated_biopsy_site(reading, session, treated_names)
     bodies = [b for b in bodies if b.name is None or b.name in treated_names]
-    if bodies and not procedures and any(b.region == "sacral" for b in bodies) and re.search(r"cement|pmma", text, re.I):
+    if bodies and not procedures and any(b.region == "sacral" for b in bodies) and reading.has("material.cement"):
         procedures = ["sacral_augmentation"]
         bodies = [b.model_copy(update={"procedure": "sacral_augmentation"}) for b in bodies]
-    minutes, performer = _sedation(text)
+    minutes, performer = _sedation(text, reading)
     return Facts(
         question=question,
         date_of_service=dos,
         date_note=note,
-        in_scope=_in_scope(session, procedures),
+        in_scope=_in_scope(reading, procedures),
         procedures=procedures,
         bodies=bodies,
         unknown_count=unknown_count,
-        biopsy=bool(BIOPSY.search(text)),
+        biopsy=reading.has("service.biopsy", outside=("negated",)),
         biopsy_same_site=bool(SAME_SITE.search(text)),
         biopsy_levels=biopsy_levels,
-        imaging=_first_key(IMAGING_TERMS.items(), text),
-        imaging_by_other=bool(IMAGING_BY_OTHER.search(text) and SURGEON_CLAIM.search(text)),
-        sedation=bool(SEDATION.search(text)),
+        imaging=_imaging(reading),
+        imaging_by_other=_imaging_by_other(text, reading),
+        sedation=_sedation_mentions(reading) != [],
         sedation_minutes=minutes,
         sedation_performer=performer,
         patient_age=_age(text),
         laterality=_first_key(LATERALITY, text),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(text),
-        conditions=_conditions(text, conditions or {}),
-        cues=_conditions(text, cues or {}),
+        conditions=_conditions(text, reading, conditions or {}),
+        cues=_conditions(text, reading, cues or {}),
         encounter=_encounter(text, encounters or {}),
-        general=_general(text),
-        asks_for_codes=bool(ASKS_FOR_CODES.search(text)),
-        asks_for_diagnosis=bool(ASKS_FOR_DIAGNOSIS.search(text)),
+        general=_general(text, reading),
+        asks_for_codes=reading.has("ask.codes"),
+        asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
     )
 
 
-def _general(text: str) -> bool:
+def _general(text: str, reading: Reading) -> bool:
     """A question about the rules or coverage rather than a scenario to code."""
-    if COVERAGE_QUESTION.search(text) and not ASKS_FOR_CODES.search(text):
+    coverage = _asks_about_coverage(reading)
+    if coverage and not reading.has("ask.codes"):
         return True
-    return bool(GENERAL_QUESTION.search(text) or COVERAGE_QUESTION.search(text)) and not _named_levels(text)
+    return bool(reading.has("ask.general") or coverage) and not _named_levels(text)
+
+
+def _asks_about_coverage(reading: Reading) -> bool:
+    """A coverage word in a sentence that ends with a question mark."""
+    for m in reading.found("ask.coverage"):
+        for token in reading.tokens[m.last + 1:]:
+            if token.text in (".", "!", "\n"):
+                break
+            if token.text == "?":
+                return True
+    return False
 
 
 def _unique(items) -> list:
@@ -223,65 +221,44 @@ def _first_key(patterns: Iterable[tuple[str, str]], text: str) -> str | None:
     return None
 
 
-def _negated(text: str, start: int) -> bool:
-    return bool(NEGATION.search(text[max(0, start - 30):start]))
-
-
-def _procedures(text: str) -> tuple[list[str], dict[str, list[int]]]:
+def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
+    """The procedure families done, with the offsets of their words. A cavity device names augmentation; cement
+    names vertebroplasty only when nothing else names the family (every family injects cement)."""
     positions: dict[str, list[int]] = {}
-    for family, terms in PROCEDURE_TERMS.items():
-        for term in terms:
-            for m in re.finditer(term, text, re.IGNORECASE):
-                if family == "augmentation" and re.match(r"sacral", text[max(0, m.start() - 7):m.start()], re.I):
-                    continue
-                if _negated(text, m.start()):
-                    continue
-                named_as = "augmentation" if family == "vertebroplasty" and _cavity_just_before(text, m.start()) else family
-                positions.setdefault(named_as, []).append(m.start())
-    strong_vp = any(
-        not _negated(text, m.start())
-        for term in PROCEDURE_TERMS["vertebroplasty"] if term not in WEAK_VERTEBROPLASTY_TERMS
-        for m in re.finditer(term, text, re.IGNORECASE)
-    )
-    if "vertebroplasty" in positions and not strong_vp and ({"augmentation", "sacral_augmentation"} & positions.keys()):
-        del positions["vertebroplasty"]
-    negated_augmentation = any(
-        _negated(text, m.start()) for term in PROCEDURE_TERMS["augmentation"] for m in re.finditer(term, text, re.I))
-    cement = any(re.search(t, text, re.I) for t in PROCEDURE_TERMS["vertebroplasty"])
-    if negated_augmentation and cement and "augmentation" in positions and not _cavity_documented(text):
+    devices = reading.found("device.cavity", outside=IGNORED_PROCEDURE)
+    for m in reading.found("procedure", outside=IGNORED_PROCEDURE):
+        family = m.concept.split(".", 1)[1]
+        if family == "vertebroplasty" and _cavity_just_before(reading, m, devices):
+            family = "augmentation"
+        positions.setdefault(family, []).append(m.start)
+    for m in devices:
+        positions.setdefault("augmentation", []).append(m.start)
+    cement = [m.start for m in reading.found("material.cement", outside=IGNORED_PROCEDURE)]
+    if cement and "vertebroplasty" not in positions and not ({"augmentation", "sacral_augmentation"} & positions.keys()):
+        positions["vertebroplasty"] = cement
+    negated_augmentation = len(reading.found("procedure.augmentation")) > len(
+        reading.found("procedure.augmentation", outside=("negated",))) or len(reading.found("device.cavity")) > len(
+        reading.found("device.cavity", outside=("negated",)))
+    if negated_augmentation and cement and "augmentation" in positions and not _cavity_documented(reading):
         del positions["augmentation"]
-        positions.setdefault("vertebroplasty", [m.start() for m in re.finditer(r"cement|pmma", text, re.I)] or [0])
+        positions.setdefault("vertebroplasty", cement)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
 
 
-def _named_procedure(text: str) -> bool:
-    """A procedure named as such (not only by its cement, which other procedures mention too)."""
-    return any(not _negated(text, m.start()) for family, terms in PROCEDURE_TERMS.items() for term in terms
-               if term not in WEAK_VERTEBROPLASTY_TERMS for m in re.finditer(term, text, re.IGNORECASE))
-
-
-def _cavity_just_before(text: str, start: int) -> bool:
+def _cavity_just_before(reading: Reading, word: Mention, devices: list[Mention]) -> bool:
     """A cavity device named right before a vertebroplasty word: "balloon-assisted vertebroplasty"."""
-    offset = max(0, start - 40)
-    devices = list(CAVITY_TERMS.finditer(text[offset:start]))
-    if not devices:
-        return False
-    last = devices[-1]
-    return not spine.LEVEL_PATTERN.search(text[offset + last.end():start]) and not _negated(text, offset + last.start())
+    near = [d for d in devices if word.start - 40 <= d.end <= word.start]
+    return bool(near) and not spine.LEVEL_PATTERN.search(reading.text[near[-1].end:word.start])
 
 
-def _cavity_documented(text: str) -> bool:
-    """A cavity term not negated, either directly or as part of a negated list ("no balloon, curette or cavity")."""
-    previous: re.Match | None = None
-    previous_negated = False
-    for m in CAVITY_TERMS.finditer(text):
-        continues_list = previous is not None and LIST_JOIN.fullmatch(text[previous.end():m.start()])
-        negated = _negated(text, m.start()) or (previous_negated and bool(continues_list))
-        if not negated:
-            return True
-        previous, previous_negated = m, negated
-    return False
+def _cavity_documented(reading: Reading) -> bool:
+    return reading.has("device.cavity", outside=("negated",))
+
+
+def _named_procedure(reading: Reading) -> bool:
+    """A procedure named as such (not only by its cement, which other procedures mention too)."""
+    return reading.has("procedure", outside=IGNORED_PROCEDURE) or reading.has("device.cavity", outside=IGNORED_PROCEDURE)
 
 
 def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
@@ -302,13 +279,14 @@ def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
     return found
 
 
-def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]]) -> tuple[list[Body], bool]:
+def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
+            reading: Reading) -> tuple[list[Body], bool]:
     named = _named_levels(text)
     if named:
         seen: dict[str, tuple[spine.Level, list[str | None]]] = {}
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
             seen.setdefault(lv.name, (lv, []))[1].append(_procedure_for(lv.region, pos, procedures, positions))
-        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, text))
+        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading))
                 for lv, found in seen.values()], False
     regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
     count_match = COUNT_PHRASE.search(text)
@@ -329,9 +307,9 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]]) -
     return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
 
 
-def _technique(found: list[str | None], text: str) -> str | None:
+def _technique(found: list[str | None], reading: Reading) -> str | None:
     """A level named under both families (a label and a narrative): a documented cavity decides."""
-    if {"vertebroplasty", "augmentation"} <= set(found) and _cavity_documented(text):
+    if set(SPINE_FAMILIES) <= set(found) and _cavity_documented(reading):
         return "augmentation"
     return found[0]
 
@@ -351,49 +329,39 @@ def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict
     return min(after)[1] if after else spinal[0]
 
 
-def _biopsy_spans(text: str) -> list[tuple[int, int]]:
+def _biopsy_spans(text: str, reading: Reading) -> list[tuple[int, int]]:
     """Character spans of levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy")."""
     spans = []
-    for m in BIOPSY.finditer(text):
-        tail = BIOPSY_TAIL.match(text[m.end():m.end() + 40])
+    for m in reading.found("service.biopsy", outside=("negated",)):
+        tail = BIOPSY_TAIL.match(text[m.end:m.end + 40])
         if tail and not PROCEDURE_WORD.search(tail.group(0)):
-            spans.append((m.end() + tail.start(1), m.end() + tail.end(1)))
-        offset = max(0, m.start() - 12)
-        head = BIOPSY_HEAD.search(text[offset:m.start()])
+            spans.append((m.end + tail.start(1), m.end + tail.end(1)))
+        offset = max(0, m.start - 12)
+        head = BIOPSY_HEAD.search(text[offset:m.start])
         if head:
             spans.append((offset + head.start(1), offset + head.end(1)))
     return spans
 
 
-def _biopsy_levels(text: str) -> list[str]:
-    return _unique(lv.name for a, b in _biopsy_spans(text) for _, lv in _named_levels(text[a:b]))
+def _biopsy_levels(text: str, reading: Reading) -> list[str]:
+    return _unique(lv.name for a, b in _biopsy_spans(text, reading) for _, lv in _named_levels(text[a:b]))
 
 
-def _treated_level_names(text: str) -> set[str]:
+def _treated_level_names(session: str, reading: Reading) -> set[str]:
     """Levels named outside the biopsy phrases, less any level said anywhere to be untreated."""
-    masked = _blank(text, _biopsy_spans(text))
+    masked = _blank(session, _biopsy_spans(session, reading))
     untreated = set()
     for m in spine.LEVEL_PATTERN.finditer(masked):
         level = spine.level(m.group(0))
-        if level and _said_untreated(text, m):
+        if level and reading.categories_at(m.start()) & set(UNTREATED_LEVEL):
             masked = _blank(masked, [m.span()])
             untreated.add(level.name)
     return {lv.name for _, lv in _named_levels(masked)} - untreated
 
 
-def _said_untreated(text: str, m: re.Match) -> bool:
-    if NOT_TREATED.match(text[m.end():m.end() + 40]) or NOT_TREATED_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
-        return True
-    later = NOT_TREATED_LATER.match(text[m.end():m.end() + 70])
-    if not later:
-        return False
-    gap = later.group(1) if later.group(1) is not None else later.group(2)
-    return not spine.LEVEL_PATTERN.search(gap) and not _procedures(gap)[0]
-
-
-def _untreated_biopsy_site(text: str, session: str, treated: set[str]) -> list[str]:
+def _untreated_biopsy_site(reading: Reading, session: str, treated: set[str]) -> list[str]:
     """A biopsy with no level of its own and exactly one named level left untreated: the biopsy was there."""
-    if not BIOPSY.search(text):
+    if not reading.has("service.biopsy", outside=("negated",)):
         return []
     untreated = _unique(lv.name for _, lv in _named_levels(session) if lv.name not in treated)
     return untreated if len(untreated) == 1 else []
@@ -405,30 +373,45 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     return text
 
 
-def _current_session(text: str) -> str:
-    """The text with clauses about an earlier session blanked ("kypho L3 last week, today PVP L4";
-    "kypho L2 on 9/8, pt came back 9/11 for L1": everything before the return visit)."""
-    clauses = [(m.start(), m.end()) for m in re.finditer(r"[^.;,]+", text)]
-    returned = RETURN_VISIT.search(text)
-    if returned:
-        start = max(a for a, _ in clauses if a <= returned.start())
-        text = _blank(text, [(0, start)])
-        clauses = [(a, b) for a, b in clauses if a >= start]
-    past = [span for span in clauses if PAST_SESSION.search(text[span[0]:span[1]])]
-    if not past or len(past) == len(clauses):
+def _current_session(text: str, reading: Reading) -> str:
+    """The text with what the context rules call historical blanked ("kypho L3 last week, today PVP L4"; all
+    that comes before "pt came back"), unless that would leave no level at all."""
+    past = reading.scope_spans("historical")
+    if not past:
         return text
-    return _blank(text, past)
+    session = _blank(text, past)
+    return session if spine.LEVEL_PATTERN.search(session) or not spine.LEVEL_PATTERN.search(text) else text
 
 
-def _sedation(text: str) -> tuple[int | None, str | None]:
-    performer = "anesthesia" if ANESTHESIA.search(text) else "other" if OTHER_PERFORMER.search(text) else None
-    sed = list(SEDATION.finditer(text))
+def _imaging(reading: Reading) -> str | None:
+    for kind in ("ct", "mri", "fluoroscopy"):
+        if reading.has(f"imaging.{kind}", outside=("negated",)):
+            return kind
+    return None
+
+
+def _imaging_by_other(text: str, reading: Reading) -> bool:
+    """The imaging was done and is billed by someone else (a radiologist's S&I, before 2015 its own codes)."""
+    if IMAGING_BY_OTHER.search(text) and SURGEON_CLAIM.search(text):
+        return True
+    return any("other_claim" in reading.categories_at(m.start) for m in reading.found("imaging"))
+
+
+def _sedation_mentions(reading: Reading) -> list[Mention]:
+    return reading.found("service.sedation", outside=("negated",)) + reading.found("drug.sedative", outside=("negated",))
+
+
+def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
+    sed = sorted(_sedation_mentions(reading), key=lambda m: m.start)
+    by_other_claim = any("other_claim" in reading.categories_at(m.start) for m in sed)
+    performer = ("anesthesia" if reading.has("performer.anesthesia", outside=("negated",)) or by_other_claim
+                 else "other" if reading.has("performer.other_physician") else None)
     if not sed:
         return None, performer
     minutes = list(MINUTES.finditer(text))
     if not minutes:
         return _clock_minutes(text), performer
-    anchor = sed[0].start()
+    anchor = sed[0].start
     best = min(minutes, key=lambda m: abs(m.start() - anchor))
     return int(best[1]), performer
 
@@ -466,9 +449,10 @@ def _modifiers(text: str) -> list[str]:
     return _unique(found)
 
 
-def _conditions(text: str, conditions: ConditionTerms) -> list[str]:
+def _conditions(text: str, reading: Reading, conditions: ConditionTerms) -> list[str]:
     def present(pattern: re.Pattern) -> bool:
-        return any(not _negated(text, m.start()) and not UNCERTAIN.search(text[max(0, m.start() - 25):m.start()])
+        # a pattern may hold its own trigger ("not in remission"): only the context before it counts
+        return any(not reading.categories_at(m.start(), triggers=False) & {"negated", "uncertain"}
                    for m in pattern.finditer(text))
 
     return [cid for cid, (terms, unless) in conditions.items()
@@ -482,15 +466,13 @@ def _encounter(text: str, encounters: EncounterTerms) -> str:
     return "A"
 
 
-def _in_scope(text: str, procedures: list[str]) -> bool:
-    other = OTHER_PROCEDURES.search(text)
-    if procedures and not (other and not _named_procedure(text)):
+def _in_scope(reading: Reading, procedures: list[str]) -> bool:
+    other = reading.has("procedure_other")
+    if procedures and not (other and not _named_procedure(reading)):
         return True
     if other:
         return False
-    if CODE_PATTERN.search(text) and re.search(r"\b(?:225[12]\d|0200T|0201T|7229[12])\b", text, re.I):
-        return True
-    return bool(IN_SCOPE_TERMS.search(text))
+    return reading.has("topic.family_code") or reading.has("topic.family")
 
 
 def _merge(previous: Facts, current: Facts) -> Facts:
@@ -514,7 +496,7 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     bodies = previous.bodies
     if current.bodies:
         named = [b for b in current.bodies if b.name]
-        if named and ADDITIONAL.search(current.question):
+        if named and reader().read(current.question).has("ask.additional"):
             known = {b.name for b in previous.bodies}
             bodies = previous.bodies + [b for b in current.bodies if b.name not in known]
         elif named or len(current.bodies) != 1 or not previous.bodies or _states_count(current.question):

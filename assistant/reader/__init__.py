@@ -1,0 +1,84 @@
+"""The reader: find the concepts of corpus/language/ in a text, then apply the context rules.
+
+    reading = reader().read("PKP L1, T12 not treated")
+    reading.found("procedure.augmentation")      # mentions, each with its character span
+    reading.categories_at(offset_of_T12)         # {"not_treated"}
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+from assistant import spine
+from assistant.reader.context import Scope, scopes
+from assistant.reader.language import Language
+from assistant.reader.matcher import Matcher, Mention
+from assistant.reader.tokens import Token, tokenize
+
+__all__ = ["Mention", "Reader", "Reading", "reader"]
+
+
+@dataclass
+class Reading:
+    text: str
+    tokens: list[Token]
+    mentions: list[Mention]
+    scopes: list[Scope]
+
+    def found(self, concept: str, *, outside: tuple[str, ...] = ()) -> list[Mention]:
+        """Mentions of a concept (or of its sub-concepts: "procedure" finds "procedure.augmentation"),
+        leaving out those in the scope of any category in `outside`."""
+        hits = [m for m in self.mentions if m.concept == concept or m.concept.startswith(concept + ".")]
+        return [m for m in hits if not (outside and self.categories_at(m.start) & set(outside))]
+
+    def has(self, concept: str, *, outside: tuple[str, ...] = ()) -> bool:
+        return bool(self.found(concept, outside=outside))
+
+    def categories_at(self, offset: int, *, triggers: bool = True) -> set[str]:
+        """The context categories whose scope covers the token at a character offset; with triggers, the words
+        of a trigger count as in its own scope ("no cement" says the cement was not placed)."""
+        i = self.token_index(offset)
+        return {s.category for s in self.scopes
+                if i is not None and s.first <= i <= s.last and (triggers or s.trigger.first > i or s.trigger.last < i)}
+
+    def token_index(self, offset: int) -> int | None:
+        i = bisect_right([t.end for t in self.tokens], offset)
+        return i if i < len(self.tokens) else None
+
+    def scope_spans(self, category: str) -> list[tuple[int, int]]:
+        """Character spans of the text in scope of a category."""
+        return [(self.tokens[s.first].start, self.tokens[s.last].end) for s in self.scopes if s.category == category]
+
+
+class Reader:
+    def __init__(self, language: Language) -> None:
+        self.language = language
+        self._terms = Matcher({t.concept: t.forms for t in language.terms},
+                              fuzzy={t.concept for t in language.terms if t.fuzzy})
+        self._triggers = Matcher({f"context.{i}": r.triggers for i, r in enumerate(language.rules)})
+
+    def read(self, text: str) -> Reading:
+        tokens = tokenize(text)
+        mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
+        found = scopes(self.language.rules, self._triggers.find(tokens), mentions, tokens)
+        return Reading(text, tokens, mentions, found)
+
+
+@lru_cache(maxsize=1)
+def reader() -> Reader:
+    """The reader for the project's own language files, loaded once."""
+    return Reader(Language.load())
+
+
+def _levels(text: str, tokens: list[Token]) -> list[Mention]:
+    """Vertebral levels ("T12", "l 1", "T-9") as mentions of the concept "level"."""
+    ends = [t.end for t in tokens]
+    out = []
+    for m in spine.LEVEL_PATTERN.finditer(text):
+        if spine.level(m.group(0)):
+            first = bisect_right(ends, m.start())
+            last = bisect_right(ends, m.end() - 1)
+            out.append(Mention("level", first, min(last, len(tokens) - 1), m.start(), m.end()))
+    return out

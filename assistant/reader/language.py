@@ -1,0 +1,98 @@
+"""The reader's language, loaded from corpus/language/: terms (concept -> surface forms) and
+ConText-style context rules. Both are data with a source and examples; this module only loads and
+checks them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+from assistant.config import PROJECT_ROOT
+
+LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
+CATEGORIES = ("negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
+              "hypothetical", "pseudo")
+DIRECTIONS = ("forward", "backward", "bidirectional")
+
+
+class TermExample(BaseModel):
+    text: str
+    finds: str | None = None        # the words the concept must be found at (None: must not be found)
+
+
+class Term(BaseModel):
+    """One concept and the ways coders write it. A form is words separated by spaces; a word ending in
+    '*' matches any ending ("kyphoplast*"); hyphens never matter ("c-arm" = "c arm")."""
+
+    concept: str
+    forms: list[str]
+    fuzzy: bool = False              # tolerate one typo in long single words ("vertebroplsty")
+    source: str
+    examples: list[TermExample] = Field(min_length=1)
+
+    @field_validator("forms")
+    @classmethod
+    def _forms_not_blank(cls, forms: list[str]) -> list[str]:
+        if not forms or any(not f.strip() for f in forms):
+            raise ValueError("every term needs at least one non-blank form")
+        return forms
+
+
+class RuleExample(BaseModel):
+    text: str
+    target: str                      # the words whose context is checked (first occurrence)
+    applies: bool = True             # whether the rule's category must reach the target
+
+
+class ContextRule(BaseModel):
+    """A trigger that gives the words in its scope a category (as in NegEx / medspaCy ConText)."""
+
+    category: str
+    triggers: list[str]
+    direction: str
+    max_scope: int = 6               # in tokens
+    terminated_by: list[str] = Field(default_factory=list)   # tokens (".") or "@concept"
+    attached: bool = False           # the scope is only the word written against the trigger ("?mets")
+    list_of: str | None = None       # the scope holds only the nearest mention of this concept and those
+                                     # listed with it ("T12 and L2 not touched"), one joining word apart
+    source: str
+    examples: list[RuleExample] = Field(min_length=1)
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}; use one of {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("direction")
+    @classmethod
+    def _known_direction(cls, value: str) -> str:
+        if value not in DIRECTIONS:
+            raise ValueError(f"unknown direction {value!r}; use one of {', '.join(DIRECTIONS)}")
+        return value
+
+
+class Language(BaseModel):
+    terms: list[Term]
+    rules: list[ContextRule]
+
+    @classmethod
+    def load(cls, directory: Path = LANGUAGE_DIR) -> Language:
+        return cls(terms=_load_list(directory / "terms", Term), rules=_load_list(directory / "context", ContextRule))
+
+    def concepts(self) -> set[str]:
+        return {t.concept for t in self.terms}
+
+
+def _load_list(directory: Path, model: type[BaseModel]) -> list:
+    items = []
+    for path in sorted(directory.glob("*.yaml")):
+        for i, raw in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+            try:
+                items.append(model(**raw))
+            except Exception as exc:
+                raise ValueError(f"{path.name} entry {i + 1}: {exc}") from exc
+    return items

@@ -1,0 +1,29 @@
+"""Words and punctuation of a text, each with its character span, lower-cased for matching."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A word (letters and digits, with an inner apostrophe: "wasn't"), a line break, or one other character.
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\n|[^\sa-z0-9]")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[0].isalnum()
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(_lower_same_length(text))]
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower case, character by character, so offsets stay those of the original text."""
+    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text).replace("\u2019", "'")

@@ -1,0 +1,78 @@
+"""Every example in corpus/language/ is a test: the reader's language is data, and its examples prove it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.reader import Reader, reader
+from assistant.reader.language import CATEGORIES, Language, Term
+
+LANGUAGE = Language.load()
+
+
+def _term_cases():
+    for term in LANGUAGE.terms:
+        for example in term.examples:
+            yield pytest.param(term.concept, example.text, example.finds, id=f"{term.concept}: {example.text[:40]}")
+
+
+def _rule_cases():
+    for i, rule in enumerate(LANGUAGE.rules):
+        for example in rule.examples:
+            yield pytest.param(i, example.text, example.target, example.applies,
+                               id=f"{rule.category}#{i}: {example.text[:40]}")
+
+
+@pytest.mark.parametrize(("concept", "text", "finds"), list(_term_cases()))
+def test_term_examples(concept, text, finds):
+    found = [text[m.start:m.end] for m in reader().read(text).found(concept)]
+    if finds is None:
+        assert found == []
+    else:
+        assert finds in found
+
+
+@pytest.mark.parametrize(("index", "text", "target", "applies"), list(_rule_cases()))
+def test_context_rule_examples(index, text, target, applies):
+    reading = reader().read(text)
+    start = text.index(target)
+    rule = LANGUAGE.rules[index]
+    covering = [s for s in reading.scopes if s.category == rule.category and s.trigger.concept == f"context.{index}"
+                and s.first <= reading.token_index(start) <= s.last]
+    assert bool(covering) == applies
+
+
+def test_every_entry_has_a_source_and_known_category():
+    assert all(t.source.strip() for t in LANGUAGE.terms)
+    assert all(r.source.strip() and r.category in CATEGORIES for r in LANGUAGE.rules)
+
+
+def test_concepts_are_unique():
+    concepts = [t.concept for t in LANGUAGE.terms]
+    assert len(concepts) == len(set(concepts))
+
+
+def test_terminator_concepts_exist():
+    known = LANGUAGE.concepts() | {"level"}
+    for rule in LANGUAGE.rules:
+        for stop in (t[1:] for t in rule.terminated_by if t.startswith("@")):
+            assert any(c == stop or c.startswith(stop + ".") for c in known), stop
+
+
+@pytest.mark.parametrize(("typo", "found"), [("vertebroplsty", True), ("kyphplasty", True), ("vertebrae", False)])
+def test_one_typo_is_tolerated_in_long_words_only(typo, found):
+    assert reader().read(f"{typo} T8").has("procedure") == found
+
+
+def test_hyphens_never_matter():
+    r = Reader(Language(terms=[Term(concept="x.y", forms=["c-arm"], source="s", examples=[{"text": "c arm"}])],
+                        rules=[]))
+    assert r.read("under c arm").has("x.y") and r.read("under C-arm").has("x.y")
+
+
+def test_a_bad_entry_names_its_file_and_position(tmp_path):
+    (tmp_path / "terms").mkdir()
+    (tmp_path / "context").mkdir()
+    (tmp_path / "terms" / "bad.yaml").write_text("- concept: a.b\n  forms: []\n  source: s\n  examples: [{text: t}]\n")
+    with pytest.raises(ValueError, match="bad.yaml entry 1"):
+        Language.load(tmp_path)
