@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 from assistant.codebook import Codebook, Derivation
 from assistant.facts import Facts
+from assistant.readback import Understood
 from assistant.retrieval import Passage
+from assistant.review import Verdict
 
 ENCOUNTERS = {"A": "initial encounter, active treatment", "D": "subsequent encounter, routine healing",
               "G": "subsequent encounter, delayed healing", "K": "subsequent encounter, nonunion",
@@ -47,6 +49,12 @@ class LLMInfo(BaseModel):
     draft_passed: bool
 
 
+class Section(BaseModel):
+    kind: str                        # why | review | notes | question | quote
+    title: str
+    items: list[str] = Field(default_factory=list)
+
+
 class Answer(BaseModel):
     question: str
     date_of_service: date
@@ -59,6 +67,11 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     llm: LLMInfo
     timings_ms: dict[str, int] = Field(default_factory=dict)
+    # v1.1, additive: the direct answer, what was read (with spans), verdicts on proposed codes, typed parts
+    summary: str = ""
+    understood: list[Understood] = Field(default_factory=list)
+    review: list[Verdict] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
 
     def claim_lines(self) -> list[str]:
         """One line per code as it goes on a claim: code-modifiers x units."""
@@ -66,7 +79,7 @@ class Answer(BaseModel):
 
 
 def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejected: list[Rejected],
-            passages: list[Passage], codebook: Codebook) -> str:
+            passages: list[Passage], codebook: Codebook, verdicts: list[Verdict] = (), notes: list[str] = ()) -> str:
     """The verified answer in markdown, written from the facts and the rule check alone."""
     if not facts.in_scope:
         return SCOPE_STATEMENT
@@ -82,8 +95,12 @@ def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejecte
         parts.append(_code_facts(facts, codebook))
     elif passages:
         parts.append(_from_passages(passages))
+    if verdicts:
+        parts.append("**Your codes:**\n" + "\n".join(f"- {_verdict_line(v)}" for v in verdicts))
     if rejected:
         parts.append("**Not reportable here:**\n" + "\n".join(f"- ~~{r.code}~~: {r.reason}" for r in rejected))
+    if notes:
+        parts.append("**Scope:**\n" + "\n".join(f"- {n}" for n in notes))
     if derivation.warnings:
         parts.append("**Notes:**\n" + "\n".join(f"- {w}" for w in derivation.warnings))
     if passages:
@@ -178,3 +195,51 @@ def _from_passages(passages: list[Passage]) -> str:
     best = passages[0]
     body = best.text.split("\n\n", 1)[-1]
     return f"From *{best.title}*:\n\n> " + body[:700].replace("\n", "\n> ")
+
+
+def _verdict_line(v: Verdict) -> str:
+    if v.verdict == "correct":
+        return f"{v.code}: correct — {v.reason}"
+    if v.verdict == "replace":
+        return f"{v.code}: replace with {', '.join(v.by)} — {v.reason}"
+    return f"{v.code}: do not report — {v.reason}"
+
+
+def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict],
+              composed: str) -> str:
+    """The direct answer in one or two sentences; every code in it is a verified one (or a verdict on the
+    coder's own code)."""
+    if not facts.in_scope:
+        return "Outside this assistant's scope (vertebroplasty, vertebral augmentation and sacral augmentation coding)."
+    if derivation.clarification:
+        return f"I need one more fact: {derivation.clarification}"
+    if codes:
+        lines = ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if c.units > 1 else ''}"
+                          for c in codes)
+        text = f"Report {lines} for {facts.date_of_service.isoformat()}."
+        changes = [v for v in verdicts if v.verdict != "correct"]
+        if changes:
+            text += " Of your codes: " + "; ".join(
+                f"{v.code} → {', '.join(v.by) if v.by else 'remove'}" for v in changes) + "."
+        return text
+    first = next((ln for ln in composed.split("\n")[1:] if ln.strip() and not ln.startswith("Sources:")), "")
+    return first.strip().lstrip("-> ").replace("**", "")[:400]
+
+
+def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict], rejected: list[Rejected],
+             notes: list[str], passages: list[Passage]) -> list[Section]:
+    """The composer's parts, typed, so interfaces render structure instead of parsing the Markdown."""
+    out = []
+    if derivation.clarification:
+        out.append(Section(kind="question", title="Needed to code this", items=[derivation.clarification]))
+    if codes:
+        out.append(Section(kind="why", title="Why these codes", items=[f"{c.code}: {c.reason}" for c in codes]))
+    if verdicts:
+        out.append(Section(kind="review", title="Your codes", items=[_verdict_line(v) for v in verdicts]))
+    if rejected or notes or derivation.warnings:
+        items = [f"{r.code}: {r.reason}" for r in rejected] + list(notes) + derivation.warnings
+        out.append(Section(kind="notes", title="Notes", items=items))
+    if passages:
+        body = passages[0].text.split("\n\n", 1)[-1]
+        out.append(Section(kind="quote", title=f"{passages[0].title} [{passages[0].doc_id}]", items=[body[:500]]))
+    return out

@@ -168,11 +168,13 @@ def index(rebuild: bool) -> None:
               help="Run only these baselines (default: all available).")
 @click.option("--category", "categories", multiple=True, help="Run only cases of these categories.")
 @click.option("--no-gate", is_flag=True, help="Exit 0 even when the full pipeline misses a threshold.")
-def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool) -> None:
+@click.option("--blind", is_flag=True,
+              help="Run the frozen blind sets (evals/blind) on the full pipeline instead; reported, never gated.")
+def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool) -> None:
     from assistant.eval_runner import run_eval
 
     try:
-        outcome = run_eval(baselines=list(baselines), categories=list(categories))
+        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind)
     except (IndexCorruptError, CorpusError, ChromaServerError, ValueError) as exc:
         _fail(str(exc), 1)
     click.echo(outcome.summary_text())

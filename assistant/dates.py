@@ -42,19 +42,23 @@ def parse_date_argument(value: date | str | None, today: date) -> date | None:
     return parsed
 
 
-def date_of_service(texts: Sequence[str], explicit: date | None, today: date) -> tuple[date, str]:
-    """The explicit date, else the first date in the first of `texts` that has one, else today."""
+Span = tuple[int, int]
+
+
+def date_of_service(texts: Sequence[str], explicit: date | None, today: date) -> tuple[date, str, Span | None]:
+    """The explicit date, else the first date in the first of `texts` that has one, else today; with the
+    character span of the date in the text it came from."""
     if explicit:
-        return explicit, "date of service given"
+        return explicit, "date of service given", None
     found = next((d for d in map(_date_in_text, texts) if d), None)
     if found:
         if found[0] > today:
             raise InputError(f"the date of service {found[0].isoformat()} is in the future")
         return found
-    return today, "no date of service given: today's date was used"
+    return today, "no date of service given: today's date was used", None
 
 
-def _date_in_text(text: str) -> tuple[date, str] | None:
+def _date_in_text(text: str) -> tuple[date, str, Span] | None:
     candidates: list[tuple[int, date, str]] = []
     for m in DATE_ISO.finditer(text):
         candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
@@ -78,17 +82,23 @@ def _date_in_text(text: str) -> tuple[date, str] | None:
     valid = sorted((pos, d, note) for pos, d, note in candidates if d)
     if not valid:
         return None
-    _, found, note = valid[0]
+    start, found, note = valid[0]
+    span = (start, _ends(text).get(start, start))
     alternative = _alternative(text, valid)
     if alternative:
-        return found, f"{AMBIGUOUS_NOTE}: {found.isoformat()} or {alternative.isoformat()}"
-    return found, note
+        return found, f"{AMBIGUOUS_NOTE}: {found.isoformat()} or {alternative.isoformat()}", span
+    return found, note, span
+
+
+def _ends(text: str) -> dict[int, int]:
+    """Where each date written in the text ends, by where it starts."""
+    return {m.start(): m.end() for pattern in (DATE_ISO, DATE_US, DATE_MONTH_DASHED, DATE_DAY_MONTH, DATE_MONTH,
+                                               DATE_YEAR) for m in pattern.finditer(text)}
 
 
 def _alternative(text: str, dates: list[tuple[int, date, str]]) -> date | None:
     """The second date when the text offers two as alternatives ("2014 or 2015")."""
-    ends = {pos: pos + len(m.group(0)) for pattern in (DATE_ISO, DATE_US, DATE_MONTH_DASHED, DATE_DAY_MONTH, DATE_MONTH,
-                                                        DATE_YEAR) for m in pattern.finditer(text) for pos in [m.start()]}
+    ends = _ends(text)
     for (pos, first, _), (next_pos, second, _) in zip(dates, dates[1:], strict=False):
         if first != second and pos in ends and ALTERNATIVE.match(text[ends[pos]:next_pos]):
             return second

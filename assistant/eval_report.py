@@ -18,18 +18,20 @@ SUMMARY_ROWS = [
     ("multi_turn_accuracy", "multi-turn accuracy"),
     ("mentions_accuracy", "answer text mentions expected codes"),
     ("draft_pass_rate", "LLM draft pass rate (unaided)"),
+    ("review_accuracy", "verdicts on proposed codes right"),
+    ("answer_accuracy", "knowledge facts in the answer"),
     ("errors", "cases that crashed"),
 ]
 
 
 def write_report(directory: Path, summary: dict, results: list[CaseResult], gate_failures: list[str],
-                 meta: dict) -> dict[str, Path]:
+                 meta: dict, name: str = "latest", first_runs: list[dict] = ()) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {"json": directory / "latest.json", "md": directory / "latest.md", "png": directory / "latest.png"}
+    paths = {kind: directory / f"{name}.{kind}" for kind in ("json", "md", "png")}
     payload = {"meta": meta, "gate": {"passed": not gate_failures, "failures": gate_failures},
                "summary": summary, "cases": [r.model_dump(mode="json") for r in results]}
     paths["json"].write_text(json.dumps(payload, indent=2))
-    paths["md"].write_text(markdown(summary, results, gate_failures, meta))
+    paths["md"].write_text(markdown(summary, results, gate_failures, meta, first_runs))
     chart(summary, paths["png"])
     return paths
 
@@ -38,10 +40,12 @@ def _fmt(value: object) -> str:
     return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str], meta: dict) -> str:
+def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str], meta: dict,
+             first_runs: list[dict] = ()) -> str:
     baselines = list(summary)
     lines = [f"# Eval report — {meta.get('finished', '')}", "",
-             f"{meta.get('cases', 0)} cases, {meta.get('seconds', 0)} s, model `{meta.get('model', '')}`.", "",
+             f"{meta.get('cases', 0)} cases, {meta.get('seconds', 0)} s, model `{meta.get('model', '')}`.", ""]
+    lines += first_run_table(first_runs) + [
              "Gate (full pipeline): " + ("**passed**" if not gate_failures else "**FAILED** — " + "; ".join(gate_failures)),
              "", "## Metrics", "", "| metric | " + " | ".join(BASELINES.get(b, b) for b in baselines) + " |",
              "|---|" + "---|" * len(baselines)]
@@ -67,6 +71,19 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
             lines.append(f"- error: {r.error}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+FIRST_RUN_COLUMNS = ("set", "date", "commit", "exact", "forbidden", "needless_clarification", "review", "answer")
+
+
+def first_run_table(rounds: list[dict]) -> list[str]:
+    """Every blind or held-out round's first run: the honest accuracy on unseen questions."""
+    if not rounds:
+        return []
+    lines = ["## Unseen, first run (the honest estimate; tuned figures below are not)", "",
+             "| " + " | ".join(FIRST_RUN_COLUMNS) + " |", "|---" * len(FIRST_RUN_COLUMNS) + "|"]
+    lines += ["| " + " | ".join(str(r.get(c, "—")) for c in FIRST_RUN_COLUMNS) + " |" for r in rounds]
+    return lines + [""]
 
 
 def chart(summary: dict, path: Path) -> None:

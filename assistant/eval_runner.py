@@ -40,10 +40,15 @@ class EvalOutcome:
 
 
 def run_eval(baselines: list[str] | None = None, categories: list[str] | None = None,
-             settings: Settings | None = None, progress: bool = True, evals_dir: Path = EVALS_DIR) -> EvalOutcome:
+             settings: Settings | None = None, progress: bool = True, evals_dir: Path = EVALS_DIR,
+             blind: bool = False) -> EvalOutcome:
+    """The tuned suite (evals/cases, gated), or with `blind` the frozen blind sets (evals/blind): full
+    pipeline only, reported as evals/report/blind.*, never gated."""
     settings = settings or Settings.from_env()
     started = time.perf_counter()
-    cases = load_cases(evals_dir / "cases")
+    cases = load_cases(evals_dir / ("blind" if blind else "cases"))
+    if blind:
+        baselines = ["full"]
     if categories:
         cases = [c for c in cases if c.category in categories]
     assistant = Assistant(settings, progress=progress)
@@ -58,9 +63,11 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     results = evaluator.run(cases, chosen, progress=progress)
     summary = metrics(results)
     thresholds = yaml.safe_load((evals_dir / "thresholds.yaml").read_text())
-    failures = gate(summary, thresholds)
+    failures = [] if blind else gate(summary, thresholds)
     seconds = round(time.perf_counter() - started, 1)
     meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
             "seconds": seconds, "model": assistant.model_name, "baselines": chosen}
-    paths = write_report(evals_dir / "report", summary, results, failures, meta)
+    first_runs = yaml.safe_load((evals_dir / "first_runs.yaml").read_text()) or []
+    paths = write_report(evals_dir / "report", summary, results, failures, meta, name="blind" if blind else "latest",
+                         first_runs=first_runs)
     return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds)

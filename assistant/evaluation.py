@@ -18,6 +18,7 @@ from assistant.chain import draft_chain, draft_inputs
 from assistant.codebook import Derivation
 from assistant.pipeline import Assistant, user_turns
 from assistant.verify import cited_codes
+from assistant.vocabulary import units_written
 
 BASELINES = {
     "llm_only": "(a) LLM only: no retrieval, no rule check",
@@ -34,6 +35,12 @@ class ExpectedCode(BaseModel):
     modifiers_any: list[str] = Field(default_factory=list)
 
 
+class ExpectedVerdict(BaseModel):
+    code: str
+    verdict: str                     # correct | replace | remove
+    by: list[str] = Field(default_factory=list)
+
+
 class Expect(BaseModel):
     in_scope: bool = True
     needs_clarification: bool = False
@@ -41,6 +48,9 @@ class Expect(BaseModel):
     forbidden: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
     docs: list[str] = Field(default_factory=list)
+    review: list[ExpectedVerdict] = Field(default_factory=list)
+    answer_must: list[list[str]] = Field(default_factory=list)    # each: alternatives, one must be in the text
+    answer_must_not: list[str] = Field(default_factory=list)
 
 
 class Case(BaseModel):
@@ -79,6 +89,8 @@ class CaseResult(BaseModel):
     rejected: list[str]
     timings_ms: dict[str, int]
     error: str | None = None
+    review_ok: bool | None = None     # None: the case proposes no codes (or the baseline gives no verdicts)
+    answer_ok: bool | None = None     # None: the case has no answer_must / answer_must_not
 
 
 def load_cases(directory: Path) -> list[Case]:
@@ -108,10 +120,7 @@ def matches(got: list[GotCode], expected: list[ExpectedCode]) -> bool:
 
 def units_from_text(text: str, code: str) -> int:
     """Units a draft states for a code ("22515 x2", "22515 (2 units)"); 1 when it says none."""
-    import re
-
-    m = re.search(rf"{re.escape(code)}(?:-\w+)*\s*(?:x|×|\(|,)?\s*(\d+)\s*(?:units?|\))?", text)
-    return int(m.group(1)) if m and m.group(1) and int(m.group(1)) < 20 else 1
+    return units_written(text, code) or 1
 
 
 class Evaluator:
@@ -141,9 +150,11 @@ class Evaluator:
                 answer = assistant.ask(case.question, case.date_of_service, case.history)
                 got = [GotCode(code=c.code, units=c.units, modifiers=c.modifiers, verified=c.verified)
                        for c in answer.codes]
-                return self._result(case, baseline, got, answer.in_scope, answer.needs_clarification, answer.answer,
-                                    [c.id for c in answer.citations], answer.llm.draft_passed,
-                                    [r.code for r in answer.rejected], answer.timings_ms)
+                result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
+                                      f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
+                                      answer.llm.draft_passed, [r.code for r in answer.rejected], answer.timings_ms)
+                result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
+                return result
             return self._baseline(case, baseline, started)
         except Exception as exc:  # noqa: BLE001 - a crash is a failed case, reported, not a lost run
             return CaseResult(id=case.id, category=case.category, baseline=baseline, question=case.question,
@@ -190,7 +201,29 @@ class Evaluator:
             recall=(len(set(e.docs) & set(cited_docs[:5])) / len(e.docs)) if e.docs else None,
             in_scope_ok=in_scope == e.in_scope, clarification_ok=clarify == e.needs_clarification,
             mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
-            timings_ms=timings)
+            timings_ms=timings, answer_ok=answer_matches(e, text))
+
+
+def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | None:
+    """Every proposed code has the expected verdict (and, for replace, at least the expected codes)."""
+    if not expected:
+        return None
+    by_code = {_bare(g["code"]): g for g in got}
+    return all((g := by_code.get(_bare(e.code))) is not None and g["verdict"] == e.verdict
+               and set(e.by) <= set(g.get("by", [])) for e in expected)
+
+
+def _bare(code: str) -> str:
+    return code.upper().replace(" ", "")
+
+
+def answer_matches(expect: Expect, text: str) -> bool | None:
+    """Knowledge cases: each required fact (any of its wordings) is in the answer; no forbidden statement is."""
+    if not expect.answer_must and not expect.answer_must_not:
+        return None
+    low = text.lower()
+    return all(any(alt.lower() in low for alt in item) for item in expect.answer_must) and \
+        not any(bad.lower() in low for bad in expect.answer_must_not)
 
 
 def _expected(case: Case) -> list[list[str]]:
@@ -230,6 +263,8 @@ def metrics(results: list[CaseResult]) -> dict:
             "multi_turn_accuracy": _rate([r.exact for r in rs if r.category == "multi_turn"]),
             "mentions_accuracy": _rate([r.mentions_ok for r in rs]),
             "draft_pass_rate": _rate([bool(r.draft_passed) for r in rs if r.draft_passed is not None]),
+            "review_accuracy": _rate([r.review_ok for r in rs if r.review_ok is not None]),
+            "answer_accuracy": _rate([r.answer_ok for r in rs if r.answer_ok is not None]),
             "errors": sum(1 for r in rs if r.error),
             "latency_ms": {s: {"p50": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.5),
                                "p95": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.95)}

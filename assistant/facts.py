@@ -53,6 +53,7 @@ class Facts(BaseModel):
     question: str
     date_of_service: date
     date_note: str
+    date_span: tuple[int, int] | None = None     # where the date was written in the question
     in_scope: bool
     procedures: list[str] = Field(default_factory=list)
     bodies: list[Body] = Field(default_factory=list)
@@ -77,6 +78,7 @@ class Facts(BaseModel):
     asks_for_codes: bool = False
     asks_for_diagnosis: bool = False
     follow_up: bool = False
+    billing_scope: str | None = None             # procedure | diagnosis | professional | facility
 
     @property
     def is_scenario(self) -> bool:
@@ -140,7 +142,7 @@ UNTREATED_LEVEL = ("not_treated", "hypothetical")
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
-def _normalized(text: str) -> str:
+def normalized(text: str) -> str:
     """Hidden comments blanked and ordinal levels named ("the 3rd lumbar vertebra" -> "L3"), each padded to its
     original length so that offsets into the result are offsets into the question."""
     text = HIDDEN_TEXT.sub(lambda m: " " * len(m.group(0)), text)
@@ -149,10 +151,10 @@ def _normalized(text: str) -> str:
 
 def _parse_one(question: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
                encounters: EncounterTerms | None, cues: ConditionTerms | None) -> Facts:
-    text = _normalized(question)
+    text = normalized(question)
     reading = reader().read(text)
     session = _current_session(text, reading)
-    dos, note = date_of_service([session, text], explicit_date, today)
+    dos, note, date_span = date_of_service([session, text], explicit_date, today)
     procedures, positions = _procedures(reading)
     bodies, unknown_count = _bodies(session, procedures, positions, reading)
     treated_names = _treated_level_names(session, reading)
@@ -166,6 +168,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         question=question,
         date_of_service=dos,
         date_note=note,
+        date_span=date_span,
         in_scope=_in_scope(reading, procedures),
         procedures=procedures,
         bodies=bodies,
@@ -188,6 +191,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
+        billing_scope=billing_scope(reading),
     )
 
 
@@ -242,6 +246,9 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
     if negated_augmentation and cement and "augmentation" in positions and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
+    if not positions:
+        for m in reading.found("code", outside=IGNORED_PROCEDURE):
+            positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
 
@@ -432,12 +439,29 @@ def _clock_minutes(text: str) -> int | None:
 
 
 def _age(text: str) -> int | None:
+    m = age_match(text)
+    if m:
+        return int(m[1])
+    if re.search(r"\b(?:infant|toddler|newborn|baby)\b", text, re.IGNORECASE):
+        return 1
+    return None
+
+
+def age_match(text: str) -> re.Match | None:
     for pattern in AGE_PATTERNS:
         m = pattern.search(text)
         if m and 0 <= int(m[1]) <= 120:
-            return int(m[1])
-    if re.search(r"\b(?:infant|toddler|newborn|baby)\b", text, re.IGNORECASE):
-        return 1
+            return m
+    return None
+
+
+def billing_scope(reading: Reading) -> str | None:
+    """What part of the claim the coder limits the question to, if any."""
+    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes"):
+        return "diagnosis"
+    for scope in ("procedure", "professional", "facility"):
+        if reading.has(f"scope.{scope}_only" if scope == "procedure" else f"scope.{scope}"):
+            return scope
     return None
 
 
@@ -489,6 +513,7 @@ def _merge(previous: Facts, current: Facts) -> Facts:
                                          "asked_region": current.bodies[0].region})
     updates: dict = {"question": current.question, "follow_up": True, "asks_for_codes": True,
                      "in_scope": previous.in_scope or current.in_scope}
+    updates["date_span"] = current.date_span        # spans point into the current question only
     if current.date_note != "no date of service given: today's date was used":
         updates["date_of_service"], updates["date_note"] = current.date_of_service, current.date_note
     procedures = current.procedures or previous.procedures

@@ -8,14 +8,17 @@ from contextlib import contextmanager
 from datetime import date
 
 from assistant import facts as facts_stage
-from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose
+from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose, sections, summarize
 from assistant.chain import draft_chain, draft_inputs
+from assistant.claim_scope import limit_to_scope
 from assistant.codebook import Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
 from assistant.llm import chat_model
+from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
+from assistant.review import review
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -90,7 +93,9 @@ class Assistant:
         with _timed(timings, "verify"):
             checked = verify(draft, facts, derivation, self.codebook)
             self._apply_licensed_descriptions(checked.codes, tiers)
-            text = compose(facts, derivation, checked.codes, checked.rejected, passages, self.codebook)
+            verdicts = review(facts, checked.codes, checked.rejected, self.codebook)
+            codes, scope_notes = limit_to_scope(facts, checked.codes, self.codebook)
+            text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes)
         if self._model_error and use_llm:
             derivation.warnings.append(f"chat model unavailable, answered without it: {self._model_error}")
         if any(p.license == "cpt-licensed" for p in passages) or self._licensed_shown(checked.codes, tiers):
@@ -102,13 +107,18 @@ class Assistant:
             in_scope=facts.in_scope,
             needs_clarification=bool(derivation.clarification),
             answer=text if facts.in_scope else SCOPE_STATEMENT,
-            codes=checked.codes,
+            codes=codes,
             rejected=checked.rejected,
             warnings=_warnings(facts, derivation.warnings),
             citations=[Citation(id=p.doc_id, title=p.title, source=p.source, license=p.license) for p in passages],
             llm=LLMInfo(backend=self.settings.llm_backend if model else "none",
                         model=self._model_name if model else "none", draft_passed=checked.draft_passed),
             timings_ms=timings,
+            summary=summarize(facts, derivation, codes, verdicts, text),
+            understood=understood(facts, self.codebook.condition_terms()),
+            review=verdicts,
+            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages)
+            if facts.in_scope else [],
         )
 
     def retrieve(self, facts, tiers: list[str]) -> list[Passage]:

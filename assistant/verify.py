@@ -3,16 +3,12 @@ rejected with a reason; codes the facts require but the draft omitted are added.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, Field
 
 from assistant.answer import CodeLine, Rejected
 from assistant.codebook import Codebook, CodeEntry, Derivation, DerivedCode
 from assistant.facts import Facts
-from assistant.vocabulary import CODE_PATTERN
-
-MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
+from assistant.vocabulary import CODE_PATTERN, modifiers_after
 
 
 class Verification(BaseModel):
@@ -26,8 +22,7 @@ def cited_codes(text: str) -> list[tuple[str, list[str]]]:
     found: dict[str, list[str]] = {}
     for m in CODE_PATTERN.finditer(text):
         code = m.group(1).upper()
-        suffix = MODIFIER_SUFFIX.match(text[m.end():m.end() + 12])
-        mods = re.findall(r"(\d{2}|X[EPSU]|TC)", suffix.group(0).upper()) if suffix else []
+        mods = modifiers_after(text, m.end())
         found.setdefault(code, [])
         found[code] += [x for x in mods if x not in found[code]]
     return list(found.items())

@@ -84,3 +84,19 @@ PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|c
 
 # A coverage question is answered from policy, not with codes, unless it also asks for codes.
 COVERAGE_QUESTION = re.compile(r"(?:\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess)[^.?!]*\?", re.IGNORECASE)
+
+MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
+
+
+def modifiers_after(text: str, end: int) -> list[str]:
+    """The modifiers written right after a code that ends at `end` ("22513-50", "20225 -XS")."""
+    suffix = MODIFIER_SUFFIX.match(text[end:end + 12])
+    return re.findall(r"(\d{2}|X[EPSU]|TC)", suffix.group(0).upper()) if suffix else []
+
+
+def units_written(text: str, code: str) -> int | None:
+    """Units written after a code ("22515 x2", "22515 (2 units)", "22515, 2 units"), or None when none are."""
+    m = re.search(rf"{re.escape(code)}(?:-(?:\d\d|X[EPSU]|TC)\b)*\s*(?:[x×*]\s*(\d+)\b|\(\s*(\d+)\s*(?:units?)?\s*\)|"
+                  rf",?\s*(\d+)\s*units?\b)", text, re.IGNORECASE)
+    value = int(next(g for g in m.groups() if g)) if m else None
+    return value if value is not None and value < 20 else None

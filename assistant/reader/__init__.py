@@ -27,6 +27,9 @@ class Reading:
     mentions: list[Mention]
     scopes: list[Scope]
 
+    def __post_init__(self) -> None:
+        self._ends = [t.end for t in self.tokens]
+
     def found(self, concept: str, *, outside: tuple[str, ...] = ()) -> list[Mention]:
         """Mentions of a concept (or of its sub-concepts: "procedure" finds "procedure.augmentation"),
         leaving out those in the scope of any category in `outside`."""
@@ -44,7 +47,7 @@ class Reading:
                 if i is not None and s.first <= i <= s.last and (triggers or s.trigger.first > i or s.trigger.last < i)}
 
     def token_index(self, offset: int) -> int | None:
-        i = bisect_right([t.end for t in self.tokens], offset)
+        i = bisect_right(self._ends, offset)
         return i if i < len(self.tokens) else None
 
     def scope_spans(self, category: str) -> list[tuple[int, int]]:

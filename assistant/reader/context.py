@@ -27,8 +27,10 @@ def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Men
     """The scopes of the triggers found (trigger mention concept = "context.<rule index>"). A pseudo trigger
     has no scope: it only exists to outrank the shorter trigger inside it."""
     found = []
+    stop_cache: dict[int, list[int]] = {}
     for trigger in triggers:
-        rule = rules[_rule_index(trigger)]
+        index = _rule_index(trigger)
+        rule = rules[index]
         if rule.category == "pseudo":
             continue
         found.append(Scope(rule.category, trigger.first, trigger.last, trigger))    # words of the trigger itself
@@ -37,7 +39,9 @@ def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Men
             if nxt < len(tokens) and tokens[nxt].start == trigger.end:
                 found.append(Scope(rule.category, nxt, nxt, trigger))
             continue
-        stops = _terminators(rule, mentions, tokens, trigger)
+        if index not in stop_cache:
+            stop_cache[index] = _terminators(rule, mentions, tokens)
+        stops = [s for s in stop_cache[index] if not trigger.first <= s <= trigger.last]
         if rule.direction in ("forward", "bidirectional"):
             limit = min([len(tokens) - 1] + [s - 1 for s in stops if s > trigger.last])
             last = min(trigger.last + rule.max_scope, limit)
@@ -87,12 +91,12 @@ def _rule_index(trigger: Mention) -> int:
     return int(trigger.concept.split(".", 1)[1])
 
 
-def _terminators(rule: ContextRule, mentions: list[Mention], tokens: list[Token], trigger: Mention) -> list[int]:
-    """Token indexes where the rule's scope stops (never inside the trigger itself)."""
+def _terminators(rule: ContextRule, mentions: list[Mention], tokens: list[Token]) -> list[int]:
+    """Token indexes where the rule's scopes stop: terminator words, and every token of a terminating mention."""
     words = {t for t in rule.terminated_by if not t.startswith("@")}
     concepts = [t[1:] for t in rule.terminated_by if t.startswith("@")]
     stops = [i for i, tok in enumerate(tokens) if tok.text in words]
     for m in mentions:
         if any(m.concept == c or m.concept.startswith(c + ".") for c in concepts):
-            stops.append(m.first if m.first > trigger.last else m.last)
-    return [s for s in stops if not trigger.first <= s <= trigger.last]
+            stops += range(m.first, m.last + 1)
+    return stops

@@ -46,7 +46,7 @@ def _word_matches(pattern: str, word: str, fuzzy: bool) -> bool:
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
-    """One insertion, deletion, substitution or swap of neighbours."""
+    """One insertion, deletion, substitution or swap of neighbours (never in the first letter)."""
     if abs(len(a) - len(b)) > 1 or a[0] != b[0]:
         return False
     if len(a) == len(b):
@@ -63,7 +63,7 @@ class Matcher:
 
     def __init__(self, forms: dict[str, list[str]], fuzzy: set[str] = frozenset()) -> None:
         self._exact: dict[str, list[_Form]] = defaultdict(list)
-        self._loose: list[_Form] = []          # first word is a prefix or may carry a typo
+        self._loose: dict[str, list[_Form]] = defaultdict(list)   # first word a prefix or typo'd: by first letter
         for concept, surface_forms in forms.items():
             for surface in surface_forms:
                 words = _form_words(surface)
@@ -71,14 +71,14 @@ class Matcher:
                     continue
                 form = _Form(concept, words, concept in fuzzy)
                 if words[0].endswith("*") or (form.fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH):
-                    self._loose.append(form)
+                    self._loose[words[0][0]].append(form)
                 else:
                     self._exact[words[0]].append(form)
 
     def find(self, tokens: list[Token]) -> list[Mention]:
         found = []
         for i, token in enumerate(tokens):
-            candidates = self._exact.get(token.text, []) + self._loose
+            candidates = self._exact.get(token.text, []) + self._loose.get(token.text[0], [])
             for form in candidates:
                 last = self._match_at(form, tokens, i)
                 if last is not None:

@@ -1,0 +1,90 @@
+"""A verdict for every code the coder proposed (in the question, a denial or a charge line): correct,
+replace (with what) or remove, each with its reason from the rule check."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
+
+if TYPE_CHECKING:
+    from assistant.answer import CodeLine, Rejected
+    from assistant.codebook import Codebook
+    from assistant.facts import Facts
+
+
+class Verdict(BaseModel):
+    code: str                       # as proposed, with its modifiers: "22513-59"
+    verdict: str                    # correct | replace | remove
+    by: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class Proposed(BaseModel):
+    code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.code + "".join(f"-{m}" for m in self.modifiers)
+
+
+def proposed_codes(text: str) -> list[Proposed]:
+    """Each code line the coder wrote, in order; a code written twice with other modifiers is two lines."""
+    found: list[Proposed] = []
+    for m in CODE_PATTERN.finditer(text):
+        line = Proposed(code=m.group(1).upper(), modifiers=modifiers_after(text, m.end()),
+                        units=units_written(text[m.start():m.end() + 16], m.group(1)))
+        if all(p.label != line.label for p in found):
+            found.append(line)
+    return found
+
+
+def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebook: Codebook) -> list[Verdict]:
+    """Verdicts only where the scenario was coded: otherwise there is nothing to compare the proposal with."""
+    if not codes or not facts.in_scope:
+        return []
+    proposed = proposed_codes(facts.question)
+    by_code = {c.code: c for c in codes}
+    reasons = {r.code: r.reason for r in rejected}
+    verdicts = []
+    for n, line in enumerate(proposed):
+        repeated = any(p.code == line.code for p in proposed[:n])
+        verdicts.append(_verdict(line, repeated, by_code, reasons, codebook))
+    return verdicts
+
+
+def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reasons: dict[str, str],
+             codebook: Codebook) -> Verdict:
+    derived = by_code.get(line.code)
+    if derived and repeated:
+        add_ons = [c for c in by_code.values() if line.code in (codebook.entries[c.code].add_on_for or [])]
+        return Verdict(code=line.label, verdict="replace" if add_ons else "remove", by=[c.code for c in add_ons],
+                       reason=f"one {line.code} per session; each further body is its add-on"
+                       + (f" {add_ons[0].code} ({add_ons[0].units} unit(s))" if add_ons else ""))
+    if derived:
+        wrong = [m for m in line.modifiers if m not in derived.modifiers]
+        if wrong:
+            return Verdict(code=line.label, verdict="replace", by=[derived.code],
+                           reason=reasons.get(f"{line.code}-{wrong[0]}", f"modifier {wrong[0]} is not supported here"))
+        if line.units is not None and line.units != derived.units:
+            return Verdict(code=line.label, verdict="replace", by=[derived.code],
+                           reason=f"report {derived.units} unit(s): {derived.reason}")
+        return Verdict(code=line.label, verdict="correct", reason=derived.reason)
+    instead = _replacements(line.code, by_code, codebook)
+    reason = reasons.get(line.code, "not called for by the facts given")
+    return Verdict(code=line.label, verdict="replace" if instead else "remove", by=instead, reason=reason)
+
+
+def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
+    """Reported codes that take the proposed code's place: its replacements, or the same kind of code."""
+    entry = codebook.get(code)
+    if entry is None:
+        return []
+    replaced_by = {r.code for r in entry.replaced_by if r.code}
+    same_kind = [c for c in by_code if (e := codebook.entries.get(c)) and e.system == entry.system
+                 and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by)]
+    return same_kind

@@ -1,0 +1,92 @@
+"""Verdicts on proposed codes, the read-back with its spans, and the billing-scope limit, on the real table."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import CodeLine, summarize
+from assistant.claim_scope import limit_to_scope
+from assistant.readback import understood
+from assistant.review import proposed_codes, review
+from assistant.verify import verify
+
+
+def _checked(parse, codebook, question, dos):
+    facts = parse(question, dos)
+    derivation = codebook.derive(facts)
+    checked = verify(None, facts, derivation, codebook)
+    return facts, derivation, checked
+
+
+def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
+    lines = proposed_codes("sent 22513 + 22513-59, 22515 x2 and 20225-XS")
+    assert [(p.label, p.units) for p in lines] == [("22513", None), ("22513-59", None), ("22515", 2), ("20225-XS", None)]
+
+
+@pytest.mark.parametrize(("question", "dos", "verdicts"), [
+    ("sent 22513 + 22513-59 for kypho T11 and T12, denied - what should it be?", "2023-05-01",
+     {"22513": ("correct", []), "22513-59": ("replace", ["22515"])}),
+    ("charge line: 0200T x1, 77012 for bilateral sacroplasty", "2021-03-04",
+     {"0200T": ("replace", ["0201T"]), "77012": ("remove", [])}),
+    ("PKP L1 and L2 in 2016, billed 22524 and 22525 - ok?", "2016-06-01",
+     {"22524": ("replace", ["22514"]), "22525": ("replace", ["22515"])}),
+    ("kypho T7-T10, charge line 22513 x1, 22515 x2 - do the units match?", "2022-11-18",
+     {"22513": ("correct", []), "22515": ("replace", ["22515"])}),
+])
+def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verdicts):
+    facts, _, checked = _checked(parse, codebook, question, dos)
+    got = {v.code: (v.verdict, v.by) for v in review(facts, checked.codes, checked.rejected, codebook)}
+    assert got == verdicts
+    assert all(v.reason for v in review(facts, checked.codes, checked.rejected, codebook))
+
+
+def test_no_verdicts_without_a_coded_scenario(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "is 22520 still valid?", "2020-01-01")
+    assert review(facts, checked.codes, checked.rejected, codebook) == []
+
+
+def test_a_code_written_without_procedure_words_names_its_family(parse):
+    facts = parse("sent 22513 + 22513-59 for T11 and T12", "2023-05-01")
+    assert [(b.name, b.procedure) for b in facts.bodies] == [("T11", "augmentation"), ("T12", "augmentation")]
+
+
+@pytest.mark.parametrize(("question", "scope", "kept_systems"), [
+    ("PVP L2 for age-related osteoporotic compression fx. dx only?", "diagnosis", {"ICD-10-CM"}),
+    ("PVP L2 for age-related osteoporotic compression fx, CPT only", "procedure", {"CPT-I"}),
+])
+def test_billing_scope_keeps_what_was_asked_and_names_the_rest(parse, codebook, question, scope, kept_systems):
+    facts, _, checked = _checked(parse, codebook, question, "2022-03-29")
+    assert facts.billing_scope == scope
+    kept, notes = limit_to_scope(facts, checked.codes, codebook)
+    assert {codebook.get(c.code).system for c in kept} == kept_systems
+    assert len(notes) == 1 and all(c.code in notes[0] for c in checked.codes if c not in kept)
+
+
+def test_readback_spans_point_at_the_words_of_the_question(parse, codebook):
+    question = "PKP T12-L1 on 3/4/2025 under fluoro, 82 yo w/ age-related osteoporosis"
+    facts = parse(question)
+    items = understood(facts, codebook.condition_terms())
+    for item in items:
+        for e in item.evidence:
+            assert question[e.start:e.end] == e.text
+    by_fact = {(i.fact, i.level): i for i in items}
+    assert by_fact[("procedure", "T12")].value == "augmentation"
+    assert {e.text for e in by_fact[("procedure", "T12")].evidence} >= {"PKP"}
+    assert by_fact[("date_of_service", None)].evidence[0].text == "3/4/2025"
+    assert by_fact[("patient_age", None)].value == "82"
+    assert by_fact[("imaging", None)].evidence[0].text == "fluoro"
+
+
+def test_readback_of_a_follow_up_has_no_spans_into_earlier_turns(parse, codebook):
+    facts = parse("and if it was T11 instead?", "2025-06-10", ["PKP L1 on 3/4/2025 for osteoporotic VCF"])
+    for item in understood(facts, codebook.condition_terms()):
+        for e in item.evidence:
+            assert facts.question[e.start:e.end] == e.text
+
+
+def test_summary_names_verified_codes_and_changes_to_the_coders_codes(parse, codebook):
+    facts, derivation, checked = _checked(parse, codebook, "billed 22524 for PKP L1, DOS 6/1/2016, ok?", None)
+    verdicts = review(facts, checked.codes, checked.rejected, codebook)
+    text = summarize(facts, derivation, checked.codes, verdicts, "")
+    assert "22514" in text and "22524 → 22514" in text
+    assert isinstance(checked.codes[0], CodeLine)
