@@ -205,8 +205,27 @@ def _verdict_line(v: Verdict) -> str:
     return f"{v.code}: do not report — {v.reason}"
 
 
+FOCUS_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si")}
+
+
+def _claim(codes: list[CodeLine]) -> str:
+    return ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if c.units > 1 else ''}"
+                     for c in codes)
+
+
+def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
+    """A question about one thing (the sedation, the biopsy, the imaging) is answered about that thing first."""
+    families = FOCUS_FAMILIES.get(facts.focus or "")
+    if not families:
+        return ""
+    asked = [c for c in codes if (e := codebook.get(c.code)) and e.family in families]
+    if asked:
+        return f"For the {facts.focus}: {_claim(asked)}. "
+    return f"For the {facts.focus}: no separate code on this claim for this date of service (see the notes). "
+
+
 def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict],
-              composed: str) -> str:
+              composed: str, codebook: Codebook) -> str:
     """The direct answer in one or two sentences; every code in it is a verified one (or a verdict on the
     coder's own code)."""
     if not facts.in_scope:
@@ -214,9 +233,7 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
     if derivation.clarification:
         return f"I need one more fact: {derivation.clarification}"
     if codes:
-        lines = ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if c.units > 1 else ''}"
-                          for c in codes)
-        text = f"Report {lines} for {facts.date_of_service.isoformat()}."
+        text = _focus_sentence(facts, codes, codebook) + f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
             text += " Of your codes: " + "; ".join(

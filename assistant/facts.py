@@ -79,6 +79,7 @@ class Facts(BaseModel):
     asks_for_diagnosis: bool = False
     follow_up: bool = False
     billing_scope: str | None = None             # procedure | diagnosis | professional | facility
+    focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
 
     @property
     def is_scenario(self) -> bool:
@@ -192,6 +193,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
         billing_scope=billing_scope(reading),
+        focus=_focus(reading),
     )
 
 
@@ -453,6 +455,13 @@ def age_match(text: str) -> re.Match | None:
         if m and 0 <= int(m[1]) <= 120:
             return m
     return None
+
+
+def _focus(reading: Reading) -> str | None:
+    for focus in ("sedation", "biopsy", "imaging"):
+        if reading.has(f"focus.{focus}"):
+            return focus
+    return "diagnosis" if reading.has("scope.diagnosis_only") else None
 
 
 def billing_scope(reading: Reading) -> str | None:

@@ -114,7 +114,7 @@ class Assistant:
             llm=LLMInfo(backend=self.settings.llm_backend if model else "none",
                         model=self._model_name if model else "none", draft_passed=checked.draft_passed),
             timings_ms=timings,
-            summary=summarize(facts, derivation, codes, verdicts, text),
+            summary=summarize(facts, derivation, codes, verdicts, text, self.codebook),
             understood=understood(facts, self.codebook.condition_terms()),
             review=verdicts,
             sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages)

@@ -87,6 +87,17 @@ def test_readback_of_a_follow_up_has_no_spans_into_earlier_turns(parse, codebook
 def test_summary_names_verified_codes_and_changes_to_the_coders_codes(parse, codebook):
     facts, derivation, checked = _checked(parse, codebook, "billed 22524 for PKP L1, DOS 6/1/2016, ok?", None)
     verdicts = review(facts, checked.codes, checked.rejected, codebook)
-    text = summarize(facts, derivation, checked.codes, verdicts, "")
+    text = summarize(facts, derivation, checked.codes, verdicts, "", codebook)
     assert "22514" in text and "22524 → 22514" in text
     assert isinstance(checked.codes[0], CodeLine)
+
+
+@pytest.mark.parametrize(("question", "dos", "lead"), [
+    ("PKP L1, moderate sedation 38 min by the surgeon. how many 99153?", "2025-08-13", "For the sedation: 99152, 99153 x2."),
+    ("Kypho L3, surgeon did moderate sedation 30 min - can I bill the sedation?", "2016-12-31",
+     "For the sedation: no separate code"),
+    ("PKP L1 w/ fluoro, can I bill the fluoro separately?", "2022-03-15", "For the imaging: no separate code"),
+])
+def test_a_question_about_one_thing_is_answered_about_it_first(parse, codebook, question, dos, lead):
+    facts, derivation, checked = _checked(parse, codebook, question, dos)
+    assert summarize(facts, derivation, checked.codes, [], "", codebook).startswith(lead)
