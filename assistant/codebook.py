@@ -237,6 +237,11 @@ class Codebook:
                     derived.modifiers.append(modifier)
                     derived.reason += f"; modifier {modifier}: {mod.description.lower()}"
 
+    def _region_decides(self, facts: Facts) -> bool:
+        """The coder offers primaries of one family for different regions ("22510 or 22511?"): the level decides."""
+        primaries = [e for c in facts.mentioned_codes if (e := self.get(c)) and e.role == "primary"]
+        return any(a.family == b.family and a.regions != b.regions for a in primaries for b in primaries)
+
     def _missing_fact(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
             return None
@@ -248,9 +253,10 @@ class Codebook:
                 and "20225" in facts.mentioned_codes and facts.is_scenario:
             return ("At which level was the bone biopsy taken? At a treated level it is included; at an untreated "
                     "level 20225 is reported with XS (or 59).")
-        if facts.unknown_count and facts.procedures and not facts.mentioned_codes:
+        asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
+        if facts.unknown_count and facts.procedures and asks_for_the_case:
             return "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
-        if facts.procedures and not facts.bodies and facts.asks_for_codes and not facts.mentioned_codes:
+        if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
             return ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on the "
                     "region and each additional body is an add-on unit.")
         if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes:

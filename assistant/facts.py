@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -22,10 +22,10 @@ from assistant.vocabulary import (
     COUNT_PHRASE,
     HIDDEN_TEXT,
     IMAGING_BY_OTHER,
-    LATERALITY,
     LEVEL_RANGE,
     MINUTES,
     MODIFIER_PATTERN,
+    ONE_SIDE_ONLY,
     ORDINAL_LEVEL,
     ORDINALS,
     PLURAL_BODIES,
@@ -78,8 +78,10 @@ class Facts(BaseModel):
     asks_for_codes: bool = False
     asks_for_diagnosis: bool = False
     follow_up: bool = False
-    billing_scope: str | None = None             # procedure | diagnosis | professional | facility
+    billing_scope: str | None = None             # procedure | diagnosis | sedation | biopsy | imaging |
+                                                 # professional | facility
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
+    asks_units: bool = False
 
     @property
     def is_scenario(self) -> bool:
@@ -139,7 +141,6 @@ def parse(
 
 
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
-UNTREATED_LEVEL = ("not_treated", "hypothetical")
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
@@ -183,7 +184,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         sedation_minutes=minutes,
         sedation_performer=performer,
         patient_age=_age(text),
-        laterality=_first_key(LATERALITY, text),
+        laterality=_laterality(_blank(session, reading.scope_spans("hypothetical")), reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(text),
         conditions=_conditions(text, reading, conditions or {}),
@@ -194,6 +195,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
         billing_scope=billing_scope(reading),
         focus=_focus(reading),
+        asks_units=reading.has("ask.units"),
     )
 
 
@@ -218,13 +220,6 @@ def _asks_about_coverage(reading: Reading) -> bool:
 
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
-
-
-def _first_key(patterns: Iterable[tuple[str, str]], text: str) -> str | None:
-    for key, pattern in patterns:
-        if re.search(pattern, text, re.IGNORECASE):
-            return key
-    return None
 
 
 def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
@@ -265,11 +260,6 @@ def _cavity_documented(reading: Reading) -> bool:
     return reading.has("device.cavity", outside=("negated",))
 
 
-def _named_procedure(reading: Reading) -> bool:
-    """A procedure named as such (not only by its cement, which other procedures mention too)."""
-    return reading.has("procedure", outside=IGNORED_PROCEDURE) or reading.has("device.cavity", outside=IGNORED_PROCEDURE)
-
-
 def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
     found: list[tuple[int, spine.Level]] = []
     taken: list[tuple[int, int]] = []
@@ -295,7 +285,8 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
         seen: dict[str, tuple[spine.Level, list[str | None]]] = {}
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
             seen.setdefault(lv.name, (lv, []))[1].append(_procedure_for(lv.region, pos, procedures, positions))
-        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading))
+        spinal = [lv for lv, _ in seen.values() if lv.region != "sacral"]
+        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading, lv, len(spinal) == 1))
                 for lv, found in seen.values()], False
     regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
     count_match = COUNT_PHRASE.search(text)
@@ -316,11 +307,29 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
     return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
 
 
-def _technique(found: list[str | None], reading: Reading) -> str | None:
-    """A level named under both families (a label and a narrative): a documented cavity decides."""
-    if set(SPINE_FAMILIES) <= set(found) and _cavity_documented(reading):
-        return "augmentation"
+def _technique(found: list[str | None], reading: Reading, level: spine.Level, only_level: bool) -> str | None:
+    """A documented cavity decides augmentation for its level, whatever the label: a level named under both
+    families, the only level treated, or a level named in the sentence that documents the cavity."""
+    if found[0] == "vertebroplasty" and (set(SPINE_FAMILIES) <= set(found) or only_level
+                                         or _cavity_in_sentence_of(reading, level)):
+        return "augmentation" if _cavity_documented(reading) else found[0]
     return found[0]
+
+
+def _cavity_in_sentence_of(reading: Reading, level: spine.Level) -> bool:
+    """A cavity device whose nearest level in its sentence is this one."""
+    for device in reading.found("device.cavity", outside=("negated",)):
+        start, sentence = _sentence_around(reading.text, device.start)
+        levels = [(abs(start + pos - device.start), lv.name) for pos, lv in _named_levels(sentence)]
+        if levels and min(levels)[1] == level.name:
+            return True
+    return False
+
+
+def _sentence_around(text: str, offset: int) -> tuple[int, str]:
+    start = max(text.rfind(stop, 0, offset) for stop in (".", "\n", ";")) + 1
+    ends = [i for i in (text.find(stop, offset) for stop in (".", "\n", ";")) if i >= 0]
+    return start, text[start:min(ends) if ends else len(text)]
 
 
 def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict[str, list[int]]) -> str | None:
@@ -357,15 +366,24 @@ def _biopsy_levels(text: str, reading: Reading) -> list[str]:
 
 
 def _treated_level_names(session: str, reading: Reading) -> set[str]:
-    """Levels named outside the biopsy phrases, less any level said anywhere to be untreated."""
+    """Levels named outside the biopsy phrases, less any level said anywhere to be not treated ("T11 was not
+    accessed" outranks a title listing T11) and any level named only as planned or deferred."""
     masked = _blank(session, _biopsy_spans(session, reading))
-    untreated = set()
+    untreated, planned, named_elsewhere = set(), set(), set()
     for m in spine.LEVEL_PATTERN.finditer(masked):
         level = spine.level(m.group(0))
-        if level and reading.categories_at(m.start()) & set(UNTREATED_LEVEL):
-            masked = _blank(masked, [m.span()])
+        if not level:
+            continue
+        context = reading.categories_at(m.start())
+        if "not_treated" in context:
             untreated.add(level.name)
-    return {lv.name for _, lv in _named_levels(masked)} - untreated
+        elif "hypothetical" in context:
+            planned.add(level.name)
+        else:
+            named_elsewhere.add(level.name)
+        if context & {"not_treated", "hypothetical"}:
+            masked = _blank(masked, [m.span()])
+    return {lv.name for _, lv in _named_levels(masked)} - untreated - (planned - named_elsewhere)
 
 
 def _untreated_biopsy_site(reading: Reading, session: str, treated: set[str]) -> list[str]:
@@ -390,6 +408,19 @@ def _current_session(text: str, reading: Reading) -> str:
         return text
     session = _blank(text, past)
     return session if spine.LEVEL_PATTERN.search(session) or not spine.LEVEL_PATTERN.search(text) else text
+
+
+def _laterality(session: str, reading: Reading) -> str | None:
+    """One side only, or one side said untreated, outranks a side word; needle counts never make a side (0200T
+    is one side with one or more needles)."""
+    planned = ("hypothetical", "historical")
+    if ONE_SIDE_ONLY.search(session) or reading.found("side", outside=planned) and any(
+            reading.categories_at(m.start) & {"not_treated", "negated"} for m in reading.found("side")):
+        return "unilateral"
+    for side in ("bilateral", "unilateral"):
+        if reading.has(f"laterality.{side}", outside=planned + ("negated",)):
+            return side
+    return None
 
 
 def _imaging(reading: Reading) -> str | None:
@@ -459,17 +490,22 @@ def age_match(text: str) -> re.Match | None:
 
 def _focus(reading: Reading) -> str | None:
     for focus in ("sedation", "biopsy", "imaging"):
-        if reading.has(f"focus.{focus}"):
+        if reading.has(f"focus.{focus}") or reading.has(f"scope.{focus}_only"):
             return focus
     return "diagnosis" if reading.has("scope.diagnosis_only") else None
 
 
 def billing_scope(reading: Reading) -> str | None:
-    """What part of the claim the coder limits the question to, if any."""
+    """What part of the claim the coder limits the question to, if any ("CPT?" asks for the procedure line)."""
     if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes"):
         return "diagnosis"
-    for scope in ("procedure", "professional", "facility"):
-        if reading.has(f"scope.{scope}_only" if scope == "procedure" else f"scope.{scope}"):
+    for scope in ("sedation", "biopsy", "imaging", "procedure"):
+        if reading.has(f"scope.{scope}_only"):
+            return scope
+    if reading.has("ask.procedure_codes") and not reading.has("ask.diagnosis"):
+        return "procedure"
+    for scope in ("professional", "facility"):
+        if reading.has(f"scope.{scope}"):
             return scope
     return None
 
@@ -500,8 +536,9 @@ def _encounter(text: str, encounters: EncounterTerms) -> str:
 
 
 def _in_scope(reading: Reading, procedures: list[str]) -> bool:
-    other = reading.has("procedure_other")
-    if procedures and not (other and not _named_procedure(reading)):
+    other = reading.has("procedure_other", outside=("negated",))
+    named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
+    if procedures and not (other and not named_as_done):
         return True
     if other:
         return False

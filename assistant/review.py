@@ -61,7 +61,7 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
              codebook: Codebook) -> Verdict:
     derived = by_code.get(line.code)
     if derived and repeated:
-        add_ons = [c for c in by_code.values() if line.code in (codebook.entries[c.code].add_on_for or [])]
+        add_ons = _add_ons_of(line.code, by_code, codebook)
         return Verdict(code=line.label, verdict="replace" if add_ons else "remove", by=[c.code for c in add_ons],
                        reason=f"one {line.code} per session; each further body is its add-on"
                        + (f" {add_ons[0].code} ({add_ons[0].units} unit(s))" if add_ons else ""))
@@ -71,10 +71,12 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
             return Verdict(code=line.label, verdict="replace", by=[derived.code],
                            reason=reasons.get(f"{line.code}-{wrong[0]}", f"modifier {wrong[0]} is not supported here"))
         if line.units is not None and line.units != derived.units:
-            return Verdict(code=line.label, verdict="replace", by=[derived.code],
-                           reason=f"report {derived.units} unit(s): {derived.reason}")
+            add_ons = _add_ons_of(line.code, by_code, codebook) if line.units > derived.units else []
+            return Verdict(code=line.label, verdict="replace", by=[derived.code] + [c.code for c in add_ons],
+                           reason=f"report {derived.units} unit(s): {derived.reason}"
+                           + "".join(f"; each further body is {c.code} x{c.units}" for c in add_ons))
         return Verdict(code=line.label, verdict="correct", reason=derived.reason)
-    instead = _replacements(line.code, by_code, codebook)
+    instead = _second_primary(line.code, by_code, codebook) or _replacements(line.code, by_code, codebook)
     reason = reasons.get(line.code, "not called for by the facts given")
     return Verdict(code=line.label, verdict="replace" if instead else "remove", by=instead, reason=reason)
 
@@ -88,3 +90,19 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
     same_kind = [c for c in by_code if (e := codebook.entries.get(c)) and e.system == entry.system
                  and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by)]
     return same_kind
+
+
+def _add_ons_of(primary: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[CodeLine]:
+    return [c for c in by_code.values() if primary in (codebook.entries[c.code].add_on_for or [])]
+
+
+def _second_primary(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
+    """A second primary of a family whose primary is already reported (22514 beside 22513): its add-on instead."""
+    entry = codebook.get(code)
+    if entry is None or entry.role != "primary" or entry.replaced_by:
+        return []                       # a deleted code is replaced by its successors instead
+    for other in by_code:
+        e = codebook.entries.get(other)
+        if e and other != code and e.role == "primary" and e.family == entry.family:
+            return [c.code for c in _add_ons_of(other, by_code, codebook)]
+    return []

@@ -55,13 +55,9 @@ AGE_PATTERNS = [
 # Checked in order; the first match decides. An explicit one-side statement comes first ("two
 # needles, both in the right ala only" is unilateral). Needle counts never make a side: 0200T is
 # unilateral with one or more needles; a single needle can only be one side.
-LATERALITY: list[tuple[str, str]] = [
-    ("unilateral", r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bnothing (?:on|in) the (?:right|left)\b|"
-                   r"\bonly (?:on|in) the (?:right|left|rt|lt|r|l)\b"),
-    ("bilateral", r"\bbilateral\w*|bipedicular|both sides|\bbilat\b"),
-    ("unilateral", r"\bunilateral\w*|unipedicular|one side\b|left[- ]sided|right[- ]sided"),
-    ("unilateral", r"one needle|single needle|\b1 needle"),
-]
+# One side named with "only" ("two needles, both in the RIGHT ala only"): checked before any other side word.
+ONE_SIDE_ONLY = re.compile(r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bonly (?:on|in) the (?:right|left|rt|lt|r|l)\b",
+                           re.IGNORECASE)
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
 # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
 MODIFIER_PATTERN = re.compile(

@@ -274,3 +274,30 @@ def test_denial_text_is_not_a_coverage_question(parse):
 def test_other_procedure_with_an_old_cement_procedure_in_the_note_is_out_of_scope(parse, codebook, question):
     facts = parse(question, "2023-10-27")
     assert not facts.in_scope and not codebook.derive(facts).codes
+
+
+@pytest.mark.parametrize(("question", "in_scope"), [
+    ("RF ablation of a T10 metastasis, NO cement placed. is there a kypho code for this?", False),
+    ("Intracept basivertebral nerve ablation into L4 and L5. Does that fall under the kypho/VP codes?", False),
+    ("PMMA stopped for epidural venous filling at T10; vertebroplasty T10 and L4, CPT only", True),
+    ("which kyphoplasty code for L1?", True),
+])
+def test_a_procedure_named_as_a_code_family_is_not_a_procedure_done(parse, question, in_scope):
+    assert parse(question).in_scope == in_scope
+
+
+def test_the_body_decides_over_title_plan_and_schedule(parse):
+    header = parse('Report header: "T8 vertebroplasty"\nBody: cannula into T8. Kyphon inflatable bone tamp inflated, '
+                   'cavity created, cement delivered into the cavity.')
+    assert [(b.name, b.procedure) for b in header.bodies] == [("T8", "augmentation")]
+    plan = parse("PROCEDURE: L2 bipedicular balloon kyphoplasty.\nPLAN: mild height loss at T9 - monitor, may need "
+                 "augmentation later.")
+    assert [b.name for b in plan.bodies] == ["L2"]
+    done_as_planned = parse("Acute L2 compression fx. Plan: BKP L2 today. Procedure done as planned.")
+    assert [b.name for b in done_as_planned.bodies] == ["L2"]
+    title = parse("PROCEDURE: Kyphoplasty T10, T11, T12\nDESCRIPTION: balloon at T10. T11 was not accessed. "
+                  "T12 balloon and cement.")
+    assert [b.name for b in title.bodies] == ["T10", "T12"]
+    sacrum = parse("Scheduled as: BILATERAL SACROPLASTY\nProcedure note: fracture confined to the LEFT ala; right "
+                   "side intact and not treated. Left: one trocar, balloon, 4 cc PMMA.")
+    assert sacrum.laterality == "unilateral"

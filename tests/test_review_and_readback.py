@@ -32,6 +32,10 @@ def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
      {"22524": ("replace", ["22514"]), "22525": ("replace", ["22515"])}),
     ("kypho T7-T10, charge line 22513 x1, 22515 x2 - do the units match?", "2022-11-18",
      {"22513": ("correct", []), "22515": ("replace", ["22515"])}),
+    ("kypho L3 and L4 on 7/11/19 - coded as 22514 x 2 units. correct?", "2019-07-11",
+     {"22514": ("replace", ["22514", "22515"])}),
+    ("kyphoplasty T12 then L1, biller put 22513 and 22514", "2017-02-15",
+     {"22513": ("correct", []), "22514": ("replace", ["22515"])}),
 ])
 def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verdicts):
     facts, _, checked = _checked(parse, codebook, question, dos)
@@ -101,3 +105,12 @@ def test_summary_names_verified_codes_and_changes_to_the_coders_codes(parse, cod
 def test_a_question_about_one_thing_is_answered_about_it_first(parse, codebook, question, dos, lead):
     facts, derivation, checked = _checked(parse, codebook, question, dos)
     assert summarize(facts, derivation, checked.codes, [], "", codebook).startswith(lead)
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("single level VP 7/9/18, the level field says 'see images'. 22510 or 22511?", True),
+    ("multi-level VP in the T-spine, 'multiple thoracic levels treated'. how many units of 22512?", True),
+    ("Does 20225 get 59 or XS when the bx is at a different vertebra than the PVP?", False),
+])
+def test_codes_offered_as_alternatives_or_units_asked_need_the_levels(derive, question, asks):
+    assert bool(derive(question, "2019-08-22").clarification) == asks

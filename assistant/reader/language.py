@@ -13,7 +13,7 @@ from assistant.config import PROJECT_ROOT
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 CATEGORIES = ("negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
-              "hypothetical", "pseudo")
+              "hypothetical", "reference", "pseudo")
 DIRECTIONS = ("forward", "backward", "bidirectional")
 
 
