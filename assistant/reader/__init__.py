@@ -61,11 +61,12 @@ class Reader:
         self._terms = Matcher({t.concept: t.forms for t in language.terms},
                               fuzzy={t.concept for t in language.terms if t.fuzzy})
         self._triggers = Matcher({f"context.{i}": r.triggers for i, r in enumerate(language.rules)})
+        self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
 
     def read(self, text: str) -> Reading:
         tokens = tokenize(text)
         mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
-        found = scopes(self.language.rules, self._triggers.find(tokens), mentions, tokens)
+        found = scopes(self.language.rules, self._triggers.find(tokens), mentions, tokens, self._cancels.find(tokens))
         return Reading(text, tokens, mentions, found)
 
 

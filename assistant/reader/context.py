@@ -23,7 +23,7 @@ class Scope:
 
 
 def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Mention],
-           tokens: list[Token]) -> list[Scope]:
+           tokens: list[Token], cancels: list[Mention] = ()) -> list[Scope]:
     """The scopes of the triggers found (trigger mention concept = "context.<rule index>"). A pseudo trigger
     has no scope: it only exists to outrank the shorter trigger inside it."""
     found = []
@@ -31,7 +31,7 @@ def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Men
     for trigger in triggers:
         index = _rule_index(trigger)
         rule = rules[index]
-        if rule.category == "pseudo":
+        if rule.category == "pseudo" or any(c.concept == f"cancel.{index}" and c.first > trigger.last for c in cancels):
             continue
         found.append(Scope(rule.category, trigger.first, trigger.last, trigger))    # words of the trigger itself
         if rule.attached:

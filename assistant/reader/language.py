@@ -55,6 +55,7 @@ class ContextRule(BaseModel):
     max_scope: int = 6               # in tokens
     terminated_by: list[str] = Field(default_factory=list)   # tokens (".") or "@concept"
     attached: bool = False           # the scope is only the word written against the trigger ("?mets")
+    cancelled_by: list[str] = Field(default_factory=list)    # words after the trigger that undo it ("as planned")
     list_of: str | None = None       # the scope holds only the nearest mention of this concept and those
                                      # listed with it ("T12 and L2 not touched"), one joining word apart
     source: str
