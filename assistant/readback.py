@@ -14,6 +14,7 @@ FAMILY_WORDS = {"vertebroplasty": ("procedure.vertebroplasty", "material.cement"
                 "augmentation": ("procedure.augmentation", "device.cavity"),
                 "sacral_augmentation": ("procedure.sacral_augmentation", "material.cement")}
 SCOPE_LABELS = {"procedure": "procedure codes only", "diagnosis": "diagnosis codes only",
+                "sedation": "sedation codes only", "biopsy": "biopsy line only", "imaging": "imaging codes only",
                 "professional": "professional claim", "facility": "facility claim"}
 NOT_DONE = ("negated", "not_treated", "historical", "hypothetical")
 

@@ -114,3 +114,15 @@ def test_a_question_about_one_thing_is_answered_about_it_first(parse, codebook, 
 ])
 def test_codes_offered_as_alternatives_or_units_asked_need_the_levels(derive, question, asks):
     assert bool(derive(question, "2019-08-22").clarification) == asks
+
+
+@pytest.mark.parametrize("question", [
+    "just the sedation units pls - kypho T9 2021, IR gave versed himself, intraservice 40 min",
+    "only asking about the biopsy line: kypho L2, separate needle bx of L4 (no cement at L4)",
+    "only asking about the imaging: PVP T9 in 2013 under CT",
+    "PKP L1, CPT only", "PKP L1 osteoporotic fx, dx only", "pro fee for PKP L1", "HOPD claim, PVP T10",
+])
+def test_every_billing_scope_is_read_back(parse, codebook, question):
+    facts = parse(question, "2021-08-17")
+    assert facts.billing_scope
+    assert any(i.fact == "billing_scope" and i.evidence for i in understood(facts, codebook.condition_terms()))
