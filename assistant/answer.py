@@ -240,7 +240,7 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
                 f"{v.code} → {', '.join(v.by) if v.by else 'remove'}" for v in changes) + "."
         return text
     first = next((ln for ln in composed.split("\n")[1:] if ln.strip() and not ln.startswith("Sources:")), "")
-    return first.strip().lstrip("-> ").replace("**", "")[:400]
+    return first.strip().lstrip("-> ").replace("**", "")[:400] or "No code to report for this question as asked."
 
 
 def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict], rejected: list[Rejected],

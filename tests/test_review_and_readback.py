@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import CodeLine, summarize
+from assistant.answer import CodeLine, compose, summarize
 from assistant.claim_scope import limit_to_scope
 from assistant.readback import understood
 from assistant.review import proposed_codes, review
@@ -126,3 +126,26 @@ def test_every_billing_scope_is_read_back(parse, codebook, question):
     facts = parse(question, "2021-08-17")
     assert facts.billing_scope
     assert any(i.fact == "billing_scope" and i.evidence for i in understood(facts, codebook.condition_terms()))
+
+
+def _all_questions():
+    from assistant.config import PROJECT_ROOT
+    from assistant.evaluation import load_cases
+
+    for folder in ("cases", "blind"):
+        for case in load_cases(PROJECT_ROOT / "evals" / folder):
+            yield pytest.param(case.question, case.date_of_service, case.history, id=case.id)
+
+
+@pytest.mark.parametrize(("question", "dos", "history"), list(_all_questions()))
+def test_every_eval_question_is_read_and_composed_without_error(parse, codebook, question, dos, history):
+    """No crash on any question the evals hold (the answer's correctness is the eval's job, not this test's)."""
+    facts = parse(question, dos, history)
+    derivation = codebook.derive(facts)
+    checked = verify(None, facts, derivation, codebook)
+    verdicts = review(facts, checked.codes, checked.rejected, codebook)
+    kept, notes = limit_to_scope(facts, checked.codes, codebook)
+    text = compose(facts, derivation, kept, checked.rejected, [], codebook, verdicts, notes)
+    assert summarize(facts, derivation, kept, verdicts, text, codebook)
+    for item in understood(facts, codebook.condition_terms()):
+        assert all(facts.question[e.start:e.end] == e.text for e in item.evidence)
