@@ -59,6 +59,7 @@ def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
         click.echo(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         click.echo(answer.answer)
+        _print_understood(answer)
 
 
 @main.command(help="Chat in the terminal: streamed drafts, verified answers, follow-ups.")
@@ -133,10 +134,22 @@ def _chat_turn(assistant, line: str, dos: str | None, history: list[str]):
         verdict = "passed the rule check" if answer.llm.draft_passed else "did not pass the rule check; verified answer:"
         click.secho(f"\n[draft {verdict}]", dim=True)
     click.echo("\n" + answer.answer)
+    _print_understood(answer)
     if answer.warnings:
         click.secho("\n".join(f"! {w}" for w in answer.warnings), fg="yellow")
     history.append(line)
     return answer
+
+
+def _print_understood(answer) -> None:
+    """The read-back, from the answer's structure: each fact with the words it was read from."""
+    if not answer.understood:
+        return
+    click.secho("\nUnderstood:", dim=True)
+    for item in answer.understood:
+        words = ", ".join(f'"{e.text}"' for e in item.evidence) or f"({item.source})"
+        level = f" {item.level}" if item.level else ""
+        click.secho(f"  {item.fact.replace('_', ' ')}{level}: {item.value}  <- {words}", dim=True)
 
 
 def _print_sources(answer) -> None:

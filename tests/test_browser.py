@@ -119,6 +119,12 @@ def test_chat_streams_a_draft_then_shows_verified_codes_and_sources(live_server)
         assert {"22513", "22514"} & set(codes) and "22515" in codes, codes
         assert page.locator("[data-testid=error]").count() == 0
 
+        # The direct answer leads; the read-back highlights the words each fact came from.
+        assert "22515" in page.locator("[data-testid=summary]").first.text_content()
+        page.locator("[data-testid=readback] summary").first.click()
+        marks = page.locator("[data-testid=readback] mark").all_text_contents()
+        assert {"Kyphoplasty", "T12", "L1"} <= set(marks), marks
+
         # Claim line: what the copy button puts on the clipboard.
         claim = page.locator(".claim-line").first.text_content()
         assert re.fullmatch(r"225(13|14) x1, 22515 x1(, [0-9A-Z.]+(-[0-9A-Z]+)* x\d+)*", claim), claim

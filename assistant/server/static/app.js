@@ -423,6 +423,7 @@
     const status = !answer.in_scope ? ["out", "Out of scope"]
       : answer.needs_clarification ? ["clarify", "Needs one more fact"] : ["ok", "Verified answer"];
     section.append(el("h3", { class: `verified-title ${status[0]}`, text: status[1] }));
+    if (answer.summary) section.append(el("p", { class: "summary", "data-testid": "summary", text: answer.summary }));
 
     if (answer.needs_clarification) {
       const question = String(answer.answer || "").replace(/^I need one more fact before I can code this:\s*/i, "");
@@ -451,6 +452,17 @@
       else section.append(...block);
     }
 
+    const review = answer.review || [];
+    if (review.length) {
+      const label = { correct: "correct", replace: "replace with", remove: "do not report" };
+      section.append(el("section", { class: "review", "aria-label": "Your codes", "data-testid": "review" },
+        el("h4", { text: "Your codes" }),
+        el("ul", {}, review.map((v) => el("li", { class: `verdict ${v.verdict}` },
+          el("span", { class: "code", text: v.code }), ` — ${label[v.verdict] || v.verdict}`,
+          v.by && v.by.length ? el("span", { class: "code", text: ` ${v.by.join(", ")}` }) : "",
+          `: ${v.reason || ""}`)))));
+    }
+
     const rejected = answer.rejected || [];
     if (rejected.length) {
       section.append(el("section", { class: "rejected", "aria-label": "Rejected codes" },
@@ -463,6 +475,9 @@
       section.append(el("section", { class: "warnings", "aria-label": "Warnings" },
         el("h4", { text: "Warnings" }), el("ul", {}, warnings.map((w) => el("li", { text: w })))));
     }
+
+    const understood = answer.understood || [];
+    if (understood.length) section.append(readBack(answer.question || "", understood));
 
     const citations = answer.citations || [];
     if (citations.length) {
@@ -478,6 +493,27 @@
     if (answer.timings_ms && answer.timings_ms.total !== undefined) meta.push(`${(answer.timings_ms.total / 1000).toFixed(1)} s`);
     section.append(el("p", { class: "meta small muted", text: meta.join(" · ") }));
     body.append(section);
+  }
+
+  // The read-back: the question with the words each fact came from highlighted, then the facts as a list.
+  function readBack(question, understood) {
+    const spans = understood.flatMap((u) => (u.evidence || []).map((e) => ({ ...e, fact: u.fact })))
+      .sort((a, b) => a.start - b.start);
+    const quoted = el("p", { class: "readback-question" });
+    let at = 0;
+    for (const span of spans) {
+      if (span.start < at) continue; // overlapping evidence: the first one wins
+      quoted.append(question.slice(at, span.start), el("mark", { title: span.fact, text: question.slice(span.start, span.end) }));
+      at = span.end;
+    }
+    quoted.append(question.slice(at));
+    const items = understood.map((u) => el("li", {},
+      el("span", { class: "fact", text: `${u.fact.replace(/_/g, " ")}${u.level ? " " + u.level : ""}: ` }),
+      el("strong", { text: u.value }),
+      el("span", { class: "small muted", text: u.evidence && u.evidence.length
+        ? ` ← ${u.evidence.map((e) => `“${e.text}”`).join(", ")}` : ` (${u.source})` })));
+    return el("details", { class: "readback", "data-testid": "readback" },
+      el("summary", { text: "What I understood" }), quoted, el("ul", {}, items));
   }
 
   function renderError(body, err, retry) {
