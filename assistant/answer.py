@@ -60,10 +60,6 @@ class Answer(BaseModel):
     llm: LLMInfo
     timings_ms: dict[str, int] = Field(default_factory=dict)
 
-    def claim_lines(self) -> list[str]:
-        """One line per code as it goes on a claim: code-modifiers x units."""
-        return [f"{c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}" for c in self.codes]
-
 
 def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejected: list[Rejected],
             passages: list[Passage], codebook: Codebook) -> str:

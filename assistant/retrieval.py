@@ -151,7 +151,6 @@ class SearchIndex:
     chunks: list[Chunk]
     collection: object
     bm25: object
-    tokens: list[list[str]]
 
 
 def _tokenize(text: str) -> list[str]:
@@ -170,8 +169,7 @@ def _search_index(store: IndexStore, name: str) -> SearchIndex:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
         raise IndexCorruptError(store.location(name), exc) from exc
-    tokens = [_tokenize(c.text) for c in chunks]
-    return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi(tokens), tokens=tokens)
+    return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi([_tokenize(c.text) for c in chunks]))
 
 
 def open_index(settings: Settings, codebook: Codebook, progress: bool = True) -> SearchIndex:
