@@ -94,3 +94,35 @@ def test_corrupt_index_names_the_repair_command(tmp_path, real_assistant):
         open_index(settings, real_assistant.codebook, progress=False)
     build_index(settings, real_assistant.codebook, rebuild=True, progress=False)
     assert json.loads((current_index(settings) / "manifest.json").read_text())["chunks"]
+
+
+def test_a_transient_draft_error_affects_one_answer_only(tmp_path):
+    """The model fails once (a dropped connection, say): that answer warns, the next one uses the model again."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from assistant.pipeline import Assistant
+
+    calls: list[int] = []
+
+    class FlakyModel(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "flaky"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise ConnectionError("connection reset by peer")
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content="A drafted answer."))])
+
+    assistant = Assistant(Settings.from_env(data_dir=tmp_path, llm_backend="none"), progress=False)
+    assistant._model, assistant._model_name = FlakyModel(), "flaky"
+    assistant.retrieve = lambda facts, tiers: []
+    first = assistant.ask("Kyphoplasty L1, codes?", "2024-04-04")
+    assert any("chat model unavailable" in w and "connection reset" in w for w in first.warnings)
+    second = assistant.ask("Kyphoplasty L2, codes?", "2024-04-04")
+    assert len(calls) == 2 and second.llm.model == "flaky"
+    assert not any("chat model unavailable" in w for w in second.warnings)
+    assert [c.code for c in second.codes] == [c.code for c in first.codes] != []
