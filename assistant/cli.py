@@ -156,7 +156,7 @@ def index(rebuild: bool) -> None:
     settings = Settings.from_env()
     try:
         report = build_index(settings, Codebook.load(settings.corpus_dir / "codes"), rebuild=rebuild)
-    except (CorpusError, ChromaServerError) as exc:
+    except (CorpusError, ChromaServerError, IndexCorruptError) as exc:
         _fail(str(exc), 1)
     click.echo(f"Index ready at {report.path}: {report.chunks} chunks, {report.embedded} embedded, "
                f"{report.unchanged} unchanged, {report.removed} removed, {report.seconds}s.")
