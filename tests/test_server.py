@@ -268,3 +268,48 @@ def test_keys_cli_create_list_revoke(tmp_path):
     assert cli("revoke", "1").returncode == 0 and store.authenticate(secret) is None
     assert cli("revoke", "1").returncode == 2
 
+
+def test_guest_limit_ignores_forwarded_for_unless_a_proxy_is_configured(real_assistant, server_store, serve_app):
+    from assistant.server.app import uvicorn_options
+
+    def statuses(options: dict, forwarded: list[str]) -> list[int]:
+        url = serve_app(create_app(real_assistant, server_store, guest=True, guest_per_minute=3), **options)
+        with httpx.Client(timeout=60) as http:
+            return [http.get(f"{url}/api/me", headers={"X-Forwarded-For": ip}).status_code for ip in forwarded]
+
+    spoofed = [f"203.0.113.{i}" for i in range(6)]
+    assert statuses(uvicorn_options(None), spoofed) == [200, 200, 200, 429, 429, 429]
+    behind_proxy = uvicorn_options("127.0.0.1")
+    assert statuses(behind_proxy, spoofed) == [200] * 6
+    assert statuses(behind_proxy, ["198.51.100.7"] * 4) == [200, 200, 200, 429]
+
+
+def test_guest_limiter_table_is_bounded():
+    from assistant.server.app import RateLimiter
+
+    now = [120.0]
+    limiter = RateLimiter(2, max_clients=100, clock=lambda: now[0])
+    assert [limiter.allow("a") for _ in range(3)] == [True, True, False]
+    for i in range(1000):
+        limiter.allow(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter.counts) == 100
+    now[0] += 60  # the next minute starts afresh
+    assert limiter.allow("a") and list(limiter.counts) == ["a"]
+
+
+def test_serve_trusts_forwarded_headers_only_when_told(monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    monkeypatch.delenv("ASSISTANT_TRUSTED_PROXIES", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve"]).exit_code == 0
+    assert runner.invoke(main, ["serve", "--trusted-proxy", "10.0.0.5,10.1.0.0/16"]).exit_code == 0
+    assert runner.invoke(main, ["serve"], env={"ASSISTANT_TRUSTED_PROXIES": "10.0.0.6"}).exit_code == 0
+    assert calls[0]["proxy_headers"] is False
+    assert (calls[1]["proxy_headers"], calls[1]["forwarded_allow_ips"]) == (True, "10.0.0.5,10.1.0.0/16")
+    assert calls[2]["forwarded_allow_ips"] == "10.0.0.6"

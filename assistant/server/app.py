@@ -35,6 +35,7 @@ MAX_BODY = 64 * 1024
 MAX_DEPTH = 32  # JSON nesting; the requests here need four levels
 MODEL_ID = "vertebro-assistant"
 SECONDS_PER_ANSWER = 2
+GUEST_TABLE_SIZE = 10_000
 JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 JSON_BRACKET = re.compile(r"[\[\]{}]")
 
@@ -144,18 +145,37 @@ class Metrics:
 
 
 class RateLimiter:
-    """Fixed-window limit for guest access, per client address."""
+    """Fixed one-minute window for guest access, per client address. The table holds only the current
+    minute's addresses (it is cleared when the minute turns) and at most `max_clients` of them (the least
+    recently seen is dropped first), so a flood of addresses cannot grow it without bound."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, max_clients: int = GUEST_TABLE_SIZE, clock=time.time) -> None:
         self.per_minute = per_minute
-        self.windows: dict[str, tuple[int, int]] = {}
+        self.max_clients = max_clients
+        self.clock = clock
+        self.window: int | None = None
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def allow(self, client: str) -> bool:
-        window = int(time.time() // 60)
-        start, count = self.windows.get(client, (window, 0))
-        count = count + 1 if start == window else 1
-        self.windows[client] = (window, count)
-        return count <= self.per_minute
+        with self._lock:
+            window = int(self.clock() // 60)
+            if window != self.window:
+                self.window = window
+                self.counts.clear()
+            count = self.counts.pop(client, 0) + 1  # re-inserted: the dict stays in order of last use
+            self.counts[client] = count
+            if len(self.counts) > self.max_clients:
+                del self.counts[next(iter(self.counts))]
+            return count <= self.per_minute
+
+
+def uvicorn_options(trusted_proxies: str | None) -> dict:
+    """How uvicorn treats X-Forwarded-For: ignored unless the operator names the proxies in front of the
+    server (uvicorn's default would believe any loopback peer, letting one guest claim any address)."""
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies}
 
 
 class BodyLimit:
