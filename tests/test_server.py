@@ -219,6 +219,31 @@ def test_openai_client_against_a_live_server(live_server):
     assert missing.value.code == "model_not_found"
 
 
+def test_openai_stream_sends_the_draft_live_then_the_verified_answer(live_server):
+    import time
+
+    arrivals: list[tuple[float, dict]] = []
+    with httpx.Client(timeout=120) as http, http.stream(
+            "POST", f"{live_server.url}/v1/chat/completions", headers=auth(live_server.key),
+            json={"stream": True, "messages": [{"role": "user", "content": "PKP T12 and L1, DOS 2024-04-04"}]}) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                arrivals.append((time.perf_counter(), json.loads(line[6:])))
+    deltas = [(at, c["choices"][0]["delta"]) for at, c in arrivals]
+    drafted = [at for at, d in deltas if d.get("reasoning_content")]
+    answered = [at for at, d in deltas if d.get("content")]
+    assert drafted and answered and max(drafted) < min(answered)
+    # live: the first draft token left the server while the model was still writing, not replayed at the end
+    assert arrivals[-1][0] - drafted[0] > 0.05
+    final = arrivals[-1][1]
+    assert final["choices"][0]["finish_reason"] == "stop"
+    assert [c["code"] for c in final["vertebro"]["codes"]] == ["22513", "22515"]
+    empty = httpx.post(f"{live_server.url}/v1/chat/completions", headers=auth(live_server.key), timeout=60,
+                       json={"stream": True, "messages": [{"role": "user", "content": "  "}]})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+
+
 def test_openai_backend_drafts_through_an_openai_compatible_server(live_server, data_dir):
     """ASSISTANT_LLM=openai end to end: this server's own /v1 API stands in for vLLM or Ollama."""
     from assistant.config import Settings

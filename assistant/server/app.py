@@ -26,7 +26,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, BaseModel, Field
 
 from assistant.answer import Answer
+from assistant.dates import parse_date_argument
 from assistant.errors import InputError
+from assistant.facts import validate_question
 from assistant.pipeline import Assistant
 from assistant.server.store import ENTITLEMENTS, ApiKey, Store
 
@@ -377,12 +379,15 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
         answer = await run_ask(who, body.question, body.date_of_service, history)
         return _answer_payload(answer, record(who, body.conversation_id, answer))
 
-    @app.post("/api/ask/stream")
-    async def ask_stream(body: AskRequest, who: CallerDep) -> StreamingResponse:
-        history = history_for(who, body.conversation_id)
+    def check_capacity() -> None:
+        """A stream that could only end in 429 gets it as its status, before it starts."""
         if gate.waiting >= gate.limit:
             raise HTTPException(429, "the assistant is busy; retry shortly",
                                 headers={"Retry-After": str((gate.waiting + 1) * SECONDS_PER_ANSWER)})
+
+    def live_answer(who: Caller, question: str, dos: date | None, history: list[str],
+                    finish) -> AsyncIterator[tuple[str, dict]]:
+        """("token", {"text"}) as the model drafts, then ("answer", finish(answer)) or ("error", {...})."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
 
@@ -391,8 +396,8 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
 
         async def produce() -> None:
             try:
-                answer = await run_ask(who, body.question, body.date_of_service, history, on_token)
-                await events.put(("answer", _answer_payload(answer, record(who, body.conversation_id, answer))))
+                answer = await run_ask(who, question, dos, history, on_token)
+                await events.put(("answer", finish(answer)))
             except HTTPException as exc:
                 retry = (exc.headers or {}).get("Retry-After")
                 await events.put(("error", {"detail": exc.detail, "status": exc.status_code,
@@ -401,13 +406,26 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
                 await events.put(("error", {"detail": f"internal error: {type(exc).__name__}", "status": 500}))
             await events.put(None)
 
-        async def stream() -> AsyncIterator[str]:
+        async def iterate() -> AsyncIterator[tuple[str, dict]]:
             task = asyncio.create_task(produce())
             try:
                 while (item := await events.get()) is not None:
-                    yield f"event: {item[0]}\ndata: {json.dumps(item[1])}\n\n"
+                    yield item
             finally:
                 await task
+
+        return iterate()
+
+    @app.post("/api/ask/stream")
+    async def ask_stream(body: AskRequest, who: CallerDep) -> StreamingResponse:
+        history = history_for(who, body.conversation_id)
+        check_capacity()
+        events = live_answer(who, body.question, body.date_of_service, history,
+                             lambda answer: _answer_payload(answer, record(who, body.conversation_id, answer)))
+
+        async def stream() -> AsyncIterator[str]:
+            async for kind, payload in events:
+                yield f"event: {kind}\ndata: {json.dumps(payload)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -445,31 +463,55 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
         users = [m.text for m in body.messages if m.role == "user"]
         if not users:
             raise HTTPException(422, "messages needs at least one user message")
-        answer = await run_ask(who, users[-1], body.date_of_service, users[:-1])
-        record(who, None, answer)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
-        extra = answer.model_dump(mode="json")
-        if not body.stream:
-            return JSONResponse({
-                "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "vertebro": extra})
+        if body.stream:
+            return chat_stream(who, users[-1], body.date_of_service, users[:-1], completion_id, created)
+        answer = await run_ask(who, users[-1], body.date_of_service, users[:-1])
+        record(who, None, answer)
+        return JSONResponse({
+            "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "vertebro": answer.model_dump(mode="json")})
 
-        def chunk(delta: dict, finish: str | None = None, **more) -> str:
+    def chat_stream(who: Caller, question: str, dos: date | None, history: list[str], completion_id: str,
+                    created: int) -> StreamingResponse:
+        """The model's draft streams live as `reasoning_content` (the field chat front-ends show as the model's
+        unchecked thinking), then the verified answer as `content`, then the structured answer in `vertebro`."""
+        check_capacity()
+        try:  # what would fail the answer is a 422 status, not an error inside a stream already started
+            validate_question(question)
+            parse_date_argument(dos, date.today())
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+        def finish(answer: Answer) -> dict:
+            record(who, None, answer)
+            return answer.model_dump(mode="json")
+
+        events = live_answer(who, question, dos, history, finish)
+
+        def chunk(delta: dict, finish_reason: str | None = None, **more) -> str:
             payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **more}
             return f"data: {json.dumps(payload)}\n\n"
 
         async def stream() -> AsyncIterator[str]:
             yield chunk({"role": "assistant", "content": ""})
-            for line in answer.answer.splitlines(keepends=True):
-                yield chunk({"content": line})
-            yield chunk({}, "stop", vertebro=extra)
+            async for kind, payload in events:
+                if kind == "token":
+                    yield chunk({"reasoning_content": payload["text"]})
+                elif kind == "answer":
+                    for line in payload["answer"].splitlines(keepends=True):
+                        yield chunk({"content": line})
+                    yield chunk({}, "stop", vertebro=payload)
+                else:
+                    error = {"message": payload["detail"], "type": "server_error", "code": payload["status"]}
+                    yield f"data: {json.dumps({'error': error})}\n\n"
             yield "data: [DONE]\n\n"
 
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return app
