@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 		-c constraints.txt llama-cpp-python
 	@echo "Installing the assistant and its pinned dependencies..."
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(BIN)/python -c "import llama_cpp, sentence_transformers, chromadb, langchain_chroma"
+	$(BIN)/python -c "import llama_cpp, sentence_transformers, chromadb"
 	touch $(STAMP)
 
 chat: install

@@ -73,10 +73,6 @@ class Answer(BaseModel):
     review: list[Verdict] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
 
-    def claim_lines(self) -> list[str]:
-        """One line per code as it goes on a claim: code-modifiers x units."""
-        return [f"{c.code}{''.join('-' + m for m in c.modifiers)} x{c.units}" for c in self.codes]
-
 
 def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejected: list[Rejected],
             passages: list[Passage], codebook: Codebook, verdicts: list[Verdict] = (), notes: list[str] = ()) -> str:

@@ -169,7 +169,7 @@ def index(rebuild: bool) -> None:
     settings = Settings.from_env()
     try:
         report = build_index(settings, Codebook.load(settings.corpus_dir / "codes"), rebuild=rebuild)
-    except (CorpusError, ChromaServerError) as exc:
+    except (CorpusError, ChromaServerError, IndexCorruptError) as exc:
         _fail(str(exc), 1)
     click.echo(f"Index ready at {report.path}: {report.chunks} chunks, {report.embedded} embedded, "
                f"{report.unchanged} unchanged, {report.removed} removed, {report.seconds}s.")
@@ -209,13 +209,18 @@ def bench(questions: int, cold_runs: int) -> None:
 @click.option("--queue", "queue_limit", default=8, show_default=True, help="Requests that may wait for the model.")
 @click.option("--guest/--no-guest", default=False, show_default=True,
               help="Allow requests without a key (public tier only, rate limited).")
-def serve(host: str, port: int, queue_limit: int, guest: bool) -> None:
+@click.option("--trusted-proxy", "trusted_proxies", envvar="ASSISTANT_TRUSTED_PROXIES", metavar="IPS",
+              help="Comma-separated addresses or networks of the reverse proxies in front of the server, whose "
+                   "X-Forwarded-For names the client (guest limit, logs). Default: none, the header is ignored.")
+def serve(host: str, port: int, queue_limit: int, guest: bool, trusted_proxies: str | None) -> None:
     import uvicorn
 
     from assistant.server import create_app
+    from assistant.server.app import uvicorn_options
 
     click.echo(f"Serving on http://{host}:{port}/ (create a key with `assistant keys create`)")
-    uvicorn.run(create_app(queue_limit=queue_limit, guest=guest), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(queue_limit=queue_limit, guest=guest), host=host, port=port, log_level="info",
+                **uvicorn_options(trusted_proxies))
 
 
 def _store():

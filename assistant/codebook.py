@@ -17,7 +17,6 @@ from assistant.facts import Facts
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
 ICD10_START = date(2015, 10, 1)
-SPINAL_FAMILIES = ("vertebroplasty", "augmentation")
 FAMILY_NAMES = {
     "vertebroplasty": "vertebroplasty",
     "augmentation": "vertebral augmentation",

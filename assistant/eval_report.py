@@ -37,7 +37,7 @@ def write_report(directory: Path, summary: dict, results: list[CaseResult], gate
 
 
 def _fmt(value: object) -> str:
-    return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str], meta: dict,

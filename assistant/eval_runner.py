@@ -33,10 +33,14 @@ class EvalOutcome:
         for baseline, m in self.summary.items():
             lines.append(f"  {baseline:12s} exact={m['exact_match']} recall@5={m['recall_at_5']} "
                          f"forbidden={m['forbidden_reported']} unverified={m['unverified_codes']} "
-                         f"scope={m['scope_accuracy']} clarify={m['clarification_accuracy']} "
+                         f"scope={_na(m['scope_accuracy'])} clarify={_na(m['clarification_accuracy'])} "
                          f"draft_pass={m['draft_pass_rate']}")
         lines.append("Gate: passed" if self.passed else "Gate FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)
+
+
+def _na(value: object) -> object:
+    return "n/a" if value is None else value
 
 
 def run_eval(baselines: list[str] | None = None, categories: list[str] | None = None,

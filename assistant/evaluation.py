@@ -82,8 +82,8 @@ class CaseResult(BaseModel):
     unverified: int
     supported: int
     recall: float | None
-    in_scope_ok: bool
-    clarification_ok: bool
+    in_scope_ok: bool | None  # None: the baseline says nothing about scope (n/a)
+    clarification_ok: bool | None  # None: the baseline cannot ask back (n/a)
     mentions_ok: bool
     draft_passed: bool | None
     rejected: list[str]
@@ -183,14 +183,17 @@ class Evaluator:
         timings["total"] = int((time.perf_counter() - started) * 1000)
         got = [GotCode(code=code, units=units_from_text(text, code), modifiers=mods)
                for code, mods in cited_codes(text)]
-        return self._result(case, baseline, got, True, False, text, [p.doc_id for p in passages], None, [], timings)
+        # The bare model neither states a scope nor asks back: both are n/a for it, not "in scope, no question".
+        return self._result(case, baseline, got, None, None, text, [p.doc_id for p in passages], None, [], timings)
 
-    def _result(self, case: Case, baseline: str, got: list[GotCode], in_scope: bool, clarify: bool, text: str,
-                cited_docs: list[str], draft_passed: bool | None, rejected: list[str],
+    def _result(self, case: Case, baseline: str, got: list[GotCode], in_scope: bool | None, clarify: bool | None,
+                text: str, cited_docs: list[str], draft_passed: bool | None, rejected: list[str],
                 timings: dict[str, int]) -> CaseResult:
         e = case.expect
-        exact = any(matches(got, s) for s in e.code_sets) and in_scope == e.in_scope \
-            and clarify == e.needs_clarification
+        # A baseline that states no scope and never asks back can be exact only where none was expected.
+        said_in_scope = True if in_scope is None else in_scope
+        exact = any(matches(got, s) for s in e.code_sets) and said_in_scope == e.in_scope \
+            and bool(clarify) == e.needs_clarification
         cited_codes_set = set().union(*(self.doc_codes.get(d, set()) for d in cited_docs)) if cited_docs else set()
         return CaseResult(
             id=case.id, category=case.category, baseline=baseline, question=case.question,
@@ -199,7 +202,8 @@ class Evaluator:
             unverified=sum(1 for g in got if not g.verified),
             supported=sum(1 for g in got if g.code in cited_codes_set),
             recall=(len(set(e.docs) & set(cited_docs[:5])) / len(e.docs)) if e.docs else None,
-            in_scope_ok=in_scope == e.in_scope, clarification_ok=clarify == e.needs_clarification,
+            in_scope_ok=None if in_scope is None else in_scope == e.in_scope,
+            clarification_ok=None if clarify is None else clarify == e.needs_clarification,
             mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
             timings_ms=timings, answer_ok=answer_matches(e, text))
 
@@ -231,8 +235,10 @@ def _expected(case: Case) -> list[list[str]]:
              f" x{c.units}" for c in s] for s in case.expect.code_sets]
 
 
-def _rate(values: list[bool]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
+def _rate(values: list[bool | None]) -> float | None:
+    """The share of True among the values that apply (None = not applicable); None when none apply."""
+    scored = [v for v in values if v is not None]
+    return round(sum(scored) / len(scored), 4) if scored else None
 
 
 def _percentile(values: list[int], q: float) -> int:

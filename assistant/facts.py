@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -105,13 +106,18 @@ def validate_question(question: object) -> str:
             raise InputError("the question is not valid UTF-8 text") from exc
     if not isinstance(question, str):
         raise InputError("the question must be text")
-    if not question.strip():
+    if not any(_visible(ch) for ch in question):
         raise InputError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
     if "\ufffd" in question or any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
         raise InputError("the question is not valid UTF-8 text")
     return question.strip()
+
+
+def _visible(ch: str) -> bool:
+    """Not whitespace, a control character (NUL...) or an invisible format character (zero-width space...)."""
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
 
 
 def parse(

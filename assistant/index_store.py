@@ -8,7 +8,10 @@ one place that picks the store from the settings.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -33,6 +36,13 @@ COSINE = {"hnsw:space": "cosine"}
 CHUNK_KEY = "chunk"   # metadata: the chunk as JSON, so a store without a manifest can rebuild it exactly
 SEQ_KEY = "seq"       # metadata: the chunk's position in the corpus, so BM25 ties break as in the local index
 COPY_BATCH = 256
+# The HNSW files that hold the vectors. Chroma rewrites chroma.sqlite3 and length.bin each time it opens a
+# collection, even to read it, so those two cannot be checked against a checksum taken at build time.
+VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin")
+# Chroma applies and saves vectors to the HNSW files in batches (100 by default) and leaves the rest in its
+# log, to be applied by whichever process opens the collection next, rewriting the files then. Batches of 2
+# make every write of a build reach the files before it is published, so their checksums stay true.
+LOCAL_COLLECTION = {**COSINE, "hnsw:batch_size": 2, "hnsw:sync_threshold": 2}
 
 
 class IndexStore(Protocol):
@@ -41,6 +51,9 @@ class IndexStore(Protocol):
 
     def hashes(self, name: str) -> dict[str, str]:
         """Chunk id -> content hash of a version (empty when it cannot tell)."""
+
+    def check(self, name: str) -> object:
+        """Raise when a version is unreadable or its stored files changed since it was built."""
 
     def stage(self, source: str | None, keep: list[str]) -> str:
         """A new version holding the `keep` chunks of `source` (vectors included); returns its name."""
@@ -92,9 +105,48 @@ def _release(client: ClientAPI) -> None:
     del client
 
 
+# A build holds an exclusive lock on index/<name>.lock from before its directory exists until it is
+# published or discarded; the OS drops the lock when the build process dies (kill -9 included).
+_held_locks: dict[Path, int] = {}
+
+
+def _lock(path: Path, *, wait: bool) -> int | None:
+    """An open descriptor holding an exclusive flock on `path` (created if missing), or None if it is held."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unlock(path: Path, fd: int, *, remove: bool) -> None:
+    if remove:
+        path.unlink(missing_ok=True)  # before unlocking, so a waiter never locks a file that is then removed
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def file_checksums(directory: Path) -> dict[str, str]:
+    """sha256 of each vector file of a version directory, by path relative to it."""
+    sums = {}
+    for path in sorted(directory.rglob("*")):
+        if path.name in VECTOR_FILES and path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+            sums[path.relative_to(directory).as_posix()] = digest.hexdigest()
+    return sums
+
+
 @dataclass(frozen=True)
 class LocalStore:
-    """index/<build-xxxxxxxx>/ directories (a persistent Chroma + manifest.json each) and a CURRENT file."""
+    """index/<build-xxxxxxxx>/ directories (a persistent Chroma + manifest.json each) and a CURRENT file.
+
+    The manifest keeps the chunks, their hashes and a checksum of each HNSW vector file, checked when a
+    version is opened: a changed or missing vector file is reported as corruption instead of searched."""
 
     root: Path
 
@@ -106,48 +158,96 @@ class LocalStore:
         return name if name and (self.root / name).is_dir() else None
 
     def hashes(self, name: str) -> dict[str, str]:
+        """Empty for a version built before checksums were kept: the next build starts over, so that the
+        new version is written with LOCAL_COLLECTION's settings and its files checksummed."""
         manifest = self.root / name / "manifest.json"
-        return json.loads(manifest.read_text())["hashes"] if manifest.exists() else {}
+        if not manifest.exists():
+            return {}
+        data = json.loads(manifest.read_text())
+        return data["hashes"] if "files" in data else {}
+
+    def _lock_path(self, name: str) -> Path:
+        return self.root / f"{name}.lock"
 
     def stage(self, source: str | None, keep: list[str]) -> str:
-        """A copy of the whole source directory: chunks not in `keep` are replaced or deleted by the build."""
+        """A copy of the whole source directory: chunks not in `keep` are replaced or deleted by the build.
+        The new directory is locked (see `retire`) until it is published or discarded."""
         name = _new_name("build")
         self.root.mkdir(parents=True, exist_ok=True)
-        if source:
-            shutil.copytree(self.root / source, self.root / name)
-        else:
-            (self.root / name).mkdir()
+        lock = self._lock_path(name)
+        _held_locks[lock] = _lock(lock, wait=True)
+        try:
+            if source:
+                shutil.copytree(self.root / source, self.root / name)
+            else:
+                (self.root / name).mkdir()
+        except BaseException:
+            self._release_build(name)
+            raise
         return name
+
+    def _release_build(self, name: str) -> None:
+        fd = _held_locks.pop(self._lock_path(name), None)
+        if fd is not None:
+            _unlock(self._lock_path(name), fd, remove=True)
 
     @contextmanager
     def collection(self, name: str) -> Iterator[Collection]:
         client = _chroma_client(self.root / name)
         try:
-            yield client.get_or_create_collection(COLLECTION, metadata=COSINE)
+            yield client.get_or_create_collection(COLLECTION, metadata=LOCAL_COLLECTION)
         finally:
             _release(client)
 
     def publish(self, name: str, chunks: list[Chunk]) -> str | None:
         replaced = self.current()
         (self.root / name / "manifest.json").write_text(json.dumps(
-            {"hashes": {c.id: c.content_hash for c in chunks}, "chunks": [c.model_dump(mode="json") for c in chunks]}))
-        pointer_tmp = self.root / "CURRENT.tmp"
+            {"hashes": {c.id: c.content_hash for c in chunks}, "chunks": [c.model_dump(mode="json") for c in chunks],
+             "files": file_checksums(self.root / name)}))
+        pointer_tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:8]}.tmp"
         pointer_tmp.write_text(name)
         pointer_tmp.replace(self.root / "CURRENT")
+        self._release_build(name)
         return replaced
 
     def retire(self, replaced: str | None) -> None:
-        """Every directory but the current one goes, leftovers of interrupted builds included."""
-        current = self.current()
+        """Every directory but the current one goes, leftovers of interrupted builds included, except a
+        directory a build (in this or another process) still holds the lock of: it is being written."""
         for old in self.root.iterdir():
-            if old.is_dir() and old.name != current:
-                shutil.rmtree(old, ignore_errors=True)
+            if not old.is_dir():
+                continue
+            lock = self._lock_path(old.name)
+            fd = _lock(lock, wait=False)
+            if fd is None:
+                continue  # a live build is writing it
+            try:
+                # read under the lock: a build publishes before it unlocks, so this sees its pointer switch
+                if old.name != self.current():
+                    shutil.rmtree(old, ignore_errors=True)
+            finally:
+                _unlock(lock, fd, remove=True)
 
     def discard(self, name: str) -> None:
         shutil.rmtree(self.root / name, ignore_errors=True)
+        self._release_build(name)
+
+    def check(self, name: str) -> dict:
+        """The manifest, after checking the vector files against its checksums (an index built before
+        checksums were kept has none to check); raises ValueError naming what differs."""
+        directory = self.root / name
+        manifest = json.loads((directory / "manifest.json").read_text())
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("chunks"), list) \
+                or not isinstance(manifest.get("hashes"), dict):
+            raise ValueError("the manifest lacks its chunks or hashes")
+        expected = manifest.get("files", {})
+        found = file_checksums(directory)
+        changed = sorted(f for f in expected if found.get(f) != expected[f])
+        if changed:
+            raise ValueError(f"vector files changed or missing since the build: {', '.join(changed[:3])}")
+        return manifest
 
     def load(self, name: str) -> tuple[list[Chunk], Collection]:
-        manifest = json.loads((self.root / name / "manifest.json").read_text())
+        manifest = self.check(name)
         return [Chunk(**c) for c in manifest["chunks"]], _chroma_client(self.root / name).get_collection(COLLECTION)
 
     def location(self, name: str) -> str:
@@ -198,6 +298,9 @@ class ServerStore:
         pointer = self._get(POINTER)
         name = (pointer.metadata or {}).get("current") if pointer else None
         return name if name and self._get(name) else None
+
+    def check(self, name: str) -> None:
+        """The server owns its files; a missing collection shows up when it is read."""
 
     def hashes(self, name: str) -> dict[str, str]:
         got = self._client().get_collection(name).get(include=["metadatas"])

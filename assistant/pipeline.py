@@ -51,7 +51,7 @@ class Assistant:
         self.progress = progress
         self._model = None
         self._model_name: str | None = None
-        self._model_error: str | None = None
+        self._load_error: str | None = None  # the model could not be loaded: lasting, shown on every answer
 
     @property
     def model_name(self) -> str:
@@ -70,7 +70,7 @@ class Assistant:
             try:
                 self._model, self._model_name = chat_model(self.settings)
             except ModelUnavailableError as exc:
-                self._model, self._model_name, self._model_error = None, "none", str(exc)
+                self._model, self._model_name, self._load_error = None, "none", str(exc)
         return self._model
 
     def ask(self, question: str, date_of_service: date | str | None = None, history: History | None = None, *,
@@ -89,15 +89,16 @@ class Assistant:
             derivation = self.codebook.derive(facts)
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
-            draft = self._draft(model, facts, derivation, passages, on_token)
+            draft, draft_error = self._draft(model, facts, derivation, passages, on_token)
         with _timed(timings, "verify"):
             checked = verify(draft, facts, derivation, self.codebook)
             self._apply_licensed_descriptions(checked.codes, tiers)
             verdicts = review(facts, checked.codes, checked.rejected, self.codebook)
             codes, scope_notes = limit_to_scope(facts, checked.codes, self.codebook)
             text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes)
-        if self._model_error and use_llm:
-            derivation.warnings.append(f"chat model unavailable, answered without it: {self._model_error}")
+        model_error = draft_error or self._load_error
+        if model_error and use_llm:
+            derivation.warnings.append(f"chat model unavailable, answered without it: {model_error}")
         if any(p.license == "cpt-licensed" for p in passages) or self._licensed_shown(checked.codes, tiers):
             text += f"\n\n_{AMA_NOTICE}_"
         timings["total"] = int((time.perf_counter() - started) * 1000)
@@ -125,9 +126,11 @@ class Assistant:
         return search(self.index, search_query(facts), day=facts.date_of_service, entitlements=tiers,
                       codes=facts.mentioned_codes, topics=topics_of(facts, self.codebook), k=self.settings.top_k)
 
-    def _draft(self, model, facts, derivation, passages, on_token) -> str | None:
+    def _draft(self, model, facts, derivation, passages, on_token) -> tuple[str | None, str | None]:
+        """(draft, None), or (None, the error) when the model failed on this question. A failure concerns
+        this answer only: the next question asks the model again, so a transient error does not stick."""
         if model is None or derivation.clarification:
-            return None
+            return None, None
         pieces: list[str] = []
         try:
             for token in draft_chain(model).stream(draft_inputs(facts, derivation, passages)):
@@ -135,9 +138,8 @@ class Assistant:
                 if on_token:
                     on_token(token)
         except Exception as exc:  # noqa: BLE001 - a failing model never fails the answer
-            self._model_error = f"{type(exc).__name__}: {exc}"
-            return None
-        return "".join(pieces)
+            return None, f"{type(exc).__name__}: {exc}"
+        return "".join(pieces), None
 
     def _licensed_shown(self, codes, tiers) -> bool:
         return "cpt-licensed" in tiers and any(c.code in licensed_descriptors(self.settings.data_dir) for c in codes)

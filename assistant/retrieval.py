@@ -102,7 +102,7 @@ def build_index(settings: Settings, codebook: Codebook, *, rebuild: bool = False
     chunks = [c for d in index_docs(settings.corpus_dir, settings.data_dir, codebook) for c in chunk(d)]
     store = index_store(settings)
     previous = None if rebuild else store.current()
-    old_hashes = store.hashes(previous) if previous else {}
+    old_hashes = _previous_hashes(store, previous) if previous else {}
     keep = {c.id for c in chunks if old_hashes.get(c.id) == c.content_hash}
     name = store.stage(previous if old_hashes else None, sorted(keep))
     try:
@@ -115,6 +115,18 @@ def build_index(settings: Settings, codebook: Codebook, *, rebuild: bool = False
     _search_index.cache_clear()
     return BuildReport(chunks=len(chunks), embedded=embedded, removed=removed, unchanged=len(chunks) - embedded,
                        seconds=round(time.perf_counter() - started, 2), path=store.location(name))
+
+
+def _previous_hashes(store: IndexStore, previous: str) -> dict[str, str]:
+    """The chunk hashes of the version an incremental build starts from, once its files check out:
+    a corrupt version is reported (`--rebuild` repairs it), never copied into the next one."""
+    try:
+        store.check(previous)
+        return store.hashes(previous)
+    except ChromaServerError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
+        raise IndexCorruptError(store.location(previous), exc) from exc
 
 
 def _apply_changes(store: IndexStore, name: str, chunks: list[Chunk], old_hashes: dict[str, str], keep: set[str],
@@ -151,7 +163,6 @@ class SearchIndex:
     chunks: list[Chunk]
     collection: object
     bm25: object
-    tokens: list[list[str]]
 
 
 def _tokenize(text: str) -> list[str]:
@@ -170,8 +181,7 @@ def _search_index(store: IndexStore, name: str) -> SearchIndex:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
         raise IndexCorruptError(store.location(name), exc) from exc
-    tokens = [_tokenize(c.text) for c in chunks]
-    return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi(tokens), tokens=tokens)
+    return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi([_tokenize(c.text) for c in chunks]))
 
 
 def open_index(settings: Settings, codebook: Codebook, progress: bool = True) -> SearchIndex:

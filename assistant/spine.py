@@ -44,7 +44,3 @@ def span(first: Level, last: Level) -> list[Level]:
     """Every level from first to last inclusive, in spinal order."""
     low, high = sorted((first.ordinal, last.ordinal))
     return [lv for lv in ALL_LEVELS if low <= lv.ordinal <= high]
-
-
-def region_levels(region: str) -> list[Level]:
-    return [lv for lv in ALL_LEVELS if lv.region == region]

@@ -60,7 +60,7 @@ class LiveServer:
         self.url, self.key, self.public_key = url, key, public_key
 
 
-def start_server(app):
+def start_server(app, **options):
     """A real uvicorn server on a free loopback port, in a thread; returns (server, thread, url)."""
     import socket
     import threading
@@ -71,7 +71,7 @@ def start_server(app):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 120
@@ -92,3 +92,19 @@ def live_server(real_assistant, server_store):
     yield LiveServer(url, licensed, public)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def serve_app():
+    """Start apps on real uvicorn servers (uvicorn options passed through); all stopped after the test."""
+    started = []
+
+    def _serve(app, **options) -> str:
+        server, thread, url = start_server(app, **options)
+        started.append((server, thread))
+        return url
+
+    yield _serve
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -20,6 +20,7 @@ def run(args, data_dir, stdin=None, backend="none"):
     (["ask", "kyphoplasty L1", "--dos", "2024-02-30"], None, b"invalid date"),
     (["ask", "kyphoplasty L1", "--dos", "2099-01-01"], None, b"future"),
     (["ask", "-"], b"\xff\xfe kyphoplasty", b"UTF-8"),
+    (["ask", "-"], "\x00 \u200b\u200d\ufeff\x00".encode(), b"empty"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, stdin, message):
     result = run(args, tmp_path, stdin)

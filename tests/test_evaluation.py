@@ -31,3 +31,42 @@ def test_gate_reports_each_miss():
     failures = gate(summary, {"minimum": {"exact_match": 0.95, "recall_at_5": 0.9},
                               "maximum": {"forbidden_reported": 0}})
     assert failures == ["exact_match = 0.9 is below 0.95", "forbidden_reported = 1 is above 0"]
+
+
+class _ModelOnlyStub:
+    """Just enough of an Assistant for the model-only baselines, with no model loaded (an empty draft)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        from assistant.codebook import Codebook
+
+        self.codebook = Codebook.load()
+        self.index = SimpleNamespace(chunks=[])
+
+    def model(self):
+        return None
+
+    def retrieve(self, facts, tiers):
+        return []
+
+
+def test_model_only_baselines_report_scope_and_clarification_as_not_applicable():
+    from assistant.eval_report import markdown
+    from assistant.evaluation import Case, Evaluator, metrics
+
+    evaluator = Evaluator(_ModelOnlyStub())
+    out_of_scope = Case(id="knee", category="scope", question="How do I code a total knee arthroplasty?",
+                        expect={"in_scope": False}, source="test")
+    unclear = Case(id="which", category="clarify", question="Kyphoplasty, what code?",
+                   expect={"needs_clarification": True}, source="test")
+    results = [evaluator.run_case(case, baseline) for baseline in ("llm_only", "rag_llm")
+               for case in (out_of_scope, unclear)]
+    assert all(r.error is None for r in results)
+    assert all(r.in_scope_ok is None and r.clarification_ok is None for r in results)
+    # saying nothing about scope or asking nothing back is not an exact answer where either was expected
+    assert not any(r.exact for r in results)
+    summary = metrics(results)
+    assert summary["llm_only"]["scope_accuracy"] is None and summary["rag_llm"]["clarification_accuracy"] is None
+    report = markdown(summary, results, [], {})
+    assert "| scope accuracy | n/a | n/a |" in report and "| clarification accuracy | n/a | n/a |" in report

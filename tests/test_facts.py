@@ -136,6 +136,7 @@ def test_follow_up_changes_procedure(parse):
 
 @pytest.mark.parametrize(("question", "message"), [
     ("", "empty"), ("   \n", "empty"), ("x" * 4001, "limit is 4000"), (b"\xff\xfe kypho", "UTF-8"),
+    ("\x00", "empty"), ("\x00\x00 \u200b", "empty"), ("\u200b\u200c\u200d\u2060\ufeff", "empty"),
 ])
 def test_bad_questions_raise_one_line_errors(parse, question, message):
     with pytest.raises(InputError, match=message):

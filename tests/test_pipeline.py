@@ -1,13 +1,17 @@
 """The real pipeline: real Chroma index on the real corpus, real embedding model, real GGUF model."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError
-from assistant.retrieval import build_index, current_index, open_index, search
+from assistant.index_store import LocalStore
+from assistant.retrieval import _search_index, build_index, current_index, open_index, search
 
 pytestmark = pytest.mark.slow
 
@@ -92,5 +96,83 @@ def test_corrupt_index_names_the_repair_command(tmp_path, real_assistant):
     (path / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):
         open_index(settings, real_assistant.codebook, progress=False)
+    with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):  # an incremental build too
+        build_index(settings, real_assistant.codebook, progress=False)
+    cli = subprocess.run([sys.executable, "-m", "assistant.cli", "index"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_LLM": "none"})
+    assert cli.returncode == 1 and "assistant index --rebuild" in cli.stderr and "Traceback" not in cli.stderr
+    assert cli.stderr.count("\n") == 1
     build_index(settings, real_assistant.codebook, rebuild=True, progress=False)
     assert json.loads((current_index(settings) / "manifest.json").read_text())["chunks"]
+
+
+def test_changed_vector_files_are_detected(tmp_path, real_assistant):
+    settings = Settings.from_env(data_dir=tmp_path / "data", llm_backend="none")
+    build_index(settings, real_assistant.codebook, progress=False)
+    path = current_index(settings)
+    checksums = json.loads((path / "manifest.json").read_text())["files"]
+    assert {name.rsplit("/", 1)[-1] for name in checksums} == {"data_level0.bin", "header.bin", "link_lists.bin"}
+    from datetime import date
+
+    index = open_index(settings, real_assistant.codebook, progress=False)
+    assert search(index, "kyphoplasty thoracic primary", day=date(2024, 1, 2))
+    _search_index.cache_clear()  # opening and searching changed no file: the checksums still hold
+    assert open_index(settings, real_assistant.codebook, progress=False).chunks
+    vectors = next(path.rglob("data_level0.bin"))
+    data = bytearray(vectors.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    _search_index.cache_clear()  # as a fresh process would open it
+    with pytest.raises(IndexCorruptError, match=r"vector files changed.*assistant index --rebuild"):
+        open_index(settings, real_assistant.codebook, progress=False)
+    with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):  # never copied into a new version
+        build_index(settings, real_assistant.codebook, progress=False)
+    build_index(settings, real_assistant.codebook, rebuild=True, progress=False)
+    assert open_index(settings, real_assistant.codebook, progress=False).chunks
+
+
+def test_retire_leaves_a_directory_a_concurrent_build_is_writing(tmp_path):
+    store = LocalStore(tmp_path / "index")
+    first = store.stage(None, [])
+    store.publish(first, [])
+    writing = store.stage(None, [])  # another build, still writing (its lock is held until publish or discard)
+    crashed = store.root / "build-deadbeef"  # left by a build killed mid-way: nobody holds its lock
+    crashed.mkdir()
+    store.retire(None)
+    assert (store.root / writing).is_dir() and (store.root / first).is_dir() and not crashed.exists()
+    assert store.publish(writing, []) == first
+    store.retire(first)
+    assert store.current() == writing and not (store.root / first).exists()
+    assert sorted(p.name for p in store.root.iterdir()) == ["CURRENT", writing]
+
+
+def test_a_transient_draft_error_affects_one_answer_only(tmp_path):
+    """The model fails once (a dropped connection, say): that answer warns, the next one uses the model again."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from assistant.pipeline import Assistant
+
+    calls: list[int] = []
+
+    class FlakyModel(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "flaky"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise ConnectionError("connection reset by peer")
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content="A drafted answer."))])
+
+    assistant = Assistant(Settings.from_env(data_dir=tmp_path, llm_backend="none"), progress=False)
+    assistant._model, assistant._model_name = FlakyModel(), "flaky"
+    assistant.retrieve = lambda facts, tiers: []
+    first = assistant.ask("Kyphoplasty L1, codes?", "2024-04-04")
+    assert any("chat model unavailable" in w and "connection reset" in w for w in first.warnings)
+    second = assistant.ask("Kyphoplasty L2, codes?", "2024-04-04")
+    assert len(calls) == 2 and second.llm.model == "flaky"
+    assert not any("chat model unavailable" in w for w in second.warnings)
+    assert [c.code for c in second.codes] == [c.code for c in first.codes] != []

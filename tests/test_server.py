@@ -86,8 +86,72 @@ def test_bad_input(client, keys):
     assert client.post("/api/ask", json={"question": "x" * 70000}, headers=auth(keys["a"])).status_code == 413
     empty = client.post("/api/ask", json={"question": "   "}, headers=auth(keys["a"]))
     assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    invisible = client.post("/api/ask", json={"question": "\x00\u200b\x00\ufeff"}, headers=auth(keys["a"]))
+    assert invisible.status_code == 422 and invisible.json()["detail"] == empty.json()["detail"]
     future = client.post("/api/ask", json={"question": "PKP L1", "date_of_service": "2099-01-01"}, headers=auth(keys["a"]))
     assert future.status_code == 422 and "future" in future.json()["detail"]
+
+
+MALFORMED = [  # (path, raw JSON body, the field the 422 must name)
+    *[(path, body, field) for path in ("/api/ask", "/api/ask/stream") for body, field in [
+        (b'{"question": NaN}', "question"), (b'{"question": Infinity}', "question"),
+        (b'{"question": -Infinity}', "question"), (b'{"question": 1e400}', "question"),
+        (b'{"question": "PKP L1 \\ud800"}', "question"), (b'{"question": "PKP L1", "date_of_service": NaN}', "date_of_service"),
+        (b'{"question": "PKP L1", "date_of_service": "\\ud800"}', "date_of_service"),
+        (b'{"question": "PKP L1", "conversation_id": 1e400}', "conversation_id"),
+        (b'{"question": "PKP L1", "conversation_id": "\\udfff"}', "conversation_id")]],
+    ("/v1/chat/completions", b'{"model": NaN, "messages": [{"role": "user", "content": "PKP L1"}]}', "model"),
+    ("/v1/chat/completions", b'{"model": "\\ud800", "messages": [{"role": "user", "content": "PKP L1"}]}', "model"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": NaN}]}', "content"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "PKP L1 \\ud800"}]}', "content"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": [{"type": "text", "text": Infinity}]}]}', "text"),
+    ("/v1/chat/completions", b'{"messages": [{"role": 1e400, "content": "PKP L1"}]}', "role"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "PKP L1"}], "stream": NaN}', "stream"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "PKP L1"}], "date_of_service": Infinity}',
+     "date_of_service"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), MALFORMED)
+def test_non_finite_numbers_and_lone_surrogates_get_422_naming_the_field(client, keys, path, body, field):
+    response = client.post(path, content=body, headers={**auth(keys["a"]), "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert any(field in error["loc"] for error in response.json()["detail"]), response.json()
+
+
+def test_unreadable_bodies_get_422_naming_the_problem(client, keys):
+    headers = {**auth(keys["a"]), "Content-Type": "application/json"}
+    latin1 = client.post("/api/ask", content='{"question": "PKP L1 café"}'.encode("latin-1"), headers=headers)
+    assert latin1.status_code == 422 and "not valid UTF-8" in latin1.json()["detail"][0]["msg"]
+    deep = b'{"question": "PKP L1", "conversation_id": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    nested = client.post("/api/ask", content=deep, headers=headers)
+    assert nested.status_code == 422 and "nested 5001 levels deep" in nested.json()["detail"][0]["msg"]
+    brackets_in_text = json.dumps({"question": "[" * 100 + " PKP L1, 2021", "date_of_service": "2021-02-02"})
+    assert client.post("/api/ask", content=brackets_in_text, headers=headers).status_code == 200
+
+
+def test_chunked_body_over_the_limit_gets_413(live_server):
+    def chunks():
+        for _ in range(20):
+            yield b" " * 4096
+        yield b'{"question": "PKP L1"}'
+
+    with httpx.Client(timeout=60) as http:
+        response = http.post(f"{live_server.url}/api/ask", content=chunks(),
+                             headers={**auth(live_server.key), "Content-Type": "application/json"})
+    assert response.status_code == 413 and "64 KiB" in response.json()["detail"]
+
+
+def test_openai_content_parts_and_unknown_model(client, keys):
+    parts = [{"type": "text", "text": "Kyphoplasty T12,"}, {"type": "image_url", "image_url": {"url": "data:,"}},
+             {"type": "text", "text": "DOS 2023-02-02"}]
+    reply = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}]},
+                        headers=auth(keys["a"]))
+    assert reply.status_code == 200 and [c["code"] for c in reply.json()["vertebro"]["codes"]] == ["22513"]
+    unknown = client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "PKP L1"}]},
+                          headers=auth(keys["a"]))
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "model_not_found" and unknown.json()["error"]["param"] == "model"
 
 
 def test_streaming_sends_tokens_then_the_verified_answer(client, keys):
@@ -135,6 +199,7 @@ def test_public_key_never_sees_licensed_text(client, keys, real_assistant):
 
 
 def test_openai_client_against_a_live_server(live_server):
+    import openai
     from openai import OpenAI
 
     client = OpenAI(base_url=f"{live_server.url}/v1", api_key=live_server.key)
@@ -149,6 +214,34 @@ def test_openai_client_against_a_live_server(live_server):
     text = "".join(p.choices[0].delta.content or "" for p in parts if p.choices)
     assert "22511" in text and "22512" in text
     assert client.models.list().data[0].id == "vertebro-assistant"
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "PKP L1"}])
+    assert missing.value.code == "model_not_found"
+
+
+def test_openai_stream_sends_the_draft_live_then_the_verified_answer(live_server):
+    import time
+
+    arrivals: list[tuple[float, dict]] = []
+    with httpx.Client(timeout=120) as http, http.stream(
+            "POST", f"{live_server.url}/v1/chat/completions", headers=auth(live_server.key),
+            json={"stream": True, "messages": [{"role": "user", "content": "PKP T12 and L1, DOS 2024-04-04"}]}) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                arrivals.append((time.perf_counter(), json.loads(line[6:])))
+    deltas = [(at, c["choices"][0]["delta"]) for at, c in arrivals]
+    drafted = [at for at, d in deltas if d.get("reasoning_content")]
+    answered = [at for at, d in deltas if d.get("content")]
+    assert drafted and answered and max(drafted) < min(answered)
+    # live: the first draft token left the server while the model was still writing, not replayed at the end
+    assert arrivals[-1][0] - drafted[0] > 0.05
+    final = arrivals[-1][1]
+    assert final["choices"][0]["finish_reason"] == "stop"
+    assert [c["code"] for c in final["vertebro"]["codes"]] == ["22513", "22515"]
+    empty = httpx.post(f"{live_server.url}/v1/chat/completions", headers=auth(live_server.key), timeout=60,
+                       json={"stream": True, "messages": [{"role": "user", "content": "  "}]})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
 
 
 def test_openai_backend_drafts_through_an_openai_compatible_server(live_server, data_dir):
@@ -199,3 +292,49 @@ def test_keys_cli_create_list_revoke(tmp_path):
     assert "coder1" in cli("list").stdout
     assert cli("revoke", "1").returncode == 0 and store.authenticate(secret) is None
     assert cli("revoke", "1").returncode == 2
+
+
+def test_guest_limit_ignores_forwarded_for_unless_a_proxy_is_configured(real_assistant, server_store, serve_app):
+    from assistant.server.app import uvicorn_options
+
+    def statuses(options: dict, forwarded: list[str]) -> list[int]:
+        url = serve_app(create_app(real_assistant, server_store, guest=True, guest_per_minute=3), **options)
+        with httpx.Client(timeout=60) as http:
+            return [http.get(f"{url}/api/me", headers={"X-Forwarded-For": ip}).status_code for ip in forwarded]
+
+    spoofed = [f"203.0.113.{i}" for i in range(6)]
+    assert statuses(uvicorn_options(None), spoofed) == [200, 200, 200, 429, 429, 429]
+    behind_proxy = uvicorn_options("127.0.0.1")
+    assert statuses(behind_proxy, spoofed) == [200] * 6
+    assert statuses(behind_proxy, ["198.51.100.7"] * 4) == [200, 200, 200, 429]
+
+
+def test_guest_limiter_table_is_bounded():
+    from assistant.server.app import RateLimiter
+
+    now = [120.0]
+    limiter = RateLimiter(2, max_clients=100, clock=lambda: now[0])
+    assert [limiter.allow("a") for _ in range(3)] == [True, True, False]
+    for i in range(1000):
+        limiter.allow(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter.counts) == 100
+    now[0] += 60  # the next minute starts afresh
+    assert limiter.allow("a") and list(limiter.counts) == ["a"]
+
+
+def test_serve_trusts_forwarded_headers_only_when_told(monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    monkeypatch.delenv("ASSISTANT_TRUSTED_PROXIES", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve"]).exit_code == 0
+    assert runner.invoke(main, ["serve", "--trusted-proxy", "10.0.0.5,10.1.0.0/16"]).exit_code == 0
+    assert runner.invoke(main, ["serve"], env={"ASSISTANT_TRUSTED_PROXIES": "10.0.0.6"}).exit_code == 0
+    assert calls[0]["proxy_headers"] is False
+    assert (calls[1]["proxy_headers"], calls[1]["forwarded_allow_ips"]) == (True, "10.0.0.5,10.1.0.0/16")
+    assert calls[2]["forwarded_allow_ips"] == "10.0.0.6"
