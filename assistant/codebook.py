@@ -63,6 +63,7 @@ class CodeEntry(BaseModel):
     min_minutes: int | None = None
     unit_minutes: int | None = None
     derive: bool = True
+    note: str | None = None  # a caution shown whenever the code is derived (a condition the facts cannot settle)
     never_with_families: list[str] = Field(default_factory=list)
     never_with_roles: list[str] = Field(default_factory=list)
     only_on_families: list[str] = Field(default_factory=list)
@@ -224,6 +225,10 @@ class Codebook:
             self._apply_modifier_cues(facts, result)
         if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
+        for derived in result.codes:
+            note = self.entries[derived.code].note
+            if note and note not in result.warnings:
+                result.warnings.append(note)
         return result
 
     def _apply_modifier_cues(self, facts: Facts, result: Derivation) -> None:
@@ -389,13 +394,24 @@ class Codebook:
     def _sedation_included(self, facts: Facts) -> bool:
         return bool(self._sedation_inclusion(facts))
 
-    def _sedation_inclusion(self, facts: Facts) -> str | None:
+    def _sedation_candidates(self, facts: Facts) -> list[CodeEntry]:
+        """The initial sedation codes that fit the performer and the patient's age on the date of service."""
         day = facts.date_of_service
+        performer = facts.sedation_performer or "same"
+        age = facts.patient_age if facts.patient_age is not None else 18
+        return [e for e in self.where(day, family="sedation", role="primary", performer=performer)
+                if (e.age_min or 0) <= age <= (e.age_max or 200)]
+
+    def _sedation_inclusion(self, facts: Facts) -> str | None:
+        """Why the sedation the facts describe is part of the procedure code, or None when it is not
+        (e.g. before 2017 only the operating physician's sedation was included)."""
+        day = facts.date_of_service
+        candidates = {e.code for e in self._sedation_candidates(facts)}
         for family in {b.procedure for b in facts.bodies}:
             for body in facts.bodies:
                 primary = self._primary_for(family, body.region, day) if family else None
                 for inclusion in self.inclusions(primary.code, day) if primary else []:
-                    if any((e := self.get(c)) and e.family == "sedation" for c in inclusion.codes):
+                    if candidates & set(inclusion.codes):
                         return f"{primary.code}: {inclusion.reason}"
         return None
 
@@ -409,17 +425,14 @@ class Codebook:
             return
         inclusion = self._sedation_inclusion(facts)
         if inclusion:
-            if facts.sedation_performer != "other":
-                result.warnings.append(f"moderate sedation is not reported separately: {inclusion}")
+            result.warnings.append(f"moderate sedation is not reported separately: {inclusion}")
             return
         self._derive_sedation_codes(facts, result)
 
     def _derive_sedation_codes(self, facts: Facts, result: Derivation) -> None:
         day, minutes = facts.date_of_service, facts.sedation_minutes or 0
         performer = facts.sedation_performer or "same"
-        age = facts.patient_age if facts.patient_age is not None else 18
-        initial = [e for e in self.where(day, family="sedation", role="primary", performer=performer)
-                   if e.derive and (e.age_min or 0) <= age <= (e.age_max or 200)]
+        initial = [e for e in self._sedation_candidates(facts) if e.derive]
         if not initial:
             return
         first = initial[0]

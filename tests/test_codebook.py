@@ -169,3 +169,14 @@ def test_imaging_si_read_by_the_radiologist_stays_off_the_surgeons_claim(derive)
     assert any("another physician" in w for w in result.warnings)
     own = derive("2013 PVP L1 in the hospital, our radiologist did the fluoro S&I; which modifier on 72291?")
     assert any(c.code == "72291" for c in own.codes)
+
+
+def test_sedation_by_another_physician_before_2017_is_not_bundled(derive):
+    other = derive("kyphoplasty L1 2014-05-06 fluoro, a different physician gave moderate sedation 40 min, hospital")
+    assert {("99149", 1), ("99150", 1)} <= {(c.code, c.units) for c in other.codes}
+    assert any("facility" in w for w in other.warnings)  # the code's note: facility setting only
+    short = derive("kyphoplasty L1 2014-05-06, a different physician gave moderate sedation 12 min")
+    assert not any(c.code.startswith("991") for c in short.codes)
+    same = derive("kyphoplasty L1 2014-05-06, the surgeon gave moderate sedation 40 min")
+    assert not any(c.code.startswith("991") for c in same.codes)
+    assert any("not reported separately" in w for w in same.warnings)
