@@ -73,6 +73,7 @@ class CodeEntry(BaseModel):
     cue_families: list[str] = Field(default_factory=list)
     mue: int | None = None
     sources: list[str] = Field(default_factory=list)
+    template: str | None = None  # the "{enc}" entry this code was expanded from (one per allowed 7th character)
 
     def valid_on(self, day: date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and (
@@ -87,6 +88,16 @@ class CodeEntry(BaseModel):
             deleted = self.effective_to.toordinal() + 1
             return f"{self.code} was deleted {date.fromordinal(deleted).isoformat()}"
         return None
+
+
+class SeventhCharacters(BaseModel):
+    """The 7th characters an ICD-10-CM category allows (its tabular 7th-character note)."""
+    category: str
+    allowed: dict[str, str]  # letter -> meaning
+    source: str
+
+    def covers(self, code: str) -> bool:
+        return code.upper().startswith(self.category)
 
 
 class Condition(BaseModel):
@@ -122,22 +133,50 @@ class Codebook:
     """Read-only view of the code table."""
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
-                 encounters: dict[str, list[str]], supported_from: date) -> None:
-        self.entries = {e.code: e for e in entries}
+                 encounters: dict[str, list[str]], supported_from: date,
+                 seventh: list[SeventhCharacters] | None = None) -> None:
+        self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
+        self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
         self.encounters = encounters
         self.supported_from = supported_from
 
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
-        entries, conditions, encounters, supported = [], [], {}, date(2007, 1, 1)
+        entries, conditions, encounters, supported, seventh = [], [], {}, date(2007, 1, 1), []
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
             conditions += [Condition(**raw) for raw in data.get("conditions", [])]
             encounters.update(data.get("encounters", {}))
+            seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
-        return cls(entries, conditions, encounters, supported)
+        return cls(entries, conditions, encounters, supported, seventh)
+
+    def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
+        """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""
+        out = []
+        for entry in entries:
+            rule = self.seventh_rule(entry.code)
+            if "{enc}" not in entry.code or rule is None:
+                out.append(entry)
+                continue
+            for letter, meaning in rule.allowed.items():
+                out.append(entry.model_copy(update={
+                    "code": entry.code.replace("{enc}", letter), "template": entry.code,
+                    "description": f"{entry.description}, {meaning}"}))
+        return out
+
+    def seventh_rule(self, code: str) -> SeventhCharacters | None:
+        return next((r for r in self.seventh if r.covers(code)), None)
+
+    def seventh_character_problem(self, code: str) -> str | None:
+        """Why a full-length code has a 7th character its category does not allow (S22.080P), else None."""
+        rule = self.seventh_rule(code)
+        if rule is None or len(code.replace(".", "")) != 7 or code[-1].upper() in rule.allowed:
+            return None
+        return (f"{code.upper()} is not a valid ICD-10-CM code: category {rule.category} takes only the 7th characters "
+                f"{', '.join(rule.allowed)} ({'; '.join(f'{k} {v}' for k, v in rule.allowed.items())})")
 
     # ------------------------------------------------------------------ look-ups
     def get(self, code: str) -> CodeEntry | None:
@@ -464,7 +503,7 @@ class Codebook:
         by_id = {c.id: c for c in self.conditions}
         for cid in facts.conditions:
             condition = by_id[cid]
-            codes = [c.replace("{enc}", facts.encounter) for c in condition.codes]
+            codes = list(condition.codes)
             if condition.by_region:
                 codes += [condition.by_region[r] for r in facts.regions if r in condition.by_region]
             if condition.by_level:
@@ -474,7 +513,12 @@ class Codebook:
                         f"{condition.why}: the code depends on the level and fracture type; state the level")
             if condition.also:
                 result.warnings.append(condition.also)
-            for code in dict.fromkeys(codes):
+            for code in dict.fromkeys(c.replace("{enc}", facts.encounter) for c in codes):
+                problem = self.seventh_character_problem(code)
+                if problem:
+                    if problem not in result.warnings:
+                        result.warnings.append(f"{problem}; no diagnosis code is derived for this encounter")
+                    continue
                 entry = self.get(code)
                 if entry and entry.valid_on(day) and code not in {d.code for d in result.codes}:
                     result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {condition.why}"))

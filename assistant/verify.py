@@ -110,6 +110,8 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
 def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook) -> str | None:
     entry = codebook.get(code.rstrip("-"))
     day = facts.date_of_service
+    if entry is None and (problem := codebook.seventh_character_problem(code)):
+        return problem
     if entry is None and codebook.completions(code):
         return "not a complete code: it needs its remaining characters (see the note)"
     if entry is None:

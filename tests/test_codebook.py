@@ -180,3 +180,23 @@ def test_sedation_by_another_physician_before_2017_is_not_bundled(derive):
     same = derive("kyphoplasty L1 2014-05-06, the surgeon gave moderate sedation 40 min")
     assert not any(c.code.startswith("991") for c in same.codes)
     assert any("not reported separately" in w for w in same.warnings)
+
+
+def test_seventh_characters_come_from_the_category(codebook, derive):
+    assert {c for c in codebook.entries if c.startswith("S22.080")} == {f"S22.080{x}" for x in "ABDGKS"}
+    assert {c for c in codebook.entries if c.startswith("M48.54X")} == {f"M48.54X{x}" for x in "ADGS"}
+    assert codebook.seventh_character_problem("S22.080P") and codebook.seventh_character_problem("M48.54XK")
+    assert codebook.seventh_character_problem("M80.08XP") is None
+    nonunion = derive("kyphoplasty T12 for a traumatic wedge fracture after a fall, nonunion", "2021-01-01")
+    assert "S22.080K" in {c.code for c in nonunion.codes}
+    malunion = derive("kyphoplasty T12 for a traumatic wedge fracture after a fall, malunion", "2021-01-01")
+    assert not any(c.code.startswith("S22") for c in malunion.codes)
+    assert any("S22.080P is not a valid ICD-10-CM code" in w for w in malunion.warnings)
+    assert "M80.08XP" in {c.code for c in derive("kyphoplasty L1 osteoporotic fracture, malunion", "2021-01-01").codes}
+
+
+def test_a_cited_code_with_a_seventh_character_its_category_lacks_is_rejected_with_the_reason(parse, codebook):
+    from assistant.verify import verify
+    facts = parse("PKP T12, traumatic wedge fracture after a fall, malunion: is S22.080P right?", "2021-03-03")
+    rejected = {r.code: r.reason for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert "takes only the 7th characters A, B, D, G, K, S" in rejected["S22.080P"]
