@@ -200,3 +200,11 @@ def test_a_cited_code_with_a_seventh_character_its_category_lacks_is_rejected_wi
     facts = parse("PKP T12, traumatic wedge fracture after a fall, malunion: is S22.080P right?", "2021-03-03")
     rejected = {r.code: r.reason for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
     assert "takes only the 7th characters A, B, D, G, K, S" in rejected["S22.080P"]
+
+
+def test_steroid_induced_and_primary_bone_tumour_diagnoses(derive):
+    question = "PVP L2 for steroid-induced osteoporosis fracture, on long-term prednisone"
+    steroid = {c.code for c in derive(question, "2022-02-02").codes}
+    assert {"M80.88XA", "T38.0X5A", "Z79.52"} <= steroid and "M80.08XA" not in steroid
+    assert "T38.0X5A" not in {c.code for c in derive("PVP L2 drug-induced osteoporosis fracture", "2022-02-02").codes}
+    assert {"M84.58XA", "C41.2"} <= {c.code for c in derive("PVP L3 for a primary osteosarcoma", "2021-01-01").codes}
