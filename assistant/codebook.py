@@ -127,6 +127,7 @@ class Derivation(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
     alternatives: list[str] = Field(default_factory=list)
+    payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
 
 
 class Codebook:
@@ -359,6 +360,14 @@ class Codebook:
             code=unlisted[0].code,
             reason=f"no listed code describes {regions} {FAMILY_NAMES[family]} on this date: unlisted spine "
                    f"procedure ({_describe(bodies)}); send the operative note and a comparable code"))
+        # payer-specific codes some payers took instead of the unlisted code: named, never derived
+        others = [e for e in self.where(day, derive=False) if family in e.fallback_for
+                  and {b.region for b in bodies} & set(e.regions)]
+        if others:
+            result.payer_alternatives += [e.code for e in others]
+            result.warnings.append(
+                f"some payers took {' / '.join(e.code for e in others)} ({others[0].system}, payer-specific) instead "
+                f"of {unlisted[0].code}; report them only when the payer's policy names them")
 
     def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service

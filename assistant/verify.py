@@ -99,7 +99,7 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
                         f"modifier {modifier} is not supported by the facts given"
                     rejected.append(Rejected(code=f"{code}-{modifier}", reason=reason))
             continue
-        if code in derivation.alternatives:
+        if code in derivation.alternatives or code in derivation.payer_alternatives:
             continue
         reason = _why_not(code, facts, derived, codebook)
         if reason and (not user or facts.is_scenario or reason.startswith(("not a code", code))):
@@ -131,6 +131,9 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
                 f"{', '.join(b.name or b.region for b in facts.bodies)}{_instead(facts, derived, codebook)}")
     if not facts.is_scenario:
         return None
+    if entry.fallback_for and not entry.derive:
+        return (f"{entry.code} is a payer-specific code, named only beside the unlisted code when no listed code "
+                f"describes the procedure{_instead(facts, derived, codebook)}")
     if entry.family in {b.procedure for b in facts.bodies} or entry.family in ("vertebroplasty", "augmentation",
                                                                               "sacral_augmentation"):
         return f"{entry.code} does not match the procedure and levels described{_instead(facts, derived, codebook)}"

@@ -208,3 +208,13 @@ def test_steroid_induced_and_primary_bone_tumour_diagnoses(derive):
     assert {"M80.88XA", "T38.0X5A", "Z79.52"} <= steroid and "M80.08XA" not in steroid
     assert "T38.0X5A" not in {c.code for c in derive("PVP L2 drug-induced osteoporosis fracture", "2022-02-02").codes}
     assert {"M84.58XA", "C41.2"} <= {c.code for c in derive("PVP L3 for a primary osteosarcoma", "2021-01-01").codes}
+
+
+def test_payer_codes_beside_the_unlisted_code_are_named_never_derived(derive, parse, codebook):
+    from assistant.verify import verify
+    result = derive("vertebroplasty C5, DOS 2013-04-04")
+    assert {c.code for c in result.codes} == {"22899"}
+    assert "S2360" in result.payer_alternatives and any("S2360" in w for w in result.warnings)
+    facts = parse("vertebroplasty C5, DOS 2013-04-04; the payer wants S2360")
+    assert "S2360" not in {r.code for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert not derive("vertebroplasty C5, DOS 2016-04-04").payer_alternatives
