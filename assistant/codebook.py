@@ -38,6 +38,18 @@ class Inclusion(BaseModel):
     reason: str
 
 
+class Omission(BaseModel):
+    """When a derived code is left off: every pattern is in the question (e.g. payer and setting), on the dates."""
+    all_of: list[str]
+    since: date | None = None
+    until: date | None = None
+    reason: str
+
+    def applies(self, question: str, day: date) -> bool:
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until) and all(
+            re.search(p, question, re.I) for p in self.all_of)
+
+
 class CodeEntry(BaseModel):
     code: str
     system: str
@@ -64,6 +76,7 @@ class CodeEntry(BaseModel):
     unit_minutes: int | None = None
     derive: bool = True
     note: str | None = None  # a caution shown whenever the code is derived (a condition the facts cannot settle)
+    omit_when: list[Omission] = Field(default_factory=list)  # payer/setting rules that leave a derived code off
     never_with_families: list[str] = Field(default_factory=list)
     never_with_roles: list[str] = Field(default_factory=list)
     only_on_families: list[str] = Field(default_factory=list)
@@ -128,6 +141,7 @@ class Derivation(BaseModel):
     clarification: str | None = None
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
+    omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
 
 
 class Codebook:
@@ -265,11 +279,21 @@ class Codebook:
             self._apply_modifier_cues(facts, result)
         if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
+        self._apply_omissions(facts, result)
         for derived in result.codes:
             note = self.entries[derived.code].note
             if note and note not in result.warnings:
                 result.warnings.append(note)
         return result
+
+    def _apply_omissions(self, facts: Facts, result: Derivation) -> None:
+        for derived in list(result.codes):
+            rule = next((r for r in self.entries[derived.code].omit_when
+                         if r.applies(facts.question, facts.date_of_service)), None)
+            if rule:
+                result.codes.remove(derived)
+                result.omitted[derived.code] = rule.reason
+                result.warnings.append(f"{derived.code} left off: {rule.reason}")
 
     def _apply_modifier_cues(self, facts: Facts, result: Derivation) -> None:
         for modifier in facts.cues:

@@ -101,6 +101,9 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
             continue
         if code in derivation.alternatives or code in derivation.payer_alternatives:
             continue
+        if code in derivation.omitted:
+            rejected.append(Rejected(code=code, reason=derivation.omitted[code]))
+            continue
         reason = _why_not(code, facts, derived, codebook)
         if reason and (not user or facts.is_scenario or reason.startswith(("not a code", code))):
             rejected.append(Rejected(code=code, reason=reason))

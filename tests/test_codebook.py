@@ -218,3 +218,15 @@ def test_payer_codes_beside_the_unlisted_code_are_named_never_derived(derive, pa
     facts = parse("vertebroplasty C5, DOS 2013-04-04; the payer wants S2360")
     assert "S2360" not in {r.code for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
     assert not derive("vertebroplasty C5, DOS 2016-04-04").payer_alternatives
+
+
+def test_an_omission_rule_leaves_a_derived_code_off_with_its_reason(derive, parse, codebook):
+    from assistant.verify import verify
+    question = "PKP L1 for a Medicare pt in the hospital outpatient dept, sedation by the surgeon 35 min; 99153?"
+    result = derive(question, "2024-03-03")
+    assert {c.code for c in result.codes} == {"22514", "99152"} and "99153" in result.omitted
+    facts = parse(question, "2024-03-03")
+    rejected = {r.code: r.reason for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert "facility place of service" in rejected["99153"]
+    office = derive("PKP L1 for a Medicare pt in the office (non-facility), sedation by the surgeon 35 min", "2024-03-03")
+    assert "99153" in {c.code for c in office.codes}
