@@ -230,3 +230,8 @@ def test_an_omission_rule_leaves_a_derived_code_off_with_its_reason(derive, pars
     assert "facility place of service" in rejected["99153"]
     office = derive("PKP L1 for a Medicare pt in the office (non-facility), sedation by the surgeon 35 min", "2024-03-03")
     assert "99153" in {c.code for c in office.codes}
+
+
+def test_another_physicians_sedation_before_2017_is_left_off_in_an_office(derive):
+    office = derive("PVP T8 2015-03-03 in our office-based suite, a different physician gave moderate sedation 30 min")
+    assert not any(c.code.startswith("991") for c in office.codes) and "99149" in office.omitted
