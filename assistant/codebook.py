@@ -37,6 +37,18 @@ class Inclusion(BaseModel):
     reason: str
 
 
+class Omission(BaseModel):
+    """When a derived code is left off: every pattern is in the question (e.g. payer and setting), on the dates."""
+    all_of: list[str]
+    since: date | None = None
+    until: date | None = None
+    reason: str
+
+    def applies(self, question: str, day: date) -> bool:
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until) and all(
+            re.search(p, question, re.I) for p in self.all_of)
+
+
 class CodeEntry(BaseModel):
     code: str
     system: str
@@ -62,6 +74,8 @@ class CodeEntry(BaseModel):
     min_minutes: int | None = None
     unit_minutes: int | None = None
     derive: bool = True
+    note: str | None = None  # a caution shown whenever the code is derived (a condition the facts cannot settle)
+    omit_when: list[Omission] = Field(default_factory=list)  # payer/setting rules that leave a derived code off
     never_with_families: list[str] = Field(default_factory=list)
     never_with_roles: list[str] = Field(default_factory=list)
     only_on_families: list[str] = Field(default_factory=list)
@@ -71,6 +85,7 @@ class CodeEntry(BaseModel):
     cue_families: list[str] = Field(default_factory=list)
     mue: int | None = None
     sources: list[str] = Field(default_factory=list)
+    template: str | None = None  # the "{enc}" entry this code was expanded from (one per allowed 7th character)
 
     def valid_on(self, day: date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and (
@@ -85,6 +100,16 @@ class CodeEntry(BaseModel):
             deleted = self.effective_to.toordinal() + 1
             return f"{self.code} was deleted {date.fromordinal(deleted).isoformat()}"
         return None
+
+
+class SeventhCharacters(BaseModel):
+    """The 7th characters an ICD-10-CM category allows (its tabular 7th-character note)."""
+    category: str
+    allowed: dict[str, str]  # letter -> meaning
+    source: str
+
+    def covers(self, code: str) -> bool:
+        return code.upper().startswith(self.category)
 
 
 class Condition(BaseModel):
@@ -114,28 +139,58 @@ class Derivation(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
     alternatives: list[str] = Field(default_factory=list)
+    payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
+    omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
 
 
 class Codebook:
     """Read-only view of the code table."""
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
-                 encounters: dict[str, list[str]], supported_from: date) -> None:
-        self.entries = {e.code: e for e in entries}
+                 encounters: dict[str, list[str]], supported_from: date,
+                 seventh: list[SeventhCharacters] | None = None) -> None:
+        self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
+        self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
         self.encounters = encounters
         self.supported_from = supported_from
 
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
-        entries, conditions, encounters, supported = [], [], {}, date(2007, 1, 1)
+        entries, conditions, encounters, supported, seventh = [], [], {}, date(2007, 1, 1), []
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
             conditions += [Condition(**raw) for raw in data.get("conditions", [])]
             encounters.update(data.get("encounters", {}))
+            seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
-        return cls(entries, conditions, encounters, supported)
+        return cls(entries, conditions, encounters, supported, seventh)
+
+    def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
+        """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""
+        out = []
+        for entry in entries:
+            rule = self.seventh_rule(entry.code)
+            if "{enc}" not in entry.code or rule is None:
+                out.append(entry)
+                continue
+            for letter, meaning in rule.allowed.items():
+                out.append(entry.model_copy(update={
+                    "code": entry.code.replace("{enc}", letter), "template": entry.code,
+                    "description": f"{entry.description}, {meaning}"}))
+        return out
+
+    def seventh_rule(self, code: str) -> SeventhCharacters | None:
+        return next((r for r in self.seventh if r.covers(code)), None)
+
+    def seventh_character_problem(self, code: str) -> str | None:
+        """Why a full-length code has a 7th character its category does not allow (S22.080P), else None."""
+        rule = self.seventh_rule(code)
+        if rule is None or len(code.replace(".", "")) != 7 or code[-1].upper() in rule.allowed:
+            return None
+        return (f"{code.upper()} is not a valid ICD-10-CM code: category {rule.category} takes only the 7th characters "
+                f"{', '.join(rule.allowed)} ({'; '.join(f'{k} {v}' for k, v in rule.allowed.items())})")
 
     # ------------------------------------------------------------------ look-ups
     def get(self, code: str) -> CodeEntry | None:
@@ -223,7 +278,21 @@ class Codebook:
             self._apply_modifier_cues(facts, result)
         if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
+        self._apply_omissions(facts, result)
+        for derived in result.codes:
+            note = self.entries[derived.code].note
+            if note and note not in result.warnings:
+                result.warnings.append(note)
         return result
+
+    def _apply_omissions(self, facts: Facts, result: Derivation) -> None:
+        for derived in list(result.codes):
+            rule = next((r for r in self.entries[derived.code].omit_when
+                         if r.applies(facts.question, facts.date_of_service)), None)
+            if rule:
+                result.codes.remove(derived)
+                result.omitted[derived.code] = rule.reason
+                result.warnings.append(f"{derived.code} left off: {rule.reason}")
 
     def _apply_modifier_cues(self, facts: Facts, result: Derivation) -> None:
         for modifier in facts.cues:
@@ -320,6 +389,14 @@ class Codebook:
             code=unlisted[0].code,
             reason=f"no listed code describes {regions} {FAMILY_NAMES[family]} on this date: unlisted spine "
                    f"procedure ({_describe(bodies)}); send the operative note and a comparable code"))
+        # payer-specific codes some payers took instead of the unlisted code: named, never derived
+        others = [e for e in self.where(day, derive=False) if family in e.fallback_for
+                  and {b.region for b in bodies} & set(e.regions)]
+        if others:
+            result.payer_alternatives += [e.code for e in others]
+            result.warnings.append(
+                f"some payers took {' / '.join(e.code for e in others)} ({others[0].system}, payer-specific) instead "
+                f"of {unlisted[0].code}; report them only when the payer's policy names them")
 
     def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
@@ -394,13 +471,24 @@ class Codebook:
     def _sedation_included(self, facts: Facts) -> bool:
         return bool(self._sedation_inclusion(facts))
 
-    def _sedation_inclusion(self, facts: Facts) -> str | None:
+    def _sedation_candidates(self, facts: Facts) -> list[CodeEntry]:
+        """The initial sedation codes that fit the performer and the patient's age on the date of service."""
         day = facts.date_of_service
+        performer = facts.sedation_performer or "same"
+        age = facts.patient_age if facts.patient_age is not None else 18
+        return [e for e in self.where(day, family="sedation", role="primary", performer=performer)
+                if (e.age_min or 0) <= age <= (e.age_max or 200)]
+
+    def _sedation_inclusion(self, facts: Facts) -> str | None:
+        """Why the sedation the facts describe is part of the procedure code, or None when it is not
+        (e.g. before 2017 only the operating physician's sedation was included)."""
+        day = facts.date_of_service
+        candidates = {e.code for e in self._sedation_candidates(facts)}
         for family in {b.procedure for b in facts.bodies}:
             for body in facts.bodies:
                 primary = self._primary_for(family, body.region, day) if family else None
                 for inclusion in self.inclusions(primary.code, day) if primary else []:
-                    if any((e := self.get(c)) and e.family == "sedation" for c in inclusion.codes):
+                    if candidates & set(inclusion.codes):
                         return f"{primary.code}: {inclusion.reason}"
         return None
 
@@ -414,17 +502,14 @@ class Codebook:
             return
         inclusion = self._sedation_inclusion(facts)
         if inclusion:
-            if facts.sedation_performer != "other":
-                result.warnings.append(f"moderate sedation is not reported separately: {inclusion}")
+            result.warnings.append(f"moderate sedation is not reported separately: {inclusion}")
             return
         self._derive_sedation_codes(facts, result)
 
     def _derive_sedation_codes(self, facts: Facts, result: Derivation) -> None:
         day, minutes = facts.date_of_service, facts.sedation_minutes or 0
         performer = facts.sedation_performer or "same"
-        age = facts.patient_age if facts.patient_age is not None else 18
-        initial = [e for e in self.where(day, family="sedation", role="primary", performer=performer)
-                   if e.derive and (e.age_min or 0) <= age <= (e.age_max or 200)]
+        initial = [e for e in self._sedation_candidates(facts) if e.derive]
         if not initial:
             return
         first = initial[0]
@@ -456,7 +541,7 @@ class Codebook:
         by_id = {c.id: c for c in self.conditions}
         for cid in facts.conditions:
             condition = by_id[cid]
-            codes = [c.replace("{enc}", facts.encounter) for c in condition.codes]
+            codes = list(condition.codes)
             if condition.by_region:
                 codes += [condition.by_region[r] for r in facts.regions if r in condition.by_region]
             if condition.by_level:
@@ -466,7 +551,12 @@ class Codebook:
                         f"{condition.why}: the code depends on the level and fracture type; state the level")
             if condition.also:
                 result.warnings.append(condition.also)
-            for code in dict.fromkeys(codes):
+            for code in dict.fromkeys(c.replace("{enc}", facts.encounter) for c in codes):
+                problem = self.seventh_character_problem(code)
+                if problem:
+                    if problem not in result.warnings:
+                        result.warnings.append(f"{problem}; no diagnosis code is derived for this encounter")
+                    continue
                 entry = self.get(code)
                 if entry and entry.valid_on(day) and code not in {d.code for d in result.codes}:
                     result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {condition.why}"))

@@ -115,9 +115,16 @@ def check(corpus_dir: Path, codebook: Codebook) -> list[Problem]:
         for code in set(doc.codes) | set(codes_in_text(doc.body)):
             described.setdefault(code, []).append(doc.id)
     for code in codebook.entries:
-        if code not in described:
+        if not any(c in described for c in _siblings(code, codebook)):
             problems.append(Problem(file="corpus/codes", field=code, message="no doc describes this code"))
     return problems
+
+
+def _siblings(code: str, codebook: Codebook) -> list[str]:
+    """A code and the codes expanded from the same "{enc}" entry: a doc describing one 7th character of a
+    fracture code describes them all."""
+    template = codebook.entries[code].template
+    return [c for c, e in codebook.entries.items() if e.template == template] if template else [code]
 
 
 def _check_doc(doc: Doc, name: str, codebook: Codebook, seen: dict[str, str]) -> list[Problem]:
@@ -186,8 +193,12 @@ def _check_code_table(codes_dir: Path, codebook: Codebook) -> list[Problem]:
                     add("includes", f"{code} is not in the code table")
         if not entry.sources:
             add("sources", "every code entry cites where its facts come from")
+        if "{enc}" in entry.code:
+            add("code", "{enc} needs a seventh_characters rule for the code's category")
+        elif problem := codebook.seventh_character_problem(entry.code):
+            add("code", problem)
     for condition in codebook.conditions:
-        for code in condition.codes + list(condition.by_level.values()):
+        for code in condition.codes + list(condition.by_level.values()) + list(condition.by_region.values()):
             if code.replace("{enc}", "A") not in codebook:
                 add_where = f"corpus/codes (condition {condition.id})"
                 problems.append(Problem(file=add_where, field="codes", message=f"{code} is not in the code table"))
@@ -200,8 +211,9 @@ def coverage_report(corpus_dir: Path, codebook: Codebook) -> dict[str, list[str]
     for path in sorted((corpus_dir / "docs").rglob("*.md")):
         doc = read_doc(path)
         for code in set(doc.codes) | set(codes_in_text(doc.body)):
-            if code in report:
-                report[code].append(doc.id)
+            for sibling in _siblings(code, codebook) if code in report else []:
+                if doc.id not in report[sibling]:
+                    report[sibling].append(doc.id)
     return {code: sorted(ids) for code, ids in report.items()}
 
 

@@ -94,7 +94,10 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
                         f"modifier {modifier} is not supported by the facts given"
                     rejected.append(Rejected(code=f"{code}-{modifier}", reason=reason))
             continue
-        if code in derivation.alternatives:
+        if code in derivation.alternatives or code in derivation.payer_alternatives:
+            continue
+        if code in derivation.omitted:
+            rejected.append(Rejected(code=code, reason=derivation.omitted[code]))
             continue
         reason = _why_not(code, facts, derived, codebook)
         if reason and (not user or facts.is_scenario or reason.startswith(("not a code", code))):
@@ -105,6 +108,8 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
 def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook) -> str | None:
     entry = codebook.get(code.rstrip("-"))
     day = facts.date_of_service
+    if entry is None and (problem := codebook.seventh_character_problem(code)):
+        return problem
     if entry is None and codebook.completions(code):
         return "not a complete code: it needs its remaining characters (see the note)"
     if entry is None:
@@ -124,6 +129,9 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
                 f"{', '.join(b.name or b.region for b in facts.bodies)}{_instead(facts, derived, codebook)}")
     if not facts.is_scenario:
         return None
+    if entry.fallback_for and not entry.derive:
+        return (f"{entry.code} is a payer-specific code, named only beside the unlisted code when no listed code "
+                f"describes the procedure{_instead(facts, derived, codebook)}")
     if entry.family in {b.procedure for b in facts.bodies} or entry.family in ("vertebroplasty", "augmentation",
                                                                               "sacral_augmentation"):
         return f"{entry.code} does not match the procedure and levels described{_instead(facts, derived, codebook)}"

@@ -169,3 +169,69 @@ def test_imaging_si_read_by_the_radiologist_stays_off_the_surgeons_claim(derive)
     assert any("another physician" in w for w in result.warnings)
     own = derive("2013 PVP L1 in the hospital, our radiologist did the fluoro S&I; which modifier on 72291?")
     assert any(c.code == "72291" for c in own.codes)
+
+
+def test_sedation_by_another_physician_before_2017_is_not_bundled(derive):
+    other = derive("kyphoplasty L1 2014-05-06 fluoro, a different physician gave moderate sedation 40 min, hospital")
+    assert {("99149", 1), ("99150", 1)} <= {(c.code, c.units) for c in other.codes}
+    assert any("facility" in w for w in other.warnings)  # the code's note: facility setting only
+    short = derive("kyphoplasty L1 2014-05-06, a different physician gave moderate sedation 12 min")
+    assert not any(c.code.startswith("991") for c in short.codes)
+    same = derive("kyphoplasty L1 2014-05-06, the surgeon gave moderate sedation 40 min")
+    assert not any(c.code.startswith("991") for c in same.codes)
+    assert any("not reported separately" in w for w in same.warnings)
+
+
+def test_seventh_characters_come_from_the_category(codebook, derive):
+    assert {c for c in codebook.entries if c.startswith("S22.080")} == {f"S22.080{x}" for x in "ABDGKS"}
+    assert {c for c in codebook.entries if c.startswith("M48.54X")} == {f"M48.54X{x}" for x in "ADGS"}
+    assert codebook.seventh_character_problem("S22.080P") and codebook.seventh_character_problem("M48.54XK")
+    assert codebook.seventh_character_problem("M80.08XP") is None
+    nonunion = derive("kyphoplasty T12 for a traumatic wedge fracture after a fall, nonunion", "2021-01-01")
+    assert "S22.080K" in {c.code for c in nonunion.codes}
+    malunion = derive("kyphoplasty T12 for a traumatic wedge fracture after a fall, malunion", "2021-01-01")
+    assert not any(c.code.startswith("S22") for c in malunion.codes)
+    assert any("S22.080P is not a valid ICD-10-CM code" in w for w in malunion.warnings)
+    assert "M80.08XP" in {c.code for c in derive("kyphoplasty L1 osteoporotic fracture, malunion", "2021-01-01").codes}
+
+
+def test_a_cited_code_with_a_seventh_character_its_category_lacks_is_rejected_with_the_reason(parse, codebook):
+    from assistant.verify import verify
+    facts = parse("PKP T12, traumatic wedge fracture after a fall, malunion: is S22.080P right?", "2021-03-03")
+    rejected = {r.code: r.reason for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert "takes only the 7th characters A, B, D, G, K, S" in rejected["S22.080P"]
+
+
+def test_steroid_induced_and_primary_bone_tumour_diagnoses(derive):
+    question = "PVP L2 for steroid-induced osteoporosis fracture, on long-term prednisone"
+    steroid = {c.code for c in derive(question, "2022-02-02").codes}
+    assert {"M80.88XA", "T38.0X5A", "Z79.52"} <= steroid and "M80.08XA" not in steroid
+    assert "T38.0X5A" not in {c.code for c in derive("PVP L2 drug-induced osteoporosis fracture", "2022-02-02").codes}
+    assert {"M84.58XA", "C41.2"} <= {c.code for c in derive("PVP L3 for a primary osteosarcoma", "2021-01-01").codes}
+
+
+def test_payer_codes_beside_the_unlisted_code_are_named_never_derived(derive, parse, codebook):
+    from assistant.verify import verify
+    result = derive("vertebroplasty C5, DOS 2013-04-04")
+    assert {c.code for c in result.codes} == {"22899"}
+    assert "S2360" in result.payer_alternatives and any("S2360" in w for w in result.warnings)
+    facts = parse("vertebroplasty C5, DOS 2013-04-04; the payer wants S2360")
+    assert "S2360" not in {r.code for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert not derive("vertebroplasty C5, DOS 2016-04-04").payer_alternatives
+
+
+def test_an_omission_rule_leaves_a_derived_code_off_with_its_reason(derive, parse, codebook):
+    from assistant.verify import verify
+    question = "PKP L1 for a Medicare pt in the hospital outpatient dept, sedation by the surgeon 35 min; 99153?"
+    result = derive(question, "2024-03-03")
+    assert {c.code for c in result.codes} == {"22514", "99152"} and "99153" in result.omitted
+    facts = parse(question, "2024-03-03")
+    rejected = {r.code: r.reason for r in verify(None, facts, codebook.derive(facts), codebook).rejected}
+    assert "facility place of service" in rejected["99153"]
+    office = derive("PKP L1 for a Medicare pt in the office (non-facility), sedation by the surgeon 35 min", "2024-03-03")
+    assert "99153" in {c.code for c in office.codes}
+
+
+def test_another_physicians_sedation_before_2017_is_left_off_in_an_office(derive):
+    office = derive("PVP T8 2015-03-03 in our office-based suite, a different physician gave moderate sedation 30 min")
+    assert not any(c.code.startswith("991") for c in office.codes) and "99149" in office.omitted

@@ -69,3 +69,11 @@ def test_import_cpt_rejects_a_bad_file(tmp_path, codebook):
     bad.write_text("22510 no tab here\n")
     with pytest.raises(CorpusError, match="code<TAB>descriptor"):
         import_cpt(bad, tmp_path, codebook)
+
+
+def test_a_seventh_character_the_category_does_not_allow_is_a_table_problem(corpus_copy):
+    table = corpus_copy / "codes" / "icd10.yaml"
+    table.write_text(table.read_text().replace("\ncodes:\n", '\ncodes:\n  - {code: M48.54XK, system: ICD-10-CM, '
+                                               'description: "x", sources: ["x"]}\n', 1))
+    problems = check(corpus_copy, Codebook.load(corpus_copy / "codes"))
+    assert any(p.field == "code" and "M48.54XK" in p.message for p in problems)
