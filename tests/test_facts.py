@@ -156,7 +156,8 @@ def test_diagnosis_conditions(parse):
     assert parse("PKP L1, bx of L5 for ?mets").conditions == []
     assert parse("PKP L1, r/o multiple myeloma").conditions == []
     assert parse("PKP L1 - what code? myeloma pt").conditions == ["myeloma_fracture"]
-    assert parse("PKP L1 steroid-induced osteoporosis fracture").conditions == ["drug_induced_osteoporotic_fracture"]
+    assert parse("PKP L1 steroid-induced osteoporosis fracture").conditions == ["drug_induced_osteoporotic_fracture",
+                                                                             "steroid_adverse_effect"]
     assert parse("PKP T10 multiple myeloma lesion").conditions == ["myeloma_fracture"]
 
 
