@@ -5,6 +5,7 @@ checks them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
@@ -12,9 +13,9 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.config import PROJECT_ROOT
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
-CATEGORIES = ("negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
-              "hypothetical", "reference", "pseudo")
-DIRECTIONS = ("forward", "backward", "bidirectional")
+Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
+                   "hypothetical", "reference", "pseudo"]
+CATEGORIES = get_args(Category)
 
 
 class TermExample(BaseModel):
@@ -49,9 +50,9 @@ class RuleExample(BaseModel):
 class ContextRule(BaseModel):
     """A trigger that gives the words in its scope a category (as in NegEx / medspaCy ConText)."""
 
-    category: str
+    category: Category
     triggers: list[str]
-    direction: str
+    direction: Literal["forward", "backward", "bidirectional"]
     max_scope: int = 6               # in tokens
     terminated_by: list[str] = Field(default_factory=list)   # tokens (".") or "@concept"
     attached: bool = False           # the scope is only the word written against the trigger ("?mets")
@@ -60,20 +61,6 @@ class ContextRule(BaseModel):
                                      # listed with it ("T12 and L2 not touched"), one joining word apart
     source: str
     examples: list[RuleExample] = Field(min_length=1)
-
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, value: str) -> str:
-        if value not in CATEGORIES:
-            raise ValueError(f"unknown category {value!r}; use one of {', '.join(CATEGORIES)}")
-        return value
-
-    @field_validator("direction")
-    @classmethod
-    def _known_direction(cls, value: str) -> str:
-        if value not in DIRECTIONS:
-            raise ValueError(f"unknown direction {value!r}; use one of {', '.join(DIRECTIONS)}")
-        return value
 
 
 class Language(BaseModel):
