@@ -241,12 +241,9 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
     for m in devices:
         positions.setdefault("augmentation", []).append(m.start)
     cement = [m.start for m in reading.found("material.cement", outside=IGNORED_PROCEDURE)]
-    if cement and "vertebroplasty" not in positions and not ({"augmentation", "sacral_augmentation"} & positions.keys()):
+    if cement and not positions:
         positions["vertebroplasty"] = cement
-    negated_augmentation = len(reading.found("procedure.augmentation")) > len(
-        reading.found("procedure.augmentation", outside=("negated",))) or len(reading.found("device.cavity")) > len(
-        reading.found("device.cavity", outside=("negated",)))
-    if negated_augmentation and cement and "augmentation" in positions and not _cavity_documented(reading):
+    if cement and "augmentation" in positions and _augmentation_denied(reading) and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
     if not positions:
@@ -254,6 +251,12 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _augmentation_denied(reading: Reading) -> bool:
+    """Some augmentation word or cavity device is negated ("nothing about a balloon or cavity")."""
+    return any("negated" in reading.categories_at(m.start)
+               for m in reading.found("procedure.augmentation") + reading.found("device.cavity"))
 
 
 def _cavity_just_before(reading: Reading, word: Mention, devices: list[Mention]) -> bool:
