@@ -246,7 +246,7 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
     if cement and "augmentation" in positions and _augmentation_denied(reading) and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
-    if not positions:
+    if not positions and reading.has("level"):       # a code written for named levels names its family
         for m in reading.found("code", outside=IGNORED_PROCEDURE):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]

@@ -76,3 +76,7 @@ def test_a_bad_entry_names_its_file_and_position(tmp_path):
     (tmp_path / "terms" / "bad.yaml").write_text("- concept: a.b\n  forms: []\n  source: s\n  examples: [{text: t}]\n")
     with pytest.raises(ValueError, match="bad.yaml entry 1"):
         Language.load(tmp_path)
+
+
+def test_a_real_word_one_letter_from_a_short_form_is_not_a_typo():
+    assert not reader().read("Kypho T9 for collapsed vertebra NEC").has("procedure.vertebroplasty")

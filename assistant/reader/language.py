@@ -29,7 +29,7 @@ class Term(BaseModel):
 
     concept: str
     forms: list[str]
-    fuzzy: bool = False              # tolerate one typo in long single words ("vertebroplsty")
+    fuzzy: bool = False              # tolerate one typo in words of 10+ letters ("vertebroplsty")
     source: str
     examples: list[TermExample] = Field(min_length=1)
 

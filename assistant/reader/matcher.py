@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from assistant.reader.tokens import Token, tokenize
 
 SKIPPED = {"-"}           # hyphens never decide a match: "c-arm" = "c arm", "balloon-assisted"
-FUZZY_MIN_LENGTH = 8
+FUZZY_MIN_LENGTH = 10      # shorter words have real neighbours one letter away ("vertebro" / "vertebra")
 
 
 @dataclass(frozen=True)
