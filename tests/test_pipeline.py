@@ -16,7 +16,7 @@ from assistant.retrieval import _search_index, build_index, current_index, open_
 pytestmark = pytest.mark.slow
 
 ANSWER_KEYS = {"question", "date_of_service", "in_scope", "needs_clarification", "answer", "codes", "rejected",
-               "warnings", "citations", "llm", "timings_ms"}
+               "warnings", "citations", "llm", "timings_ms", "summary", "understood", "review", "sections"}
 
 
 def codes_of(answer):

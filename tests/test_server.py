@@ -16,7 +16,7 @@ from assistant.server.store import Store
 
 pytestmark = pytest.mark.slow
 ANSWER_KEYS = {"question", "date_of_service", "in_scope", "needs_clarification", "answer", "codes", "rejected",
-               "warnings", "citations", "llm", "timings_ms"}
+               "warnings", "citations", "llm", "timings_ms", "summary", "understood", "review", "sections"}
 
 
 @pytest.fixture(scope="module")
