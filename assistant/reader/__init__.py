@@ -19,6 +19,8 @@ from assistant.reader.tokens import Token, tokenize
 
 __all__ = ["Mention", "Reader", "Reading", "reader"]
 
+RECENT_READINGS = 32
+
 
 @dataclass
 class Reading:
@@ -61,9 +63,20 @@ class Reader:
         self._terms = Matcher({t.concept: t.forms for t in language.terms},
                               fuzzy={t.concept for t in language.terms if t.fuzzy})
         self._triggers = Matcher({f"context.{i}": r.triggers for i, r in enumerate(language.rules)})
+        self._recent: dict[str, Reading] = {}
         self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
 
     def read(self, text: str) -> Reading:
+        """The reading of a text; the last few are kept, since the parse, a follow-up merge and the read-back
+        of one answer all read the same question."""
+        cached = self._recent.get(text)
+        if cached is None:
+            cached = self._recent[text] = self._read(text)
+            if len(self._recent) > RECENT_READINGS:
+                del self._recent[next(iter(self._recent))]
+        return cached
+
+    def _read(self, text: str) -> Reading:
         tokens = tokenize(text)
         mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
         found = scopes(self.language.rules, self._triggers.find(tokens), mentions, tokens, self._cancels.find(tokens))
