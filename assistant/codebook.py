@@ -138,6 +138,8 @@ class Derivation(BaseModel):
     codes: list[DerivedCode] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
+    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | level | procedure |
+                                # laterality | sedation_minutes
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
     omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
@@ -264,9 +266,9 @@ class Codebook:
                 "check the code book of that year"])
         if not facts.in_scope:
             return Derivation()
-        question = self._missing_fact(facts)
+        missing, question = self._missing_fact(facts) or (None, None)
         if question:
-            return Derivation(clarification=question)
+            return Derivation(clarification=question, missing=missing)
         result = Derivation()
         if facts.is_scenario:
             for family in ("vertebroplasty", "augmentation", "sacral_augmentation"):
@@ -310,34 +312,35 @@ class Codebook:
         primaries = [e for c in facts.mentioned_codes if (e := self.get(c)) and e.role == "primary"]
         return any(a.family == b.family and a.regions != b.regions for a in primaries for b in primaries)
 
-    def _missing_fact(self, facts: Facts) -> str | None:
+    def _missing_fact(self, facts: Facts) -> tuple[str, str] | None:
         if not facts.in_scope or facts.general:
             return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
-            return (f"Which is the date of service ({facts.date_note.split(': ', 1)[1]})? The codes depend on it "
-                    "(2015 restructure, 2017 sedation change); check the claim or the scheduling record.")
+            return "date", (f"Which is the date of service ({facts.date_note.split(': ', 1)[1]})? The codes depend "
+                            "on it (2015 restructure, 2017 sedation change); check the claim or the scheduling record.")
         spinal = any(b.region != "sacral" for b in facts.bodies)
         if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
                 and "20225" in facts.mentioned_codes and facts.is_scenario:
-            return ("At which level was the bone biopsy taken? At a treated level it is included; at an untreated "
-                    "level 20225 is reported with XS (or 59).")
+            return "biopsy_level", ("At which level was the bone biopsy taken? At a treated level it is included; at "
+                                    "an untreated level 20225 is reported with XS (or 59).")
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
         if facts.unknown_count and facts.procedures and asks_for_the_case:
-            return "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
+            return "count", "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
-            return ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on the "
-                    "region and each additional body is an add-on unit.")
+            return "level", ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on "
+                             "the region and each additional body is an add-on unit.")
         if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes:
-            return ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), or was a "
-                    "cavity created first with a balloon or mechanical device (vertebral augmentation/kyphoplasty, "
-                    "22513-22515)?")
+            return "procedure", ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), "
+                                 "or was a cavity created first with a balloon or mechanical device (vertebral "
+                                 "augmentation/kyphoplasty, 22513-22515)?")
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
-            return ("Was cement given on one side of the sacrum (0200T, one or more needles) or on both sides "
-                    "(0201T)? The number of needles alone does not decide it.")
+            return "laterality", ("Was cement given on one side of the sacrum (0200T, one or more needles) or on "
+                                  "both sides (0201T)? The number of needles alone does not decide it.")
         if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
-            return ("How many minutes of intraservice moderate sedation time were documented? From 2017 the "
-                    "sedation codes depend on time (under 10 minutes is not reported).")
+            return "sedation_minutes", ("How many minutes of intraservice moderate sedation time were documented? "
+                                        "From 2017 the sedation codes depend on time (under 10 minutes is not "
+                                        "reported).")
         return None
 
     def _primary_for(self, family: str, region: str, day: date) -> CodeEntry | None:

@@ -152,7 +152,8 @@ class Evaluator:
                        for c in answer.codes]
                 result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
                                       f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
-                                      answer.llm.draft_passed, [r.code for r in answer.rejected], answer.timings_ms)
+                                      answer.llm.draft_passed, [r.code for r in answer.rejected], answer.timings_ms,
+                                      direct=answer.summary)
                 result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
                 return result
             return self._baseline(case, baseline, started)
@@ -188,7 +189,9 @@ class Evaluator:
 
     def _result(self, case: Case, baseline: str, got: list[GotCode], in_scope: bool | None, clarify: bool | None,
                 text: str, cited_docs: list[str], draft_passed: bool | None, rejected: list[str],
-                timings: dict[str, int]) -> CaseResult:
+                timings: dict[str, int], direct: str | None = None) -> CaseResult:
+        """`text` is all the answer says; `direct`, its direct answer (the summary), is what knowledge facts are
+        scored on (a model-only baseline's text is its direct answer)."""
         e = case.expect
         # A baseline that states no scope and never asks back can be exact only where none was expected.
         said_in_scope = True if in_scope is None else in_scope
@@ -205,7 +208,7 @@ class Evaluator:
             in_scope_ok=None if in_scope is None else in_scope == e.in_scope,
             clarification_ok=None if clarify is None else clarify == e.needs_clarification,
             mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
-            timings_ms=timings, answer_ok=answer_matches(e, text))
+            timings_ms=timings, answer_ok=answer_matches(e, text if direct is None else direct))
 
 
 def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | None:

@@ -19,6 +19,7 @@ from assistant.llm import chat_model
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
+from assistant.rule_answer import answer_rule
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -87,6 +88,11 @@ class Assistant:
             passages = self.retrieve(facts, tiers) if facts.in_scope else []
         with _timed(timings, "codebook"):
             derivation = self.codebook.derive(facts)
+            # a question about one service does not depend on the level, the procedure type or the sacral side
+            undecided = derivation.missing in ("level", "procedure", "laterality", "count")
+            rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
+            if rule and not derivation.codes:
+                derivation.clarification = None  # a rule is answered from the table: no case facts needed
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
             draft, draft_error = self._draft(model, facts, derivation, passages, on_token)
@@ -95,7 +101,8 @@ class Assistant:
             self._apply_licensed_descriptions(checked.codes, tiers)
             verdicts = review(facts, checked.codes, checked.rejected, self.codebook)
             codes, scope_notes = limit_to_scope(facts, checked.codes, self.codebook)
-            text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes)
+            text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes,
+                           rule)
         model_error = draft_error or self._load_error
         if model_error and use_llm:
             derivation.warnings.append(f"chat model unavailable, answered without it: {model_error}")
@@ -115,10 +122,10 @@ class Assistant:
             llm=LLMInfo(backend=self.settings.llm_backend if model else "none",
                         model=self._model_name if model else "none", draft_passed=checked.draft_passed),
             timings_ms=timings,
-            summary=summarize(facts, derivation, codes, verdicts, text, self.codebook),
+            summary=summarize(facts, derivation, codes, verdicts, text, self.codebook, rule),
             understood=understood(facts, self.codebook.condition_terms()),
             review=verdicts,
-            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages)
+            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages, rule)
             if facts.in_scope else [],
         )
 
