@@ -214,8 +214,9 @@ FOCUS_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": (
 FOCUS_NAMES = {"fracture_care": "fracture care"}
 
 
-def _claim(codes: list[CodeLine]) -> str:
-    return ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if c.units > 1 else ''}"
+def _claim(codes: list[CodeLine], units: bool = False) -> str:
+    """'22514, 22515 x2'; with `units`, every line's units ('99153 x1'), for a question about how many."""
+    return ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if units or c.units > 1 else ''}"
                      for c in codes)
 
 
@@ -227,7 +228,7 @@ def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> 
     name = FOCUS_NAMES.get(facts.focus, facts.focus)
     asked = [c for c in codes if (e := codebook.get(c.code)) and e.family in families]
     if asked:
-        return f"For the {name}: {_claim(asked)}, separately reportable. "
+        return f"For the {name}: {_claim(asked, facts.asks_units)}, separately reportable. "
     reason = _inclusion_reason(families, codes, codebook, facts.date_of_service)
     if reason:
         return f"For the {name}: no separate code; it is included in {reason}. "

@@ -253,8 +253,9 @@ class Codebook:
         entry = self.get(code)
         if not entry or not entry.replaced_by:
             return ""
-        parts = [f"{r.code} ({r.when})" if r.code else r.when for r in entry.replaced_by]
-        return "; replaced by " + ", ".join(parts)
+        if not any(r.code for r in entry.replaced_by):
+            return "; " + ", ".join(r.when for r in entry.replaced_by)
+        return "; replaced by " + ", ".join(f"{r.code} ({r.when})" if r.code else r.when for r in entry.replaced_by)
 
     # ------------------------------------------------------------------ derivation
     def derive(self, facts: Facts) -> Derivation:
@@ -278,7 +279,12 @@ class Codebook:
             self._derive_biopsy(facts, result)
             self._derive_sedation(facts, result)
             self._apply_modifier_cues(facts, result)
-        if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
+        elif facts.sedation_minutes and not facts.procedures:  # sedation alone: its codes by time
+            self._derive_sedation(facts, result)
+        # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
+        asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
+            facts.asks_for_codes or "?" not in facts.question))
+        if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)
         for derived in result.codes:
@@ -329,7 +335,8 @@ class Codebook:
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
             return "level", ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on "
                              "the region and each additional body is an add-on unit.")
-        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes:
+        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes \
+                and not facts.diagnosis_only:
             return "procedure", ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), "
                                  "or was a cavity created first with a balloon or mechanical device (vertebral "
                                  "augmentation/kyphoplasty, 22513-22515)?")

@@ -195,8 +195,10 @@ class Evaluator:
         e = case.expect
         # A baseline that states no scope and never asks back can be exact only where none was expected.
         said_in_scope = True if in_scope is None else in_scope
-        exact = any(matches(got, s) for s in e.code_sets) and said_in_scope == e.in_scope \
-            and bool(clarify) == e.needs_clarification
+        # a knowledge case (facts required in the direct answer, no code set) is scored on that answer, not on
+        # whether the answer also listed rule-checked codes; forbidden codes still count against it
+        codes_ok = any(matches(got, s) for s in e.code_sets) or (bool(e.answer_must) and e.code_sets == [[]])
+        exact = codes_ok and said_in_scope == e.in_scope and bool(clarify) == e.needs_clarification
         cited_codes_set = set().union(*(self.doc_codes.get(d, set()) for d in cited_docs)) if cited_docs else set()
         return CaseResult(
             id=case.id, category=case.category, baseline=baseline, question=case.question,

@@ -83,6 +83,7 @@ class Facts(BaseModel):
                                                  # professional | facility
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
     asks_units: bool = False
+    treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
     fracture_care: bool = False
 
@@ -90,6 +91,11 @@ class Facts(BaseModel):
     def is_scenario(self) -> bool:
         """A procedure was done and we know where: the codebook can derive codes."""
         return bool(self.procedures) and bool(self.bodies) and not self.general
+
+    @property
+    def diagnosis_only(self) -> bool:
+        """A fracture to classify: a diagnosis stated, and no procedure, treatment or service named."""
+        return bool(self.conditions) and not (self.procedures or self.treatment_named or self.services or self.general)
 
     @property
     def services(self) -> list[str]:
@@ -212,6 +218,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         rule_asks=_rule_asks(reading),
+        treatment_named=reading.has("act.treatment", outside=("negated",)),
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
     )
 
@@ -539,7 +546,7 @@ def billing_scope(reading: Reading) -> str | None:
 def _modifiers(text: str) -> list[str]:
     found = []
     for m in MODIFIER_PATTERN.finditer(text):
-        value = (m[1] or m[2] or m[3]).upper()
+        value = next(g for g in m.groups() if g).upper()
         found.append(value)
     return _unique(found)
 

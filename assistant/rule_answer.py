@@ -25,6 +25,7 @@ UNIT_RULES = {"per_session": "one unit per session, whatever the number of bodie
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
 # the services a question may name without a code, and the code families that bill them
+ABOUT_FAMILIES = ("includes", "modifier")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
@@ -56,7 +57,12 @@ def rule_asks(facts: Facts, case_undecided: bool = False) -> list[str]:
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
-    if facts.focus in SERVICE_FAMILIES and (not facts.bodies or case_undecided) and "includes" not in asks:
+    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes)):
+        asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
+    if "units" in asks and not facts.mentioned_codes:
+        asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
+    if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
+            and "includes" not in asks:
         asks.append("includes")
     if facts.mentioned_modifiers and "modifier" not in asks and not facts.is_scenario:
         asks.append("modifier")
@@ -70,9 +76,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False) -> list[str]:
 def is_rule_question(facts: Facts, case_undecided: bool = False) -> bool:
     """A question about a rule, not a case: a rule word, and no treated level to code (or, for a question about
     a service, a case the codebook could not decide)."""
-    if not facts.in_scope or not rule_asks(facts, case_undecided):
+    if not facts.in_scope or not rule_asks(facts, case_undecided) or facts.sedation_minutes is not None:
         return False
-    return not facts.is_scenario or (case_undecided and facts.focus in SERVICE_FAMILIES)
+    return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
 
 
 def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
@@ -81,16 +87,19 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not is_rule_question(facts, case_undecided):
         return None
     asks = rule_asks(facts, case_undecided)
-    subjects = _subjects(facts, codebook)
+    named = _named(facts, codebook)
+    subjects = named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
+    modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
     for ask in asks:
-        for entry in subjects:
+        for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
-    if "family" in asks or (not statements and "sources" not in asks):
+    if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
     quotes = best_sentences(facts.question, passages)
     if statements:
-        summary = " ".join(statements[:2])
+        lead = statements[:1] if "define" in asks and quotes else statements[:2]
+        summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
     elif quotes:
         summary = " ".join(f"{q.text} [{q.doc_id}]" for q in quotes)
     else:
@@ -98,19 +107,25 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
-def _subjects(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
-    """The table entries the question names; without a procedure code, the primary codes of the families it
-    names on the date (what the family includes is the same for each of its primaries)."""
-    named = [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
-    if any(e.family in facts.procedures for e in named) or not facts.procedures:
-        return named
+def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
+    """The table entries the question names."""
+    return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
+
+
+def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
+    """Without a procedure code, a primary code of each family the question names on the date (what a family
+    includes, and which modifiers it takes, is the same for each of its primaries)."""
+    if any(e.family in facts.procedures for e in named):
+        return []
     day = facts.date_of_service
     primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in facts.procedures]
-    return [e for e in primaries if e] + named
+    return [e for e in primaries if e]
 
 
 def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
     day = facts.date_of_service
+    if ask == "code_also":
+        return _code_also(entry, codebook)
     if ask in ("start", "end"):
         return [_dates(entry, day, codebook)]
     if ask == "replaced":
@@ -120,7 +135,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
-        return _units(entry)
+        return _units(entry, day, codebook)
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)
     if ask == "define":
@@ -178,8 +193,8 @@ def _when(entry: CodeEntry, day: date) -> date:
 
 def _pairs(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
     if entry.role == "add_on" and entry.add_on_for:
-        return [f"{entry.code} is an add-on code: report it with {' or '.join(entry.add_on_for)} (its primary "
-                f"codes), never alone."]
+        return [f"{entry.code} is an add-on code: report it only with {' or '.join(entry.add_on_for)} (its "
+                f"primary codes), never alone."]
     partner = codebook.add_on_of(entry.code, _when(entry, day))
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
@@ -192,15 +207,19 @@ def _units_of(entry: CodeEntry) -> str:
     return UNIT_RULES.get(entry.units or "", "one unit")
 
 
-def _units(entry: CodeEntry) -> list[str]:
+def _units(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
     if entry.first_unit:
         minimum = f"; at least {entry.min_minutes} minutes to report it" if entry.min_minutes else ""
         return [f"{entry.code} is reported once for the first {entry.first_unit} minutes{minimum}."]
-    return [f"{entry.code}: {_units_of(entry)}."]
+    partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
+    more = f"; each additional body is {partner.code}" if partner else ""
+    return [f"{entry.code}: {_units_of(entry)}{more}."]
 
 
 def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
     """What a code includes on the date; for other codes or services the question names, whether they are."""
+    if entry.family not in FAMILY_ROLES_PROCEDURE:
+        return []
     day = _when(entry, facts.date_of_service)
     included = codebook.inclusions(entry.code, day)
     others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE]
@@ -220,6 +239,13 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     if not others and included:
         out.append(f"{entry.code} includes, on {day.isoformat()}: " + "; ".join(i.reason for i in included) + ".")
     return out
+
+
+def _code_also(entry: CodeEntry, codebook: Codebook) -> list[str]:
+    """The 'code also' / 'use additional code' notes of the conditions that call for an ICD-10-CM code."""
+    template = entry.template or entry.code
+    notes = [c.also for c in codebook.conditions if c.also and template in c.codes]
+    return [f"With {entry.code}: {note}." for note in dict.fromkeys(notes)]
 
 
 def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:

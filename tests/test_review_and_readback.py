@@ -98,7 +98,7 @@ def test_summary_names_verified_codes_and_changes_to_the_coders_codes(parse, cod
 
 @pytest.mark.parametrize(("question", "dos", "lead"), [
     ("PKP L1, moderate sedation 38 min by the surgeon. how many 99153?", "2025-08-13",
-     "For the sedation: 99152, 99153 x2, separately reportable."),
+     "For the sedation: 99152 x1, 99153 x2, separately reportable."),
     ("Kypho L3, surgeon did moderate sedation 30 min - can I bill the sedation?", "2016-12-31",
      "For the sedation: no separate code"),
     ("PKP L1 w/ fluoro, can I bill the fluoro separately?", "2022-03-15", "For the imaging: no separate code"),
