@@ -145,6 +145,9 @@ class Derivation(BaseModel):
     omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
 
 
+CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
+
+
 class Codebook:
     """Read-only view of the code table."""
 
@@ -268,7 +271,8 @@ class Codebook:
         if not facts.in_scope:
             return Derivation()
         missing, question = self._missing_fact(facts) or (None, None)
-        if question:
+        sedation_asked = facts.focus == "sedation" and facts.sedation_minutes is not None
+        if question and not (sedation_asked and missing in CASE_FACTS):
             return Derivation(clarification=question, missing=missing)
         result = Derivation()
         if facts.is_scenario:
@@ -279,8 +283,8 @@ class Codebook:
             self._derive_biopsy(facts, result)
             self._derive_sedation(facts, result)
             self._apply_modifier_cues(facts, result)
-        elif facts.sedation_minutes and not facts.procedures:  # sedation alone: its codes by time
-            self._derive_sedation(facts, result)
+        elif facts.sedation_minutes and (not facts.procedures or facts.focus == "sedation"):
+            self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
         # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
             facts.asks_for_codes or "?" not in facts.question))
@@ -494,13 +498,21 @@ class Codebook:
         (e.g. before 2017 only the operating physician's sedation was included)."""
         day = facts.date_of_service
         candidates = {e.code for e in self._sedation_candidates(facts)}
-        for family in {b.procedure for b in facts.bodies}:
-            for body in facts.bodies:
-                primary = self._primary_for(family, body.region, day) if family else None
-                for inclusion in self.inclusions(primary.code, day) if primary else []:
-                    if candidates & set(inclusion.codes):
-                        return f"{primary.code}: {inclusion.reason}"
+        for primary in self._session_primaries(facts):
+            for inclusion in self.inclusions(primary.code, day):
+                if candidates & set(inclusion.codes):
+                    return f"{primary.code}: {inclusion.reason}"
         return None
+
+    def _session_primaries(self, facts: Facts) -> list[CodeEntry]:
+        """The primary codes of the session: by treated body, or, with no level named, the families' primaries
+        (what they include is the same for each region)."""
+        day = facts.date_of_service
+        if facts.bodies:
+            found = [self._primary_for(b.procedure, b.region, day) for b in facts.bodies if b.procedure]
+        else:
+            found = [next(iter(self.where(day, family=f, role="primary")), None) for f in facts.procedures]
+        return [e for e in found if e]
 
     def _derive_sedation(self, facts: Facts, result: Derivation) -> None:
         if not facts.sedation:

@@ -8,7 +8,7 @@ from assistant import facts as facts_stage
 from assistant.codebook import Codebook
 from assistant.config import Settings
 
-TODAY = date(2026, 11, 24)
+TODAY = date(2026, 11, 27)
 
 
 @pytest.fixture(scope="session")
