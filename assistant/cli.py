@@ -229,7 +229,7 @@ def serve(host: str, port: int, queue_limit: int | None, guest: bool, trusted_pr
     import uvicorn
 
     from assistant.server import create_app
-    from assistant.server.app import uvicorn_options
+    from assistant.server.limits import uvicorn_options
 
     settings = Settings.from_env(queue_limit=queue_limit, trusted_proxies=trusted_proxies)
     click.echo(f"Serving on http://{host}:{port}/ (create a key with `assistant keys create`)")
