@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from assistant.config import Settings
-from assistant.errors import ChromaServerError, CorpusError, IndexCorruptError, InputError, ModelUnavailableError
+from assistant.errors import (
+    ChromaServerError,
+    ConfigError,
+    CorpusError,
+    IndexCorruptError,
+    InputError,
+    ModelUnavailableError,
+)
 
 CHAT_HELP = """Commands:
   /dos YYYY-MM-DD   set the date of service for the next questions (/dos alone: back to today)
@@ -34,7 +41,11 @@ def _assistant(progress: bool = True):
 @click.group(help="Coding assistant for vertebroplasty, vertebral augmentation and sacral augmentation.")
 @click.version_option(package_name="vertebro-assistant")
 def main() -> None:
-    pass
+    """Every command reads the settings: a bad variable is one line naming it, before any work."""
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
 
 
 @main.command(help="Answer one question. QUESTION may be '-' to read it from standard input.")
@@ -206,21 +217,24 @@ def bench(questions: int, cold_runs: int) -> None:
 @main.command(help="Serve the chat page, the answer API and the OpenAI-compatible API.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--queue", "queue_limit", default=8, show_default=True, help="Requests that may wait for the model.")
+@click.option("--queue", "queue_limit", type=click.IntRange(min=0),
+              help="Requests that may wait for the model. Default: ASSISTANT_QUEUE, else 8.")
 @click.option("--guest/--no-guest", default=False, show_default=True,
-              help="Allow requests without a key (public tier only, rate limited).")
-@click.option("--trusted-proxy", "trusted_proxies", envvar="ASSISTANT_TRUSTED_PROXIES", metavar="IPS",
+              help="Allow requests without a key (public tier only, ASSISTANT_GUEST_PER_MINUTE a minute per address).")
+@click.option("--trusted-proxy", "trusted_proxies", metavar="IPS",
               help="Comma-separated addresses or networks of the reverse proxies in front of the server, whose "
-                   "X-Forwarded-For names the client (guest limit, logs). Default: none, the header is ignored.")
-def serve(host: str, port: int, queue_limit: int, guest: bool, trusted_proxies: str | None) -> None:
+                   "X-Forwarded-For names the client (guest limit, logs). Default: ASSISTANT_TRUSTED_PROXIES, "
+                   "else none: the header is ignored.")
+def serve(host: str, port: int, queue_limit: int | None, guest: bool, trusted_proxies: str | None) -> None:
     import uvicorn
 
     from assistant.server import create_app
-    from assistant.server.app import uvicorn_options
+    from assistant.server.limits import uvicorn_options
 
+    settings = Settings.from_env(queue_limit=queue_limit, trusted_proxies=trusted_proxies)
     click.echo(f"Serving on http://{host}:{port}/ (create a key with `assistant keys create`)")
-    uvicorn.run(create_app(queue_limit=queue_limit, guest=guest), host=host, port=port, log_level="info",
-                **uvicorn_options(trusted_proxies))
+    app = create_app(queue_limit=settings.queue_limit, guest=guest, guest_per_minute=settings.guest_per_minute)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings.trusted_proxies))
 
 
 def _store():

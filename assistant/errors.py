@@ -30,3 +30,7 @@ class ChromaServerError(RuntimeError):
             f"the Chroma server at {url} (ASSISTANT_CHROMA_URL) cannot be reached ({cause}); start it, "
             "correct ASSISTANT_CHROMA_URL, or unset it to use the local index"
         )
+
+
+class ConfigError(ValueError):
+    """A setting read from the environment is invalid; the message names the variable."""

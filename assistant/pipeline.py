@@ -53,6 +53,7 @@ class Assistant:
         self._model = None
         self._model_name: str | None = None
         self._load_error: str | None = None  # the model could not be loaded: lasting, shown on every answer
+        self.draft_errors = 0  # drafts the model failed to write (each answer was composed without it)
 
     @property
     def model_name(self) -> str:
@@ -147,6 +148,7 @@ class Assistant:
                 if on_token:
                     on_token(token)
         except Exception as exc:  # noqa: BLE001 - a failing model never fails the answer
+            self.draft_errors += 1
             return None, f"{type(exc).__name__}: {exc}"
         return "".join(pieces), None
 

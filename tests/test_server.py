@@ -41,6 +41,67 @@ def test_health_metrics_and_page(client):
     assert "# TYPE assistant_requests_total counter" in metrics and "assistant_queue_waiting" in metrics
 
 
+def metric(client, name: str, **labels: str) -> float:
+    """One sample of GET /metrics, parsed as Prometheus parses it (0 when the series does not exist yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_count_requests_latency_and_answers_by_outcome(client, keys):
+    asked = {"method": "POST", "route": "/api/ask", "status": "200"}
+    series = {"asked": ("assistant_requests_total", asked),
+              "timed": ("assistant_request_duration_seconds_count", asked),
+              "invalid": ("assistant_requests_total", {**asked, "status": "422"}),
+              "missing": ("assistant_requests_total", {"route": "/api/conversations/{conversation_id}", "status": "404"}),
+              **{outcome: ("assistant_answers_total", {"outcome": outcome})
+                 for outcome in ("answered", "clarification", "out_of_scope", "invalid_input", "error")}}
+
+    def read() -> dict[str, float]:
+        return {key: metric(client, name, **labels) for key, (name, labels) in series.items()}
+
+    before = read()
+    for question in ("PKP L1, DOS 2021-03-03", "Kyphoplasty, what code?", "How do I code a total knee arthroplasty?",
+                     "   "):
+        client.post("/api/ask", json={"question": question}, headers=auth(keys["a"]))
+    assert client.get("/api/conversations/not-a-conversation", headers=auth(keys["a"])).status_code == 404
+    after = read()
+    grew = {key: after[key] - before[key] for key in series}
+    assert grew == {"asked": 3, "timed": 3, "invalid": 1, "missing": 1, "answered": 1, "clarification": 1,
+                    "out_of_scope": 1, "invalid_input": 1, "error": 0}
+    assert metric(client, "assistant_requests_in_flight") == 1  # the scrape itself
+    assert metric(client, "assistant_queue_waiting") == 0 and metric(client, "assistant_model_busy") == 0
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_metrics_count_model_draft_errors(data_dir, server_store, keys):
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+
+    class DroppedConnection(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "dropped"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            raise ConnectionError("connection reset by peer")
+
+    assistant = Assistant(Settings.from_env(data_dir=data_dir, llm_backend="none"), progress=False)
+    assistant._model, assistant._model_name = DroppedConnection(), "dropped"
+    with TestClient(create_app(assistant, server_store)) as flaky:
+        assert metric(flaky, "assistant_model_draft_errors_total") == 0
+        answer = flaky.post("/api/ask", json={"question": "PKP L1, DOS 2021-03-03"}, headers=auth(keys["a"])).json()
+        assert [c["code"] for c in answer["codes"]] == ["22514"]
+        assert metric(flaky, "assistant_model_draft_errors_total") == 1
+        assert metric(flaky, "assistant_answers_total", outcome="answered") == 1
+
+
 def test_keys_are_required(client, keys):
     assert client.post("/api/ask", json={"question": "PKP L1"}).status_code == 401
     assert client.post("/api/ask", json={"question": "PKP L1"}, headers=auth("va_not-a-key")).status_code == 401
