@@ -28,6 +28,7 @@ class Settings:
     max_tokens: int = 48
     top_k: int = 5
     chroma_url: str | None = None        # a Chroma server instead of the local persistent index
+    database_url: str | None = None      # keys and conversations: a database server instead of the data dir's SQLite
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             "openai_api_key": env.get("ASSISTANT_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
             "max_tokens": int(env.get("ASSISTANT_MAX_TOKENS", "48")),
             "chroma_url": env.get("ASSISTANT_CHROMA_URL") or None,
+            "database_url": env.get("ASSISTANT_DATABASE_URL") or None,
         }
         if env.get("ASSISTANT_CORPUS_DIR"):
             values["corpus_dir"] = Path(env["ASSISTANT_CORPUS_DIR"])

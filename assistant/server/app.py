@@ -30,7 +30,7 @@ from assistant.dates import parse_date_argument
 from assistant.errors import InputError
 from assistant.facts import validate_question
 from assistant.pipeline import Assistant
-from assistant.server.store import ENTITLEMENTS, ApiKey, Store
+from assistant.server.store import ENTITLEMENTS, ApiKey, Store, open_store
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
@@ -284,7 +284,7 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
         if state["assistant"] is None:
             state["assistant"] = Assistant(progress=False)
         if state["store"] is None:
-            state["store"] = Store(state["assistant"].settings.data_dir / "server.sqlite3")
+            state["store"] = open_store(state["assistant"].settings)
         await anyio.to_thread.run_sync(lambda: state["assistant"].index)
         yield
 
