@@ -71,6 +71,8 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
         return
     server = os.environ.get("ASSISTANT_TEST_DATABASE_URL")
     if not server:
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI the PostgreSQL tests must run: {POSTGRES_SKIP}")
         pytest.skip(POSTGRES_SKIP)
     name = f"assistant_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(parse_url(server), isolation_level="AUTOCOMMIT")
