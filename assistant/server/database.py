@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_SECONDS = 10
@@ -44,7 +45,7 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
-def _sqlite_connected(dbapi_connection, _record) -> None:
+def _sqlite_connected(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     """WAL (readers never wait for the writer), foreign keys enforced, and transactions begun by us (below)
     rather than by the sqlite3 module, which would leave DDL outside them."""
     dbapi_connection.isolation_level = None
@@ -54,5 +55,5 @@ def _sqlite_connected(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
