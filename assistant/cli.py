@@ -14,6 +14,7 @@ from assistant.errors import (
     ChromaServerError,
     ConfigError,
     CorpusError,
+    DatabaseError,
     IndexCorruptError,
     InputError,
     ModelUnavailableError,
@@ -238,12 +239,43 @@ def serve(host: str, port: int, queue_limit: int | None, guest: bool, trusted_pr
 
 
 def _store():
-    from assistant.server.store import Store
+    from assistant.server.store import open_store
 
-    return Store(Settings.from_env().data_dir / "server.sqlite3")
+    try:
+        return open_store()
+    except DatabaseError as exc:
+        _fail(str(exc), 1)
 
 
-@main.group(help="API keys for the server (stored hashed in the data directory).")
+@main.group(help="The server's database of keys and conversations (ASSISTANT_DATABASE_URL, default SQLite).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Migrate the database's schema to this version's newest (the server also does at start).")
+def db_upgrade() -> None:
+    from assistant.server.database import shown
+
+    store = _store()
+    change = "already" if store.upgraded_from == store.revision else f"upgraded from {store.upgraded_from or 'empty'} to"
+    click.echo(f"{shown(store.url)}: {change} schema revision {store.revision}.")
+
+
+@db.command("current", help="Show the database's schema revision and this version's newest; migrates nothing.")
+def db_current() -> None:
+    from assistant.server.database import shown
+    from assistant.server.store import schema_revision, store_url
+
+    settings = Settings.from_env()
+    try:
+        revision, newest = schema_revision(settings)
+    except DatabaseError as exc:
+        _fail(str(exc), 1)
+    pending = "" if revision == newest else " (run `assistant db upgrade`, or start the server, to migrate)"
+    click.echo(f"{shown(store_url(settings))}: schema revision {revision or 'none'}; newest {newest}{pending}")
+
+
+@main.group(help="API keys for the server (stored hashed in the server's database).")
 def keys() -> None:
     pass
 

@@ -34,3 +34,5 @@ class ChromaServerError(RuntimeError):
 
 class ConfigError(ValueError):
     """A setting read from the environment is invalid; the message names the variable."""
+class DatabaseError(RuntimeError):
+    """The store's database (ASSISTANT_DATABASE_URL) cannot be reached or has a schema this version cannot use."""

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.server import create_app
-from assistant.server.store import Store
+from assistant.server.store import KEY_PREFIX, Store
 
 pytestmark = pytest.mark.slow
 ANSWER_KEYS = {"question", "date_of_service", "in_scope", "needs_clarification", "answer", "codes", "rejected",
@@ -135,8 +135,10 @@ def test_a_key_cannot_read_another_keys_conversation(client, keys):
 
 def test_conversations_survive_a_restart(real_assistant, server_store, keys, client):
     cid = client.post("/api/ask", json={"question": "PVP T8 2021"}, headers=auth(keys["a"])).json()["conversation_id"]
-    with TestClient(create_app(real_assistant, Store(server_store.path))) as restarted:
+    reopened = Store(server_store.url)
+    with TestClient(create_app(real_assistant, reopened)) as restarted:
         assert restarted.get(f"/api/conversations/{cid}", headers=auth(keys["a"])).json()["turns"][0]["question"] == "PVP T8 2021"
+    reopened.close()
 
 
 def test_bad_input(client, keys):
@@ -337,8 +339,8 @@ def test_overload_gets_429_with_retry_after_never_500(live_server):
     assert all(r.headers.get("retry-after", "").isdigit() for r in results if r.status_code == 429)
 
 
-def test_keys_cli_create_list_revoke(tmp_path):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}
+def test_keys_cli_create_list_revoke(tmp_path, database_url, stored_text):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_DATABASE_URL": database_url}
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "assistant.cli", "keys", *args], capture_output=True, text=True,
@@ -347,12 +349,13 @@ def test_keys_cli_create_list_revoke(tmp_path):
     created = cli("create", "--entitlement", "cpt-licensed", "--name", "coder1")
     assert created.returncode == 0
     secret = created.stdout.split()[-1]
-    store = Store(tmp_path / "server.sqlite3")
+    store = Store(database_url)
     assert store.authenticate(secret).entitlements == ["public", "cpt-licensed"]
-    assert secret not in (tmp_path / "server.sqlite3").read_bytes().decode("latin-1")
+    assert secret not in stored_text(store) and secret[len(KEY_PREFIX):] not in stored_text(store)
     assert "coder1" in cli("list").stdout
     assert cli("revoke", "1").returncode == 0 and store.authenticate(secret) is None
     assert cli("revoke", "1").returncode == 2
+    store.close()
 
 
 def test_guest_limit_ignores_forwarded_for_unless_a_proxy_is_configured(real_assistant, server_store, serve_app):

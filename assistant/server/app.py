@@ -18,7 +18,7 @@ from assistant.server.deps import ServerState
 from assistant.server.limits import ModelGate, RateLimiter, uvicorn_options
 from assistant.server.metrics import Metrics
 from assistant.server.schemas import validation_detail
-from assistant.server.store import Store
+from assistant.server.store import Store, open_store
 
 __all__ = ["RateLimiter", "create_app", "uvicorn_options"]
 
@@ -35,7 +35,7 @@ def create_app(assistant: Assistant | None = None, store: Store | None = None, *
         if server.assistant is None:
             server.assistant = Assistant(progress=False)
         if server.store is None:
-            server.store = Store(server.assistant.settings.data_dir / "server.sqlite3")
+            server.store = open_store(server.assistant.settings)
         await anyio.to_thread.run_sync(lambda: server.assistant.index)
         yield
 
