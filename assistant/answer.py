@@ -265,6 +265,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         return text
     if rule:
         return rule.summary
+    if derivation.warnings and (facts.is_scenario or facts.sedation_minutes is not None):
+        return f"No code to report for this case on {facts.date_of_service.isoformat()}: {derivation.warnings[0]}."
     first = next((ln for ln in composed.split("\n")[1:] if ln.strip() and not ln.startswith("Sources:")), "")
     return first.strip().lstrip("-> ").replace("**", "")[:400] or "No code to report for this question as asked."
 

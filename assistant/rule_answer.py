@@ -21,7 +21,7 @@ FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral a
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
                 "biopsy": "bone biopsy", "imaging_guidance": "imaging guidance",
                 "imaging_si": "imaging supervision and interpretation", "fracture_treatment": "closed fracture care"}
-UNIT_RULES = {"per_session": "one unit per session, whatever the number of bodies treated",
+UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
 # the services a question may name without a code, and the code families that bill them
