@@ -153,7 +153,8 @@ class Codebook:
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
-                 seventh: list[SeventhCharacters] | None = None) -> None:
+                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None) -> None:
+        self.clarifications = clarifications or {}
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
@@ -162,7 +163,7 @@ class Codebook:
 
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
-        entries, conditions, encounters, supported, seventh = [], [], {}, date(2007, 1, 1), []
+        entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -170,7 +171,8 @@ class Codebook:
             encounters.update(data.get("encounters", {}))
             seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
-        return cls(entries, conditions, encounters, supported, seventh)
+            clarifications.update(data.get("clarifications", {}))
+        return cls(entries, conditions, encounters, supported, seventh, clarifications)
 
     def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
         """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""
@@ -323,35 +325,36 @@ class Codebook:
         return any(a.family == b.family and a.regions != b.regions for a in primaries for b in primaries)
 
     def _missing_fact(self, facts: Facts) -> tuple[str, str] | None:
+        """(the missing fact, the question that asks for it), or None when the facts suffice."""
+        missing = self._missing(facts)
+        if missing is None:
+            return None
+        dates = facts.date_note.split(": ", 1)[1] if missing == "date" else ""
+        return missing, self.clarifications[missing].format(dates=dates)
+
+    def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
             return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
-            return "date", (f"Which is the date of service ({facts.date_note.split(': ', 1)[1]})? The codes depend "
-                            "on it (2015 restructure, 2017 sedation change); check the claim or the scheduling record.")
+            return "date"
         spinal = any(b.region != "sacral" for b in facts.bodies)
+        biopsy_code_named = any((e := self.get(c)) and e.family == "biopsy" for c in facts.mentioned_codes)
         if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
-                and "20225" in facts.mentioned_codes and facts.is_scenario:
-            return "biopsy_level", ("At which level was the bone biopsy taken? At a treated level it is included; at "
-                                    "an untreated level 20225 is reported with XS (or 59).")
+                and biopsy_code_named and facts.is_scenario:
+            return "biopsy_level"
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
         if facts.unknown_count and facts.procedures and asks_for_the_case:
-            return "count", "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
+            return "count"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
-            return "level", ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on "
-                             "the region and each additional body is an add-on unit.")
+            return "level"
         if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes \
                 and not facts.diagnosis_only:
-            return "procedure", ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), "
-                                 "or was a cavity created first with a balloon or mechanical device (vertebral "
-                                 "augmentation/kyphoplasty, 22513-22515)?")
+            return "procedure"
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
-            return "laterality", ("Was cement given on one side of the sacrum (0200T, one or more needles) or on "
-                                  "both sides (0201T)? The number of needles alone does not decide it.")
+            return "laterality"
         if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
-            return "sedation_minutes", ("How many minutes of intraservice moderate sedation time were documented? "
-                                        "From 2017 the sedation codes depend on time (under 10 minutes is not "
-                                        "reported).")
+            return "sedation_minutes"
         return None
 
     def _primary_for(self, family: str, region: str, day: date) -> CodeEntry | None:

@@ -6,6 +6,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from assistant import facts as facts_stage
 from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose, sections, summarize
@@ -24,11 +28,6 @@ from assistant.topics import topics_of
 from assistant.verify import verify
 
 History = Sequence[str | dict]
-FAMILY_QUERY_TERMS = {
-    "vertebroplasty": "percutaneous vertebroplasty cement injection",
-    "augmentation": "vertebral augmentation kyphoplasty cavity creation",
-    "sacral_augmentation": "sacral augmentation sacroplasty",
-}
 
 
 def user_turns(history: History | None) -> list[str]:
@@ -133,7 +132,7 @@ class Assistant:
         )
 
     def retrieve(self, facts, tiers: list[str]) -> list[Passage]:
-        return search(self.index, search_query(facts), day=facts.date_of_service, entitlements=tiers,
+        return search(self.index, search_query(facts, self.settings.corpus_dir), day=facts.date_of_service, entitlements=tiers,
                       codes=facts.mentioned_codes, topics=topics_of(facts, self.codebook), k=self.settings.top_k)
 
     def _draft(self, model, facts, derivation, passages, on_token) -> tuple[str | None, str | None]:
@@ -164,19 +163,26 @@ class Assistant:
                 line.description = licensed[line.code]
 
 
-def search_query(facts) -> str:
+@lru_cache(maxsize=4)
+def query_terms(corpus_dir: Path) -> dict:
+    """corpus/language/query_terms.yaml: what each fact adds to the retrieval query."""
+    return yaml.safe_load((corpus_dir / "language" / "query_terms.yaml").read_text(encoding="utf-8"))
+
+
+def search_query(facts, corpus_dir: Path) -> str:
     """The question plus what the facts (and earlier turns) establish, so follow-ups retrieve well."""
-    terms = [facts.question] + [FAMILY_QUERY_TERMS[p] for p in facts.procedures]
+    added = query_terms(corpus_dir)
+    terms = [facts.question] + [added["family"][p] for p in facts.procedures]
     if facts.follow_up and facts.bodies:
-        terms.append("levels " + " ".join(b.name or b.region for b in facts.bodies))
+        terms.append(added["follow_up_levels"] + " " + " ".join(b.name or b.region for b in facts.bodies))
     if len(facts.regions) > 1:
-        terms.append("levels cross regions thoracic lumbar which primary code")
+        terms.append(added["cross_region"])
     if facts.date_of_service.year < 2015 and facts.procedures:
-        terms.append("before 2015 deleted codes 22520 22521 22523 22524 imaging 72291 72292 per vertebral body")
+        terms.append(added["before_2015"])
     if facts.biopsy:
-        terms.append("bone biopsy 20225 same level other level")
+        terms.append(added["biopsy"])
     if facts.sedation:
-        terms.append("moderate sedation")
+        terms.append(added["sedation"])
     terms += [c.replace("_", " ") for c in facts.conditions]
     return " ".join(terms)
 
