@@ -123,3 +123,22 @@ def test_the_report_names_the_sampled_baselines_and_their_share():
     assert "llm_only: 6 of 18 cases" in sampled and "(sample 6/18) |" in sampled
     assert "draft ran on the sample only" not in sampled
     assert "sample" not in markdown(summary, [], [], {"cases": 18, "sampled": {}})
+
+
+def test_eval_command_passes_the_sample_and_defaults_to_every_case(monkeypatch):
+    from click.testing import CliRunner
+
+    from assistant import eval_runner
+    from assistant.cli import main
+
+    calls = []
+
+    def fake_run_eval(**options):
+        calls.append(options["sample"])
+        return SimpleNamespace(summary_text=lambda: "summary", passed=True)
+
+    monkeypatch.setattr(eval_runner, "run_eval", fake_run_eval)
+    assert CliRunner().invoke(main, ["eval", "--sample", "40"]).exit_code == 0
+    assert CliRunner().invoke(main, ["eval"]).exit_code == 0
+    assert calls == [40, None]
+    assert CliRunner().invoke(main, ["eval", "--sample", "0"]).exit_code != 0
