@@ -34,11 +34,11 @@ class EvalOutcome:
         lines = [f"Eval finished in {self.seconds:.0f} s; report: {self.paths['md']}"]
         for baseline, m in self.summary.items():
             drafts = self.sampled.get(FULL_DRAFT) if baseline == "full" else None
-            lines.append(f"  {baseline:12s} exact={m['exact_match']} recall@5={m['recall_at_5']} "
-                         f"forbidden={m['forbidden_reported']} unverified={m['unverified_codes']} "
-                         f"scope={_na(m['scope_accuracy'])} clarify={_na(m['clarification_accuracy'])} "
-                         f"draft_pass={m['draft_pass_rate']}{_sample_note(drafts)}"
-                         f"{_sample_note(self.sampled.get(baseline))}")
+            lines.append(f"  {baseline:12s}{_sample_note(self.sampled.get(baseline))} exact={m['exact_match']} "
+                         f"recall@5={m['recall_at_5']} forbidden={m['forbidden_reported']} "
+                         f"unverified={m['unverified_codes']} scope={_na(m['scope_accuracy'])} "
+                         f"clarify={_na(m['clarification_accuracy'])} draft_pass={m['draft_pass_rate']}"
+                         + (f" (over {drafts['cases']} sampled drafts)" if drafts else ""))
         lines.append("Gate: passed" if self.passed else "Gate FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)
 
@@ -48,7 +48,7 @@ def _na(value: object) -> object:
 
 
 def _sample_note(sample: dict[str, int] | None) -> str:
-    return f" (on a sample: {sample['cases']} of {sample['of']} cases)" if sample else ""
+    return f" (sample: {sample['cases']} of {sample['of']} cases)" if sample else ""
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,17 @@ def test_eval_command_passes_the_sample_and_defaults_to_every_case(monkeypatch):
     assert CliRunner().invoke(main, ["eval"]).exit_code == 0
     assert calls == [40, None]
     assert CliRunner().invoke(main, ["eval", "--sample", "0"]).exit_code != 0
+
+
+def test_the_summary_line_says_which_runs_were_sampled():
+    from pathlib import Path
+
+    from assistant.eval_runner import EvalOutcome
+
+    figures = {"exact_match": 1.0, "recall_at_5": 1.0, "forbidden_reported": 0, "unverified_codes": 0,
+               "scope_accuracy": None, "clarification_accuracy": None, "draft_pass_rate": 0.5}
+    outcome = EvalOutcome(summary={"llm_only": figures, "full": figures}, failures=[], paths={"md": Path("r.md")},
+                          seconds=1, sampled={"llm_only": {"cases": 6, "of": 38}, FULL_DRAFT: {"cases": 6, "of": 38}})
+    llm_only, full = outcome.summary_text().splitlines()[1:3]
+    assert "(sample: 6 of 38 cases)" in llm_only and "sample" not in full.split("draft_pass")[0]
+    assert full.endswith("draft_pass=0.5 (over 6 sampled drafts)")
