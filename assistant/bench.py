@@ -83,4 +83,7 @@ def run(count: int = 40, cold_runs: int = 3) -> str:
         "(target <= 0.5 s)",
         f"peak RSS: warm process {w['rss_gib']:.2f} GiB, cold ask child {cold['rss_gib']:.2f} GiB (target <= 1.5 GiB)",
     ]
+    from assistant.bench_load import LOAD_QUESTIONS, load_lines  # here: bench_load imports this module
+
+    lines += load_lines(settings, _questions(LOAD_QUESTIONS))
     return "\n".join(lines)

@@ -195,11 +195,15 @@ def index(rebuild: bool) -> None:
 @click.option("--no-gate", is_flag=True, help="Exit 0 even when the full pipeline misses a threshold.")
 @click.option("--blind", is_flag=True,
               help="Run the frozen blind sets (evals/blind) on the full pipeline instead; reported, never gated.")
-def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool) -> None:
+@click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run every baseline but the full pipeline on a fixed stratified sample of about N cases "
+                   "(every category; the full pipeline still runs every case). Default: every case.")
+def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool,
+                 sample: int | None) -> None:
     from assistant.eval_runner import run_eval
 
     try:
-        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind)
+        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind, sample=sample)
     except (IndexCorruptError, CorpusError, ChromaServerError, ValueError) as exc:
         _fail(str(exc), 1)
     click.echo(outcome.summary_text())

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str | None = Field(None, validation_alias=_env("openai_api_key"), repr=False)
     max_tokens: int = Field(48, ge=1)
+    llm_threads: int | None = Field(None, ge=1)  # embedded model threads; None (`auto`): the free cores per answer
     top_k: int = Field(5, ge=1)
     chroma_url: str | None = None        # a Chroma server instead of the local persistent index
     database_url: str | None = Field(None, repr=False)  # the server's store; None: SQLite in data_dir
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("llm_threads", mode="before")
+    @classmethod
+    def _auto_threads(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() == "auto" else value
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -135,25 +135,30 @@ class Evaluator:
         names = ["llm_only", "rag_llm", "full"]
         return names + (["full_openai"] if self.openai_assistant else [])
 
-    def run(self, cases: list[Case], baselines: Iterable[str], progress: bool = True) -> list[CaseResult]:
-        jobs = [(b, c) for b in baselines for c in cases]
+    def run(self, plan: Mapping[str, Sequence[Case]], drafted: set[str] | None = None,
+            progress: bool = True) -> list[CaseResult]:
+        """Each baseline on its own cases (the whole suite, or a sample of it). `drafted`: the ids of the
+        cases whose full-pipeline answer the model drafts (None: every case)."""
+        jobs = [(b, c) for b, cases in plan.items() for c in cases]
         results = []
         for baseline, case in tqdm(jobs, desc="Evaluating", unit="case", disable=not progress):
-            results.append(self.run_case(case, baseline))
+            results.append(self.run_case(case, baseline, draft=drafted is None or case.id in drafted))
         return results
 
-    def run_case(self, case: Case, baseline: str) -> CaseResult:
+    def run_case(self, case: Case, baseline: str, draft: bool = True) -> CaseResult:
+        """One case on one baseline. `draft=False` answers the full pipeline without the model's draft: the
+        codes come from the rule check either way, and the case has no draft pass/fail (n/a)."""
         started = time.perf_counter()
         try:
             if baseline in ("full", "full_openai"):
                 assistant = self.assistant if baseline == "full" else self.openai_assistant
-                answer = assistant.ask(case.question, case.date_of_service, case.history)
+                answer = assistant.ask(case.question, case.date_of_service, case.history, use_llm=draft)
                 got = [GotCode(code=c.code, units=c.units, modifiers=c.modifiers, verified=c.verified)
                        for c in answer.codes]
                 result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
                                       f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
-                                      answer.llm.draft_passed, [r.code for r in answer.rejected], answer.timings_ms,
-                                      direct=answer.summary)
+                                      answer.llm.draft_passed if draft else None, [r.code for r in answer.rejected],
+                                      answer.timings_ms, direct=answer.summary)
                 result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
                 return result
             return self._baseline(case, baseline, started)
