@@ -8,12 +8,12 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field
 
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE
 from assistant.facts import Facts
+from assistant.yamlfile import safe_load
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
 ICD10_START = date(2015, 10, 1)
@@ -165,7 +165,7 @@ class Codebook:
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
         for path in sorted(directory.glob("*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
             conditions += [Condition(**raw) for raw in data.get("conditions", [])]
             encounters.update(data.get("encounters", {}))

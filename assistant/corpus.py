@@ -16,6 +16,7 @@ from assistant.config import TIERS
 from assistant.errors import CorpusError
 from assistant.topics import TOPICS
 from assistant.vocabulary import CODE_PATTERN
+from assistant.yamlfile import safe_load
 
 KINDS = ("descriptor", "guideline", "history", "ncci", "coverage", "icd10", "faq")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
@@ -70,7 +71,7 @@ def read_doc(path: Path) -> Doc:
     match = FRONT_MATTER.match(path.read_text(encoding="utf-8"))
     if not match:
         raise CorpusError(f"{path}: no front matter between --- lines")
-    meta = yaml.safe_load(match.group(1)) or {}
+    meta = safe_load(match.group(1)) or {}
     if not isinstance(meta, dict):
         raise CorpusError(f"{path}: front matter is not a mapping")
     meta["codes"] = [str(c) for c in meta.get("codes") or []]
@@ -164,7 +165,7 @@ def _check_code_table(codes_dir: Path, codebook: Codebook) -> list[Problem]:
     problems = []
     seen: set[str] = set()
     for path in sorted(codes_dir.glob("*.yaml")):
-        for raw in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("codes", []):
+        for raw in (safe_load(path.read_text(encoding="utf-8")) or {}).get("codes", []):
             code = str(raw.get("code"))
             if code in seen:
                 problems.append(Problem(file=str(path.name), field=code, message="code listed twice"))

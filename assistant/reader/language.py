@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, Field, field_validator
 
 from assistant.config import PROJECT_ROOT
+from assistant.yamlfile import safe_load
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
@@ -78,7 +78,7 @@ class Language(BaseModel):
 def _load_list(directory: Path, model: type[BaseModel]) -> list:
     items = []
     for path in sorted(directory.glob("*.yaml")):
-        for i, raw in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+        for i, raw in enumerate(safe_load(path.read_text(encoding="utf-8")) or []):
             try:
                 items.append(model(**raw))
             except Exception as exc:
