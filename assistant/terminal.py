@@ -18,10 +18,7 @@ def console() -> Console:
 
 
 def render(answer: Answer, out: Console) -> None:
-    out.print(Text(answer.summary, style="bold"))
-    asked = next((s for s in answer.sections if s.kind == "question"), None)
-    if asked:
-        out.print(Text("? " + " ".join(asked.items), style="yellow"))
+    out.print(Text(answer.summary, style="bold"))  # a missing fact's question is the summary itself
     if answer.codes:
         out.print(codes_table(answer))
     for section in answer.sections:
@@ -61,7 +58,8 @@ def render_understood(answer: Answer, out: Console) -> None:
 
 
 def _shown_items(section: Section, answer: Answer) -> list[str]:
-    """The question leads, the review has its own list, notes repeating a rejected code or warning are left out."""
+    """The question is the summary, the review has its own list, notes repeating a rejected code or warning are
+    left out."""
     if section.kind in ("question", "review"):
         return []
     if section.kind != "notes":

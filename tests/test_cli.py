@@ -55,6 +55,15 @@ def test_ask_prints_the_structure_without_markdown_or_progress_bars(data_dir):
     assert not [m for m in MARKDOWN + PROGRESS_BARS if m in result.stdout + result.stderr], result.stdout + result.stderr
 
 
+def test_ask_missing_fact_prints_the_question_once_and_no_codes(data_dir):
+    answer = json.loads(run(["ask", "Kyphoplasty, what code?", "--json"], data_dir).stdout)
+    asked = next(s for s in answer["sections"] if s["kind"] == "question")["items"][0]
+    out = run(["ask", "Kyphoplasty, what code?"], data_dir).stdout.decode()
+    assert answer["needs_clarification"] and out.startswith(answer["summary"][:60])
+    assert " ".join(out.split()).count(asked) == 1
+    assert "┃ Code" not in out and "Why these codes:" not in out
+
+
 def test_chat_prints_the_structure_without_progress_bars(data_dir):
     result = run(["chat"], data_dir, stdin=b"PVP T8 and T9 DOS 2020-01-01\n/quit\n")
     assert result.returncode == 0, result.stderr
