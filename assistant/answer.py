@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -51,7 +52,7 @@ class LLMInfo(BaseModel):
 
 
 class Section(BaseModel):
-    kind: str                        # why | review | notes | question | quote
+    kind: str                        # why | rule | review | notes | question | quote | notice
     title: str
     items: list[str] = Field(default_factory=list)
 
@@ -89,10 +90,9 @@ def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejecte
     if codes:
         parts.append(_code_table(codes))
         if derivation.alternatives:
-            parts.append("Levels cross regions: CPT allows one primary per session, so either region's primary "
-                         f"code may lead ({', '.join(derivation.alternatives)} is the other choice).")
+            parts.append(_alternatives_line(derivation))
     elif facts.mentioned_codes:
-        parts.append(_code_facts(facts, codebook))
+        parts.append("\n".join(f"- {line}" for line in code_facts(facts, codebook, _bold)))
     elif passages:
         parts.append(_from_passages(passages))
     if verdicts:
@@ -106,6 +106,11 @@ def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejecte
     if passages:
         parts.append("Sources: " + "; ".join(f"[{p.doc_id}]" for p in passages))
     return "\n\n".join(parts)
+
+
+def _alternatives_line(derivation: Derivation) -> str:
+    return ("Levels cross regions: CPT allows one primary per session, so either region's primary "
+            f"code may lead ({', '.join(derivation.alternatives)} is the other choice).")
 
 
 def _heading(facts: Facts) -> str:
@@ -124,7 +129,13 @@ def _code_table(codes: list[CodeLine]) -> str:
     return "\n".join(rows)
 
 
-def _code_facts(facts: Facts, codebook: Codebook) -> str:
+def _bold(text: str) -> str:
+    return f"**{text}**"
+
+
+def code_facts(facts: Facts, codebook: Codebook, strong=str) -> list[str]:
+    """What the code table says about the codes the question names, one line each; `strong` marks a code
+    (Markdown bold for the composer, nothing for the typed section)."""
     lines = []
     day = facts.date_of_service
     for mentioned in facts.mentioned_codes:
@@ -132,50 +143,50 @@ def _code_facts(facts: Facts, codebook: Codebook) -> str:
         if entry and facts.asked_region:
             sibling = codebook.sibling(entry.code, facts.asked_region)
             if sibling and sibling.code != entry.code:
-                lines.append(f"- The {facts.asked_region} counterpart of {entry.code} is **{sibling.code}**.")
+                lines.append(f"The {facts.asked_region} counterpart of {entry.code} is {strong(sibling.code)}.")
                 entry = sibling
         code = entry.code if entry else mentioned
         if entry is None and codebook.completions(code):
-            lines.append(_completion_line(code, facts, codebook))
+            lines.append(_completion_line(code, facts, codebook, strong))
             continue
         if entry is None:
-            lines.append(f"- {code}: not a code in this assistant's table (vertebroplasty family); check the code "
+            lines.append(f"{code}: not a code in this assistant's table (vertebroplasty family); check the code "
                          "book — it may not exist.")
             continue
         problem = entry.validity_problem(day)
         status = problem + codebook.replacement_text(code) if problem else f"valid on {day.isoformat()}"
-        line = f"- **{code}** — {entry.description}: {status}."
+        line = f"{strong(code)} — {entry.description}: {status}."
         bundles = [i for i in codebook.entries.values() if code in {c for inc in codebook.inclusions(i.code, day)
                                                                    for c in inc.codes} and i.valid_on(day)]
         if bundles and entry.family in ("imaging_guidance", "imaging_si", "biopsy", "sedation", "fracture_treatment"):
             reason = next(inc.reason for inc in codebook.inclusions(bundles[0].code, day) if code in inc.codes)
             line += f" With {', '.join(b.code for b in bundles[:6])}: not separately reportable — {reason}."
         lines.append(line)
-    return "\n".join(lines + _pairing_notes(facts, codebook) + _diagnosis_notes(facts, codebook))
+    return lines + _pairing_notes(facts, codebook, strong) + _diagnosis_notes(facts, codebook, strong)
 
 
-def _completion_line(code: str, facts: Facts, codebook: Codebook) -> str:
+def _completion_line(code: str, facts: Facts, codebook: Codebook, strong) -> str:
     """An incomplete ICD-10-CM code: its completions, and the one the question's encounter calls for."""
     options = [e for e in codebook.completions(code) if e.valid_on(facts.date_of_service)]
     listed = "; ".join(f"{e.code} ({e.description.split(', ')[-1]})" for e in options[:7])
     fit = next((e.code for e in options if e.code.endswith(facts.encounter)), None)
-    here = f" For this question ({ENCOUNTERS.get(facts.encounter, facts.encounter)}): **{fit}**." if fit else ""
-    return f"- **{code}** is not complete; the table's codes are: {listed}.{here}"
+    here = f" For this question ({ENCOUNTERS.get(facts.encounter, facts.encounter)}): {strong(fit)}." if fit else ""
+    return f"{strong(code)} is not complete; the table's codes are: {listed}.{here}"
 
 
-def _diagnosis_notes(facts: Facts, codebook: Codebook) -> list[str]:
+def _diagnosis_notes(facts: Facts, codebook: Codebook, strong) -> list[str]:
     """A diagnosis code the coder named that the stated condition does not call for: name the one it does."""
     named = {c.rstrip("-").upper() for c in facts.mentioned_codes}
     named_icd = [c for c in named if (e := codebook.get(c)) and e.system == "ICD-10-CM"]
     wanted = [d for d in codebook.diagnoses_for(facts) if d.code not in named]
     if not named_icd or not wanted:
         return []
-    return [f"- For {wanted[0].reason.removeprefix('diagnosis: ')}, report **{', '.join(d.code for d in wanted)}**, "
+    return [f"For {wanted[0].reason.removeprefix('diagnosis: ')}, report {strong(', '.join(d.code for d in wanted))}, "
             f"not {', '.join(sorted(named_icd))}."]
 
 
 
-def _pairing_notes(facts: Facts, codebook: Codebook) -> list[str]:
+def _pairing_notes(facts: Facts, codebook: Codebook, strong) -> list[str]:
     """An add-on named with a primary it does not belong to: say so and name the add-on that does."""
     day = facts.date_of_service
     named = [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-")))]
@@ -185,9 +196,9 @@ def _pairing_notes(facts: Facts, codebook: Codebook) -> list[str]:
             partner = codebook.add_on_of(primary.code, day)
             if partner is None:
                 continue
-            notes.append(f"- **{add_on.code}** does not pair with **{primary.code}**: it is the add-on for "
+            notes.append(f"{strong(add_on.code)} does not pair with {strong(primary.code)}: it is the add-on for "
                          f"{' or '.join(add_on.add_on_for)} only. With {primary.code}, each additional body is "
-                         f"**{partner.code}**.")
+                         f"{strong(partner.code)}.")
     return notes
 
 
@@ -272,15 +283,20 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
 
 
 def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict], rejected: list[Rejected],
-             notes: list[str], passages: list[Passage], rule: RuleAnswer | None = None) -> list[Section]:
-    """The composer's parts, typed, so interfaces render structure instead of parsing the Markdown."""
+             notes: list[str], passages: list[Passage], rule: RuleAnswer | None = None,
+             table_facts: list[str] = ()) -> list[Section]:
+    """The composer's parts, typed, so interfaces render structure instead of parsing the Markdown.
+    `table_facts`: the code table's lines on the codes the question names (`code_facts`, plain text)."""
     out = []
     if derivation.clarification:
         out.append(Section(kind="question", title="Needed to code this", items=[derivation.clarification]))
     if codes:
-        out.append(Section(kind="why", title="Why these codes", items=[f"{c.code}: {c.reason}" for c in codes]))
-    elif rule and rule.statements:
-        out.append(Section(kind="rule", title="From the code table", items=rule.statements))
+        why = [f"{c.code}: {c.reason}" for c in codes]
+        out.append(Section(kind="why", title="Why these codes",
+                           items=why + ([_alternatives_line(derivation)] if derivation.alternatives else [])))
+    elif (rule and rule.statements) or table_facts:
+        statements = rule.statements if rule else []
+        out.append(Section(kind="rule", title="From the code table", items=statements + list(table_facts)))
     if rule and rule.quotes:
         out.append(Section(kind="quote", title="From the sources", items=[_quote_line(q) for q in rule.quotes]))
     if verdicts:
@@ -289,6 +305,12 @@ def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdi
         items = [f"{r.code}: {r.reason}" for r in rejected] + list(notes) + derivation.warnings
         out.append(Section(kind="notes", title="Notes", items=items))
     if passages and not (rule and rule.quotes):
-        body = passages[0].text.split("\n\n", 1)[-1]
+        body = _plain(passages[0].text.split("\n\n", 1)[-1])
         out.append(Section(kind="quote", title=f"{passages[0].title} [{passages[0].doc_id}]", items=[body[:500]]))
     return out
+
+
+def _plain(source_text: str) -> str:
+    """A source document's Markdown as plain text: no emphasis or heading markers."""
+    text = re.sub(r"^#+\s*", "", source_text, flags=re.MULTILINE)
+    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", text, flags=re.DOTALL)

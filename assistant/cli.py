@@ -70,8 +70,9 @@ def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
-        click.echo(answer.answer)
-        _print_understood(answer)
+        from assistant.terminal import console, render
+
+        render(answer, console())
 
 
 @main.command(help="Chat in the terminal: streamed drafts, verified answers, follow-ups.")
@@ -129,6 +130,8 @@ def _chat_dos(arg: str, current: str | None) -> str | None:
 
 
 def _chat_turn(assistant, line: str, dos: str | None, history: list[str]):
+    from assistant.terminal import console, render
+
     drafting = [False]
 
     def on_token(token: str) -> None:
@@ -145,23 +148,10 @@ def _chat_turn(assistant, line: str, dos: str | None, history: list[str]):
     if drafting[0]:
         verdict = "passed the rule check" if answer.llm.draft_passed else "did not pass the rule check; verified answer:"
         click.secho(f"\n[draft {verdict}]", dim=True)
-    click.echo("\n" + answer.answer)
-    _print_understood(answer)
-    if answer.warnings:
-        click.secho("\n".join(f"! {w}" for w in answer.warnings), fg="yellow")
+    click.echo()
+    render(answer, console())
     history.append(line)
     return answer
-
-
-def _print_understood(answer) -> None:
-    """The read-back, from the answer's structure: each fact with the words it was read from."""
-    if not answer.understood:
-        return
-    click.secho("\nUnderstood:", dim=True)
-    for item in answer.understood:
-        words = ", ".join(f'"{e.text}"' for e in item.evidence) or f"({item.source})"
-        level = f" {item.level}" if item.level else ""
-        click.secho(f"  {item.fact.replace('_', ' ')}{level}: {item.value}  <- {words}", dim=True)
 
 
 def _print_sources(answer) -> None:

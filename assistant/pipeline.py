@@ -12,7 +12,17 @@ from pathlib import Path
 import yaml
 
 from assistant import facts as facts_stage
-from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose, sections, summarize
+from assistant.answer import (
+    SCOPE_STATEMENT,
+    Answer,
+    Citation,
+    LLMInfo,
+    Section,
+    code_facts,
+    compose,
+    sections,
+    summarize,
+)
 from assistant.chain import draft_chain, draft_inputs
 from assistant.claim_scope import limit_to_scope
 from assistant.codebook import Codebook
@@ -108,7 +118,8 @@ class Assistant:
         model_error = draft_error or self._load_error
         if model_error and use_llm:
             derivation.warnings.append(f"chat model unavailable, answered without it: {model_error}")
-        if any(p.license == "cpt-licensed" for p in passages) or self._licensed_shown(checked.codes, tiers):
+        licensed = any(p.license == "cpt-licensed" for p in passages) or self._licensed_shown(checked.codes, tiers)
+        if licensed:
             text += f"\n\n_{AMA_NOTICE}_"
         timings["total"] = int((time.perf_counter() - started) * 1000)
         return Answer(
@@ -127,9 +138,20 @@ class Assistant:
             summary=summarize(facts, derivation, codes, verdicts, text, self.codebook, rule),
             understood=understood(facts, self.codebook.condition_terms()),
             review=verdicts,
-            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages, rule)
-            if facts.in_scope else [],
+            sections=self._sections(facts, derivation, codes, verdicts, checked.rejected, scope_notes, passages, rule,
+                                    notice=licensed),
         )
+
+    def _sections(self, facts, derivation, codes, verdicts, rejected, scope_notes, passages, rule,
+                  notice: bool) -> list[Section]:
+        """The answer's typed parts; the code table's facts on named codes when no code is reported; the AMA
+        notice when licensed text is shown."""
+        if not facts.in_scope:
+            return []
+        named = facts.mentioned_codes and not codes and not derivation.clarification
+        table_facts = code_facts(facts, self.codebook) if named else []
+        parts = sections(derivation, codes, verdicts, rejected, scope_notes, passages, rule, table_facts)
+        return parts + ([Section(kind="notice", title="Copyright", items=[AMA_NOTICE])] if notice else [])
 
     def retrieve(self, facts, tiers: list[str]) -> list[Passage]:
         return search(self.index, search_query(facts, self.settings.corpus_dir), day=facts.date_of_service, entitlements=tiers,

@@ -53,7 +53,9 @@ class BuildReport(BaseModel):
 @lru_cache(maxsize=1)
 def _sentence_transformer():
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in the answers' output; errors still raise
     return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
 
 
@@ -65,7 +67,8 @@ class MiniLMEmbeddings(Embeddings):
     torch (tests/test_minilm.py compares the two)."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True).tolist()
+        return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True,
+                                              show_progress_bar=False).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return minilm().encode([text])[0].tolist()

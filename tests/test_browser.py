@@ -162,6 +162,60 @@ def test_chat_streams_a_draft_then_shows_verified_codes_and_sources(live_server)
         assert not page.errors, page.errors
 
 
+MARKDOWN_MARKERS = ("**", "|---|", "~~", "\n> ", "Sources: [")
+
+
+def page_text(page) -> str:
+    return page.locator("#messages").inner_text()
+
+
+def test_page_renders_the_answer_structure_not_its_markdown(live_server, real_assistant):
+    """A rule question: the summary gives the table's start date, the rule and the quotes come as typed sections."""
+    from playwright.sync_api import expect
+
+    start = real_assistant.codebook.get("22510").effective_from.isoformat()
+    with chromium() as browser, opened_page(browser, live_server.url, viewport={"width": 1280, "height": 900}) as page:
+        enter_key(page, live_server.key)
+        page.locator("#question").fill("when did 22510 start?")
+        page.locator("#dos").fill("2024-05-01")
+        page.locator("#send").click()
+        summary = page.locator("[data-testid=summary]")
+        summary.wait_for(timeout=ANSWER_MS)
+        assert start in summary.text_content()
+        rule = page.locator("[data-testid=section-rule]")
+        expect(rule.locator("h4")).to_have_text("From the code table")
+        assert any(start in item for item in rule.locator("li").all_text_contents())
+        quote = page.locator("[data-testid=section-quote]")
+        expect(quote.locator("h4")).to_have_text("From the sources")
+        assert re.search(r"\[[a-z0-9-]+\]$", quote.locator("blockquote").first.text_content().strip())
+        assert page.locator("table.codes").count() == 0
+        text = page_text(page)
+        assert not [m for m in MARKDOWN_MARKERS if m in text], text
+
+        # A case with codes: the table, then why each code, and still no Markdown.
+        page.locator("#question").fill("Kyphoplasty T12 and L1, codes?")
+        page.locator("#dos").fill("2025-03-01")
+        page.locator("#send").click()
+        page.locator("table.codes").wait_for(timeout=ANSWER_MS)
+        why = page.locator("[data-testid=section-why] li").all_text_contents()
+        codes = page.locator("table.codes td.code").all_text_contents()
+        assert [line.split(":")[0] for line in why[:len(codes)]] == codes, (why, codes)
+        text = page_text(page)
+        assert not [m for m in MARKDOWN_MARKERS if m in text], text
+
+        # A new conversation, a question that lacks a fact: the question from the structure, shown once.
+        page.locator("#new-conversation").click()
+        page.locator("#question").fill("Kyphoplasty, what code?")
+        page.locator("#send").click()
+        clarification = page.locator("[data-testid=clarification]")
+        clarification.wait_for(timeout=ANSWER_MS)
+        assert clarification.text_content().strip("? ").strip()
+        assert clarification.count() == 1 and page.locator("[data-testid=section-question]").count() == 0
+        assert page.locator("table.codes").count() == 0
+        full_screenshot(page, "browser-structure.png")
+        assert not page.errors, page.errors
+
+
 def test_key_is_checked_remembered_and_changeable(live_server):
     from playwright.sync_api import expect
 

@@ -36,6 +36,42 @@ def test_ask_json_prints_the_schema(data_dir):
     assert answer["llm"] == {"backend": "none", "model": "none", "draft_passed": False}
 
 
+PROGRESS_BARS = (b"Loading weights", b"Batches")
+MARKDOWN = (b"**", b"|---|", b"| Code |", b"~~")
+
+
+def test_ask_prints_the_structure_without_markdown_or_progress_bars(data_dir):
+    question = ["ask", "PVP T8 and T9 DOS 2020-01-01"]
+    answer = json.loads(run([*question, "--json"], data_dir).stdout)
+    result = run(question, data_dir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert out.splitlines()[0] == answer["summary"]
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert [row.split("│")[1].strip() for row in rows if row.split("│")[1].strip()] == [c["code"] for c in answer["codes"]]
+    why = next(s for s in answer["sections"] if s["kind"] == "why")
+    assert f"{why['title']}:" in out and all(item in out for item in why["items"])
+    assert "Understood:" in out and "Sources:" in out
+    assert not [m for m in MARKDOWN + PROGRESS_BARS if m in result.stdout + result.stderr], result.stdout + result.stderr
+
+
+def test_ask_missing_fact_prints_the_question_once_and_no_codes(data_dir):
+    answer = json.loads(run(["ask", "Kyphoplasty, what code?", "--json"], data_dir).stdout)
+    asked = next(s for s in answer["sections"] if s["kind"] == "question")["items"][0]
+    out = run(["ask", "Kyphoplasty, what code?"], data_dir).stdout.decode()
+    assert answer["needs_clarification"] and out.startswith(answer["summary"][:60])
+    assert " ".join(out.split()).count(asked) == 1
+    assert "┃ Code" not in out and "Why these codes:" not in out
+
+
+def test_chat_prints_the_structure_without_progress_bars(data_dir):
+    result = run(["chat"], data_dir, stdin=b"PVP T8 and T9 DOS 2020-01-01\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "Report 22510, 22512 for 2020-01-01." in out and "Why these codes:" in out
+    assert not [m for m in MARKDOWN + PROGRESS_BARS if m in result.stdout + result.stderr], result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("broken", ["gguf_path", "package"])
 def test_missing_model_falls_back_to_none(data_dir, tmp_path, broken):
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": "gguf"}

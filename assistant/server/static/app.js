@@ -269,70 +269,6 @@
     return false;
   }
 
-  // ---------- Markdown (minimal and safe) ----------
-
-  function escapeHTML(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
-
-  function inline(text) {
-    return escapeHTML(text)
-      .replace(/\*\*(\S(?:[^*]*?\S)?)\*\*/g, "<strong>$1</strong>")
-      .replace(/~~(\S(?:[^~]*?\S)?)~~/g, "<s>$1</s>")
-      .replace(/(^|[\s(])_(\S(?:[^_]*?\S)?)_(?=[\s).,;:!?]|$)/g, "$1<em>$2</em>")
-      .replace(/(^|[\s(])\*(\S(?:[^*]*?\S)?)\*(?=[\s).,;:!?]|$)/g, "$1<em>$2</em>")
-      .replace(/`([^`]+)`/g, "<code>$1</code>");
-  }
-
-  const TABLE_LINE = /^\s*\|.*\|\s*$/;
-
-  // Paragraphs of the composed text that repeat a structured field the page already shows.
-  function duplicateOf(answer) {
-    const rules = [];
-    if ((answer.rejected || []).length) rules.push(/^\*\*Not reportable here:?\*\*/i);
-    if ((answer.warnings || []).length) rules.push(/^\*\*Notes:?\*\*/i);
-    if ((answer.citations || []).length) rules.push(/^Sources:\s*\[/);
-    return (paragraph) => rules.some((rule) => rule.test(paragraph.trim()));
-  }
-
-  const TABLE_SLOT = "\u0000table\u0000";
-
-  // Escaped minimal markdown. Table lines are dropped; the first table's place is kept as an empty
-  // <div class="codes-slot"> where the page puts the structured codes table.
-  function renderMarkdown(text, skipParagraph = () => false) {
-    const lines = [];
-    for (const line of String(text || "").replace(/\r\n?/g, "\n").replaceAll("\u0000", "").split("\n")) {
-      if (!TABLE_LINE.test(line)) lines.push(line);
-      else if (lines[lines.length - 1] !== TABLE_SLOT) lines.push("", TABLE_SLOT, "");
-    }
-    const paragraphs = lines.join("\n").split(/\n{2,}/).map((p) => p.replace(/^\n+|\n+$/g, "")).filter(Boolean);
-    const html = [];
-    let slotted = false;
-    for (const paragraph of paragraphs) {
-      if (paragraph === TABLE_SLOT) {
-        if (!slotted) html.push('<div class="codes-slot"></div>');
-        slotted = true;
-        continue;
-      }
-      if (skipParagraph(paragraph)) continue;
-      let list = null;
-      let para = [];
-      let quote = [];
-      const flushPara = () => { if (para.length) html.push(`<p>${para.map(inline).join("<br>")}</p>`); para = []; };
-      const flushList = () => { if (list) html.push(`<ul>${list.map((item) => `<li>${inline(item)}</li>`).join("")}</ul>`); list = null; };
-      const flushQuote = () => { if (quote.length) html.push(`<blockquote>${quote.map(inline).join("<br>")}</blockquote>`); quote = []; };
-      for (const line of paragraph.split("\n")) {
-        const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
-        const quoted = /^\s*>\s?(.*)$/.exec(line);
-        if (bullet) { flushPara(); flushQuote(); (list = list || []).push(bullet[1]); }
-        else if (quoted) { flushPara(); flushList(); quote.push(quoted[1]); }
-        else { flushList(); flushQuote(); para.push(line); }
-      }
-      flushPara(); flushList(); flushQuote();
-    }
-    return html.join("");
-  }
-
   // ---------- Rendering ----------
 
   function addTurn(question, dateOfService) {
@@ -378,9 +314,9 @@
         el("td", { class: "units", "data-label": "Units", text: String(c.units ?? 1) }),
         el("td", { class: "modifiers", "data-label": "Modifiers", text: (c.modifiers || []).join(", ") || "—" }),
         el("td", { class: "description", "data-label": "Description", text: c.description || "" }),
-        el("td", { class: "reason", "data-label": "Check" }, el("span", {},
-          el("span", { class: c.verified ? "tick" : "cross", "aria-label": c.verified ? "verified" : "not verified",
-            text: c.verified ? "✓" : "✗" }), " ", c.reason || ""))))));
+        el("td", { class: "reason", "data-label": "Check", title: c.reason || "" },
+          el("span", { class: c.verified ? "tick" : "cross", text: c.verified ? "✓" : "✗" }),
+          el("span", { class: "small muted", text: c.verified ? " verified" : " not verified" }))))));
   }
 
   function citationBlock(citation) {
@@ -418,81 +354,101 @@
     return details;
   }
 
+  // The page renders the answer's structure only (summary, codes, typed sections, ...), never its Markdown text.
   function renderAnswer(body, answer) {
     const section = el("section", { class: "verified", "aria-label": "Verified answer" });
     const status = !answer.in_scope ? ["out", "Out of scope"]
       : answer.needs_clarification ? ["clarify", "Needs one more fact"] : ["ok", "Verified answer"];
     section.append(el("h3", { class: `verified-title ${status[0]}`, text: status[1] }));
     if (answer.summary) section.append(el("p", { class: "summary", "data-testid": "summary", text: answer.summary }));
-
-    if (answer.needs_clarification) {
-      const question = String(answer.answer || "").replace(/^I need one more fact before I can code this:\s*/i, "");
-      section.append(el("p", { class: "clarification", role: "note", "data-testid": "clarification" },
-        el("span", { class: "clarification-mark", "aria-hidden": "true", text: "?" }), el("span", { text: question })));
-    } else {
-      const text = el("div", { class: "answer-text" });
-      text.innerHTML = renderMarkdown(answer.answer, duplicateOf(answer)); // escaped in renderMarkdown
-      section.append(text);
-    }
-
+    const parts = answer.sections || [];
+    const asked = parts.find((part) => part.kind === "question");
+    if (asked) section.append(clarification(asked));
     const codes = answer.codes || [];
-    if (codes.length) {
-      const line = claimLine(codes);
-      const button = el("button", { type: "button", class: "copy-claim", "data-testid": "copy-claim", text: "Copy claim line" });
-      const feedback = el("span", { class: "copy-feedback small muted", role: "status" });
-      button.addEventListener("click", async () => {
-        const ok = await copyText(line);
-        feedback.textContent = ok ? "Copied" : "Copy failed: select the line and copy it";
-        setTimeout(() => { feedback.textContent = ""; }, 2500);
-      });
-      const block = [el("div", { class: "table-wrap" }, codesTable(codes)),
-        el("div", { class: "claim" }, el("code", { class: "claim-line", text: line }), button, feedback)];
-      const slot = $(".codes-slot", section); // where the answer text had its table
-      if (slot) slot.replaceWith(...block);
-      else section.append(...block);
+    if (codes.length) section.append(...codesBlock(codes));
+    for (const part of parts) {
+      const shown = partElement(part, answer);
+      if (shown) section.append(shown);
     }
-
     const review = answer.review || [];
-    if (review.length) {
-      const label = { correct: "correct", replace: "replace with", remove: "do not report" };
-      section.append(el("section", { class: "review", "aria-label": "Your codes", "data-testid": "review" },
-        el("h4", { text: "Your codes" }),
-        el("ul", {}, review.map((v) => el("li", { class: `verdict ${v.verdict}` },
-          el("span", { class: "code", text: v.code }), ` — ${label[v.verdict] || v.verdict}`,
-          v.by && v.by.length ? el("span", { class: "code", text: ` ${v.by.join(", ")}` }) : "",
-          `: ${v.reason || ""}`)))));
-    }
-
+    if (review.length) section.append(reviewBlock(review));
     const rejected = answer.rejected || [];
     if (rejected.length) {
-      section.append(el("section", { class: "rejected", "aria-label": "Rejected codes" },
+      section.append(el("section", { class: "rejected", "aria-label": "Rejected codes", "data-testid": "rejected" },
         el("h4", { text: "Rejected" }),
         el("ul", {}, rejected.map((r) => el("li", {}, el("s", { class: "code", text: r.code }), " — ", r.reason || "")))));
     }
-
     const warnings = answer.warnings || [];
     if (warnings.length) {
-      section.append(el("section", { class: "warnings", "aria-label": "Warnings" },
+      section.append(el("section", { class: "warnings", "aria-label": "Warnings", "data-testid": "warnings" },
         el("h4", { text: "Warnings" }), el("ul", {}, warnings.map((w) => el("li", { text: w })))));
     }
-
     const understood = answer.understood || [];
     if (understood.length) section.append(readBack(answer.question || "", understood));
-
     const citations = answer.citations || [];
     if (citations.length) {
       section.append(el("section", { class: "citations", "aria-label": "Sources" },
         el("h4", { text: "Sources" }), citations.map(citationBlock)));
     }
+    section.append(el("p", { class: "meta small muted", text: metaLine(answer) }));
+    body.append(section);
+  }
 
+  function clarification(part) {
+    return el("p", { class: "clarification", role: "note", "data-testid": "clarification" },
+      el("span", { class: "clarification-mark", "aria-hidden": "true", text: "?" }),
+      el("span", { text: (part.items || []).join(" ") }));
+  }
+
+  function codesBlock(codes) {
+    const line = claimLine(codes);
+    const button = el("button", { type: "button", class: "copy-claim", "data-testid": "copy-claim", text: "Copy claim line" });
+    const feedback = el("span", { class: "copy-feedback small muted", role: "status" });
+    button.addEventListener("click", async () => {
+      const ok = await copyText(line);
+      feedback.textContent = ok ? "Copied" : "Copy failed: select the line and copy it";
+      setTimeout(() => { feedback.textContent = ""; }, 2500);
+    });
+    return [el("div", { class: "table-wrap" }, codesTable(codes)),
+      el("div", { class: "claim" }, el("code", { class: "claim-line", text: line }), button, feedback)];
+  }
+
+  // One typed section of the answer. The question leads (above), the review has its own block, and notes that
+  // repeat a rejected code or a warning are left to those blocks.
+  function partElement(part, answer) {
+    if (part.kind === "question" || part.kind === "review") return null;
+    let items = part.items || [];
+    if (part.kind === "notes") {
+      const elsewhere = new Set([...(answer.warnings || []),
+        ...(answer.rejected || []).map((r) => `${r.code}: ${r.reason}`)]);
+      items = items.filter((item) => !elsewhere.has(item));
+    }
+    if (!items.length) return null;
+    const list = part.kind === "quote"
+      ? items.map((item) => el("blockquote", { text: item }))
+      : [el("ul", {}, items.map((item) => el("li", { text: item })))];
+    return el("section", { class: `answer-part ${part.kind}`, "aria-label": part.title, "data-testid": `section-${part.kind}` },
+      el("h4", { text: part.title }), list);
+  }
+
+  function reviewBlock(review) {
+    const label = { correct: "correct", replace: "replace with", remove: "do not report" };
+    return el("section", { class: "review", "aria-label": "Your codes", "data-testid": "review" },
+      el("h4", { text: "Your codes" }),
+      el("ul", {}, review.map((v) => el("li", { class: `verdict ${v.verdict}` },
+        el("span", { class: "code", text: v.code }), ` — ${label[v.verdict] || v.verdict}`,
+        v.by && v.by.length ? el("span", { class: "code", text: ` ${v.by.join(", ")}` }) : "",
+        `: ${v.reason || ""}`))));
+  }
+
+  function metaLine(answer) {
     const llm = answer.llm || {};
     const meta = [`Date of service ${answer.date_of_service}`];
     if (llm.model && llm.model !== "none") {
       meta.push(`draft by ${llm.model}: ${llm.draft_passed ? "passed the check" : "corrected by the check"}`);
     }
     if (answer.timings_ms && answer.timings_ms.total !== undefined) meta.push(`${(answer.timings_ms.total / 1000).toFixed(1)} s`);
-    section.append(el("p", { class: "meta small muted", text: meta.join(" · ") }));
-    body.append(section);
+    return meta.join(" · ");
   }
 
   // The read-back: the question with the words each fact came from highlighted, then the facts as a list.
