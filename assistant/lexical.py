@@ -48,7 +48,10 @@ class Lexical:
 
         self._size = len(texts)
         self._bm25 = bm25s.BM25(method=TERM_FREQUENCY, idf_method=PROVISIONAL_IDF, dtype="float64")
-        self._bm25.index([tokenize(t) for t in texts], create_empty_token=False, show_progress=False)
+        # word ids, text by text: one int object per word of the vocabulary, not one string per word read
+        vocabulary: dict[str, int] = {}
+        word_ids = [[vocabulary.setdefault(w, len(vocabulary)) for w in tokenize(t)] for t in texts]
+        self._bm25.index((word_ids, vocabulary), create_empty_token=False, show_progress=False)
         self._use_okapi_idf()
 
     def _use_okapi_idf(self) -> None:
