@@ -11,6 +11,7 @@ from assistant.facts import Facts
 from assistant.readback import Understood
 from assistant.retrieval import Passage
 from assistant.review import Verdict
+from assistant.rule_answer import RuleAnswer
 
 ENCOUNTERS = {"A": "initial encounter, active treatment", "D": "subsequent encounter, routine healing",
               "G": "subsequent encounter, delayed healing", "K": "subsequent encounter, nonunion",
@@ -75,13 +76,16 @@ class Answer(BaseModel):
 
 
 def compose(facts: Facts, derivation: Derivation, codes: list[CodeLine], rejected: list[Rejected],
-            passages: list[Passage], codebook: Codebook, verdicts: list[Verdict] = (), notes: list[str] = ()) -> str:
+            passages: list[Passage], codebook: Codebook, verdicts: list[Verdict] = (), notes: list[str] = (),
+            rule: RuleAnswer | None = None) -> str:
     """The verified answer in markdown, written from the facts and the rule check alone."""
     if not facts.in_scope:
         return SCOPE_STATEMENT
     if derivation.clarification:
         return f"I need one more fact before I can code this: {derivation.clarification}"
     parts = [_heading(facts)]
+    if rule and not codes:
+        parts.append("\n".join(f"- {s}" for s in rule.statements) or "> " + _quote_line(rule.quotes[0]))
     if codes:
         parts.append(_code_table(codes))
         if derivation.alternatives:
@@ -193,6 +197,10 @@ def _from_passages(passages: list[Passage]) -> str:
     return f"From *{best.title}*:\n\n> " + body[:700].replace("\n", "\n> ")
 
 
+def _quote_line(quote) -> str:
+    return f"{quote.text} [{quote.doc_id}]"
+
+
 def _verdict_line(v: Verdict) -> str:
     if v.verdict == "correct":
         return f"{v.code}: correct — {v.reason}"
@@ -201,11 +209,14 @@ def _verdict_line(v: Verdict) -> str:
     return f"{v.code}: do not report — {v.reason}"
 
 
-FOCUS_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si")}
+FOCUS_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si"),
+                  "fracture_care": ("fracture_treatment",)}
+FOCUS_NAMES = {"fracture_care": "fracture care"}
 
 
-def _claim(codes: list[CodeLine]) -> str:
-    return ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if c.units > 1 else ''}"
+def _claim(codes: list[CodeLine], units: bool = False) -> str:
+    """'22514, 22515 x2'; with `units`, every line's units ('99153 x1'), for a question about how many."""
+    return ", ".join(f"{c.code}{''.join('-' + m for m in c.modifiers)}{' x' + str(c.units) if units or c.units > 1 else ''}"
                      for c in codes)
 
 
@@ -214,14 +225,32 @@ def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> 
     families = FOCUS_FAMILIES.get(facts.focus or "")
     if not families:
         return ""
+    name = FOCUS_NAMES.get(facts.focus, facts.focus)
     asked = [c for c in codes if (e := codebook.get(c.code)) and e.family in families]
     if asked:
-        return f"For the {facts.focus}: {_claim(asked)}. "
-    return f"For the {facts.focus}: no separate code on this claim for this date of service (see the notes). "
+        return f"For the {name}: {_claim(asked, facts.asks_units)}, separately reportable. "
+    reason = _inclusion_reason(families, codes, codebook, facts.date_of_service)
+    if reason:
+        return f"For the {name}: no separate code; it is included in {reason}. "
+    return f"For the {name}: no separate code on this claim for this date of service (see the notes). "
+
+
+def _inclusion_reason(families: tuple[str, ...], codes: list[CodeLine], codebook: Codebook, day: date) -> str:
+    """'22514 (all imaging guidance is included in the descriptor)' when a reported code includes the family."""
+    for line in codes:
+        for inclusion in codebook.inclusions(line.code, day):
+            if any((e := codebook.get(c)) and e.family in families for c in inclusion.codes):
+                return f"{line.code} ({inclusion.reason})"
+    return ""
+
+
+def _change(v: Verdict) -> str:
+    target = f"replace with {', '.join(v.by)}" if v.by else "do not report"
+    return f"{v.code}: {target} ({v.reason})" if v.reason else f"{v.code}: {target}"
 
 
 def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict],
-              composed: str, codebook: Codebook) -> str:
+              composed: str, codebook: Codebook, rule: RuleAnswer | None = None) -> str:
     """The direct answer in one or two sentences; every code in it is a verified one (or a verdict on the
     coder's own code)."""
     if not facts.in_scope:
@@ -232,27 +261,34 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         text = _focus_sentence(facts, codes, codebook) + f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
-            text += " Of your codes: " + "; ".join(
-                f"{v.code} → {', '.join(v.by) if v.by else 'remove'}" for v in changes) + "."
+            text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."
         return text
+    if rule:
+        return rule.summary
+    if derivation.warnings and (facts.is_scenario or facts.sedation_minutes is not None):
+        return f"No code to report for this case on {facts.date_of_service.isoformat()}: {derivation.warnings[0]}."
     first = next((ln for ln in composed.split("\n")[1:] if ln.strip() and not ln.startswith("Sources:")), "")
     return first.strip().lstrip("-> ").replace("**", "")[:400] or "No code to report for this question as asked."
 
 
 def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdict], rejected: list[Rejected],
-             notes: list[str], passages: list[Passage]) -> list[Section]:
+             notes: list[str], passages: list[Passage], rule: RuleAnswer | None = None) -> list[Section]:
     """The composer's parts, typed, so interfaces render structure instead of parsing the Markdown."""
     out = []
     if derivation.clarification:
         out.append(Section(kind="question", title="Needed to code this", items=[derivation.clarification]))
     if codes:
         out.append(Section(kind="why", title="Why these codes", items=[f"{c.code}: {c.reason}" for c in codes]))
+    elif rule and rule.statements:
+        out.append(Section(kind="rule", title="From the code table", items=rule.statements))
+    if rule and rule.quotes:
+        out.append(Section(kind="quote", title="From the sources", items=[_quote_line(q) for q in rule.quotes]))
     if verdicts:
         out.append(Section(kind="review", title="Your codes", items=[_verdict_line(v) for v in verdicts]))
     if rejected or notes or derivation.warnings:
         items = [f"{r.code}: {r.reason}" for r in rejected] + list(notes) + derivation.warnings
         out.append(Section(kind="notes", title="Notes", items=items))
-    if passages:
+    if passages and not (rule and rule.quotes):
         body = passages[0].text.split("\n\n", 1)[-1]
         out.append(Section(kind="quote", title=f"{passages[0].title} [{passages[0].doc_id}]", items=[body[:500]]))
     return out

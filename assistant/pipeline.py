@@ -6,6 +6,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from assistant import facts as facts_stage
 from assistant.answer import SCOPE_STATEMENT, Answer, Citation, LLMInfo, compose, sections, summarize
@@ -19,15 +23,11 @@ from assistant.llm import chat_model
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
+from assistant.rule_answer import answer_rule
 from assistant.topics import topics_of
 from assistant.verify import verify
 
 History = Sequence[str | dict]
-FAMILY_QUERY_TERMS = {
-    "vertebroplasty": "percutaneous vertebroplasty cement injection",
-    "augmentation": "vertebral augmentation kyphoplasty cavity creation",
-    "sacral_augmentation": "sacral augmentation sacroplasty",
-}
 
 
 def user_turns(history: History | None) -> list[str]:
@@ -52,6 +52,7 @@ class Assistant:
         self._model = None
         self._model_name: str | None = None
         self._load_error: str | None = None  # the model could not be loaded: lasting, shown on every answer
+        self.draft_errors = 0  # drafts the model failed to write (each answer was composed without it)
 
     @property
     def model_name(self) -> str:
@@ -87,6 +88,13 @@ class Assistant:
             passages = self.retrieve(facts, tiers) if facts.in_scope else []
         with _timed(timings, "codebook"):
             derivation = self.codebook.derive(facts)
+            # a question about one service does not depend on the level, the procedure type or the sacral side
+            undecided = derivation.missing in ("level", "procedure", "laterality", "count")
+            rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
+            if rule and derivation.clarification and not rule.statements:
+                rule = None  # passages alone do not settle a case that lacks a fact: ask for it
+            if rule and not derivation.codes:
+                derivation.clarification = None  # a rule is answered from the table: no case facts needed
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
             draft, draft_error = self._draft(model, facts, derivation, passages, on_token)
@@ -95,7 +103,8 @@ class Assistant:
             self._apply_licensed_descriptions(checked.codes, tiers)
             verdicts = review(facts, checked.codes, checked.rejected, self.codebook)
             codes, scope_notes = limit_to_scope(facts, checked.codes, self.codebook)
-            text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes)
+            text = compose(facts, derivation, codes, checked.rejected, passages, self.codebook, verdicts, scope_notes,
+                           rule)
         model_error = draft_error or self._load_error
         if model_error and use_llm:
             derivation.warnings.append(f"chat model unavailable, answered without it: {model_error}")
@@ -115,15 +124,15 @@ class Assistant:
             llm=LLMInfo(backend=self.settings.llm_backend if model else "none",
                         model=self._model_name if model else "none", draft_passed=checked.draft_passed),
             timings_ms=timings,
-            summary=summarize(facts, derivation, codes, verdicts, text, self.codebook),
+            summary=summarize(facts, derivation, codes, verdicts, text, self.codebook, rule),
             understood=understood(facts, self.codebook.condition_terms()),
             review=verdicts,
-            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages)
+            sections=sections(derivation, codes, verdicts, checked.rejected, scope_notes, passages, rule)
             if facts.in_scope else [],
         )
 
     def retrieve(self, facts, tiers: list[str]) -> list[Passage]:
-        return search(self.index, search_query(facts), day=facts.date_of_service, entitlements=tiers,
+        return search(self.index, search_query(facts, self.settings.corpus_dir), day=facts.date_of_service, entitlements=tiers,
                       codes=facts.mentioned_codes, topics=topics_of(facts, self.codebook), k=self.settings.top_k)
 
     def _draft(self, model, facts, derivation, passages, on_token) -> tuple[str | None, str | None]:
@@ -138,6 +147,7 @@ class Assistant:
                 if on_token:
                     on_token(token)
         except Exception as exc:  # noqa: BLE001 - a failing model never fails the answer
+            self.draft_errors += 1
             return None, f"{type(exc).__name__}: {exc}"
         return "".join(pieces), None
 
@@ -153,19 +163,26 @@ class Assistant:
                 line.description = licensed[line.code]
 
 
-def search_query(facts) -> str:
+@lru_cache(maxsize=4)
+def query_terms(corpus_dir: Path) -> dict:
+    """corpus/language/query_terms.yaml: what each fact adds to the retrieval query."""
+    return yaml.safe_load((corpus_dir / "language" / "query_terms.yaml").read_text(encoding="utf-8"))
+
+
+def search_query(facts, corpus_dir: Path) -> str:
     """The question plus what the facts (and earlier turns) establish, so follow-ups retrieve well."""
-    terms = [facts.question] + [FAMILY_QUERY_TERMS[p] for p in facts.procedures]
+    added = query_terms(corpus_dir)
+    terms = [facts.question] + [added["family"][p] for p in facts.procedures]
     if facts.follow_up and facts.bodies:
-        terms.append("levels " + " ".join(b.name or b.region for b in facts.bodies))
+        terms.append(added["follow_up_levels"] + " " + " ".join(b.name or b.region for b in facts.bodies))
     if len(facts.regions) > 1:
-        terms.append("levels cross regions thoracic lumbar which primary code")
+        terms.append(added["cross_region"])
     if facts.date_of_service.year < 2015 and facts.procedures:
-        terms.append("before 2015 deleted codes 22520 22521 22523 22524 imaging 72291 72292 per vertebral body")
+        terms.append(added["before_2015"])
     if facts.biopsy:
-        terms.append("bone biopsy 20225 same level other level")
+        terms.append(added["biopsy"])
     if facts.sedation:
-        terms.append("moderate sedation")
+        terms.append(added["sedation"])
     terms += [c.replace("_", " ") for c in facts.conditions]
     return " ".join(terms)
 

@@ -61,7 +61,9 @@ ONE_SIDE_ONLY = re.compile(r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
 # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
 MODIFIER_PATTERN = re.compile(
-    r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF]))-\s?(\d{2}|X[EPSU]|TC)\b|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b",
+    r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF])|(?<=\badd )|(?<=\bappend ))-\s?(\d{2}|X[EPSU]|TC)\b"
+    r"|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b"
+    r"|(?:\b(?:a|an|add|use|append)\s+|\s[-–]\s)-?(\d{2}|TC)\s+(?:on|to|with)\b",
     re.IGNORECASE,
 )
 

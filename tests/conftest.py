@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -8,7 +13,7 @@ from assistant import facts as facts_stage
 from assistant.codebook import Codebook
 from assistant.config import Settings
 
-TODAY = date(2026, 11, 24)
+TODAY = date(2026, 11, 27)
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +53,80 @@ def real_assistant(data_dir):
     return Assistant(Settings.from_env(data_dir=data_dir, llm_backend="gguf"), progress=False)
 
 
-@pytest.fixture(scope="session")
-def server_store(tmp_path_factory):
+DATABASES = ("sqlite", "postgresql")
+POSTGRES_SKIP = ("ASSISTANT_TEST_DATABASE_URL is unset: it names a PostgreSQL server where this role may create "
+                 "databases (.ci/run starts one: `source .ci/postgres && start_postgres \"$(mktemp -d)\"`)")
+
+
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in `directory`, or a new database on the test PostgreSQL
+    server (ASSISTANT_TEST_DATABASE_URL), dropped afterwards."""
+    from sqlalchemy import create_engine
+
+    from assistant.server.database import parse_url, sqlite_url
+
+    if kind == "sqlite":
+        yield sqlite_url(directory / "server.sqlite3")
+        return
+    server = os.environ.get("ASSISTANT_TEST_DATABASE_URL")
+    if not server:
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI the PostgreSQL tests must run: {POSTGRES_SKIP}")
+        pytest.skip(POSTGRES_SKIP)
+    name = f"assistant_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(parse_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield parse_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as db:
+            db.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """Each test using it runs on SQLite and on PostgreSQL, each time on a new database."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def server_store(request, tmp_path_factory):
+    """The API tests' store, on SQLite and on PostgreSQL."""
     from assistant.server.store import Store
 
-    return Store(tmp_path_factory.mktemp("server") / "server.sqlite3")
+    with fresh_database(request.param, tmp_path_factory.mktemp("server")) as url:
+        store = Store(url)
+        yield store
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def stored_text():
+    """Everything a store holds, every row of every table, as one text (to show what is never stored)."""
+    from sqlalchemy import MetaData, select
+
+    def _dump(store) -> str:
+        tables = MetaData()
+        tables.reflect(store.engine)
+        with store.engine.connect() as db:
+            return "\n".join(repr(row) for table in tables.sorted_tables for row in db.execute(select(table)))
+
+    return _dump
+
+
+@pytest.fixture(scope="session")
+def live_store(tmp_path_factory):
+    """The live server's store: the embedded default (the live tests exercise HTTP and the model, not the store)."""
+    from assistant.server.database import sqlite_url
+    from assistant.server.store import Store
+
+    store = Store(sqlite_url(tmp_path_factory.mktemp("live") / "server.sqlite3"))
+    yield store
+    store.close()
 
 
 class LiveServer:
@@ -83,12 +157,12 @@ def start_server(app, **options):
 
 
 @pytest.fixture(scope="session")
-def live_server(real_assistant, server_store):
+def live_server(real_assistant, live_store):
     from assistant.server import create_app
 
-    _, licensed = server_store.create_key("cpt-licensed", "live-licensed")
-    _, public = server_store.create_key("public", "live-public")
-    server, thread, url = start_server(create_app(real_assistant, server_store, queue_limit=1))
+    _, licensed = live_store.create_key("cpt-licensed", "live-licensed")
+    _, public = live_store.create_key("public", "live-public")
+    server, thread, url = start_server(create_app(real_assistant, live_store, queue_limit=1))
     yield LiveServer(url, licensed, public)
     server.should_exit = True
     thread.join(timeout=10)

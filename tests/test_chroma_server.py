@@ -1,6 +1,5 @@
 """Retrieval against a real Chroma server (`chroma run`), as several API workers would share it."""
 
-import dataclasses
 import os
 import shutil
 import socket
@@ -95,7 +94,7 @@ def server_settings(chroma_url, tmp_path, codebook):
 @pytest.fixture(scope="session")
 def local_index(tmp_path_factory, codebook):
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("local"), llm_backend="none")
-    return open_index(dataclasses.replace(settings, chroma_url=None), codebook, progress=False)
+    return open_index(settings.model_copy(update={"chroma_url": None}), codebook, progress=False)
 
 
 def test_server_build_is_incremental_and_atomic(chroma_url, tmp_path, codebook):
@@ -122,7 +121,7 @@ def test_server_build_is_incremental_and_atomic(chroma_url, tmp_path, codebook):
 
 def test_workers_share_one_index_and_search_like_local(server_settings, local_index, codebook, tmp_path):
     current = _pointer(server_settings.chroma_url)
-    other_worker = dataclasses.replace(server_settings, data_dir=tmp_path / "another-worker")
+    other_worker = server_settings.model_copy(update={"data_dir": tmp_path / "another-worker"})
     index = open_index(other_worker, codebook, progress=False)
     assert _pointer(server_settings.chroma_url) == current and not other_worker.data_dir.exists()
     assert index.chunks == local_index.chunks

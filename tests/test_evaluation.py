@@ -8,7 +8,7 @@ def test_cases_load_and_cover_every_category():
     per_category = {}
     for case in cases:
         per_category[case.category] = per_category.get(case.category, 0) + 1
-    assert len(per_category) == 18 and min(per_category.values()) >= 8
+    assert len(per_category) == 19 and min(per_category.values()) >= 8
     assert all(case.source.strip() for case in cases)
 
 

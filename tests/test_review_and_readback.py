@@ -92,12 +92,13 @@ def test_summary_names_verified_codes_and_changes_to_the_coders_codes(parse, cod
     facts, derivation, checked = _checked(parse, codebook, "billed 22524 for PKP L1, DOS 6/1/2016, ok?", None)
     verdicts = review(facts, checked.codes, checked.rejected, codebook)
     text = summarize(facts, derivation, checked.codes, verdicts, "", codebook)
-    assert "22514" in text and "22524 → 22514" in text
+    assert "22514" in text and "22524: replace with 22514" in text and "deleted" in text
     assert isinstance(checked.codes[0], CodeLine)
 
 
 @pytest.mark.parametrize(("question", "dos", "lead"), [
-    ("PKP L1, moderate sedation 38 min by the surgeon. how many 99153?", "2025-08-13", "For the sedation: 99152, 99153 x2."),
+    ("PKP L1, moderate sedation 38 min by the surgeon. how many 99153?", "2025-08-13",
+     "For the sedation: 99152 x1, 99153 x2, separately reportable."),
     ("Kypho L3, surgeon did moderate sedation 30 min - can I bill the sedation?", "2016-12-31",
      "For the sedation: no separate code"),
     ("PKP L1 w/ fluoro, can I bill the fluoro separately?", "2022-03-15", "For the imaging: no separate code"),

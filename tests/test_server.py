@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.server import create_app
-from assistant.server.store import Store
+from assistant.server.store import KEY_PREFIX, Store
 
 pytestmark = pytest.mark.slow
 ANSWER_KEYS = {"question", "date_of_service", "in_scope", "needs_clarification", "answer", "codes", "rejected",
@@ -39,6 +39,67 @@ def test_health_metrics_and_page(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     metrics = client.get("/metrics").text
     assert "# TYPE assistant_requests_total counter" in metrics and "assistant_queue_waiting" in metrics
+
+
+def metric(client, name: str, **labels: str) -> float:
+    """One sample of GET /metrics, parsed as Prometheus parses it (0 when the series does not exist yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_count_requests_latency_and_answers_by_outcome(client, keys):
+    asked = {"method": "POST", "route": "/api/ask", "status": "200"}
+    series = {"asked": ("assistant_requests_total", asked),
+              "timed": ("assistant_request_duration_seconds_count", asked),
+              "invalid": ("assistant_requests_total", {**asked, "status": "422"}),
+              "missing": ("assistant_requests_total", {"route": "/api/conversations/{conversation_id}", "status": "404"}),
+              **{outcome: ("assistant_answers_total", {"outcome": outcome})
+                 for outcome in ("answered", "clarification", "out_of_scope", "invalid_input", "error")}}
+
+    def read() -> dict[str, float]:
+        return {key: metric(client, name, **labels) for key, (name, labels) in series.items()}
+
+    before = read()
+    for question in ("PKP L1, DOS 2021-03-03", "Kyphoplasty, what code?", "How do I code a total knee arthroplasty?",
+                     "   "):
+        client.post("/api/ask", json={"question": question}, headers=auth(keys["a"]))
+    assert client.get("/api/conversations/not-a-conversation", headers=auth(keys["a"])).status_code == 404
+    after = read()
+    grew = {key: after[key] - before[key] for key in series}
+    assert grew == {"asked": 3, "timed": 3, "invalid": 1, "missing": 1, "answered": 1, "clarification": 1,
+                    "out_of_scope": 1, "invalid_input": 1, "error": 0}
+    assert metric(client, "assistant_requests_in_flight") == 1  # the scrape itself
+    assert metric(client, "assistant_queue_waiting") == 0 and metric(client, "assistant_model_busy") == 0
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_metrics_count_model_draft_errors(data_dir, server_store, keys):
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+
+    class DroppedConnection(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "dropped"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            raise ConnectionError("connection reset by peer")
+
+    assistant = Assistant(Settings.from_env(data_dir=data_dir, llm_backend="none"), progress=False)
+    assistant._model, assistant._model_name = DroppedConnection(), "dropped"
+    with TestClient(create_app(assistant, server_store)) as flaky:
+        assert metric(flaky, "assistant_model_draft_errors_total") == 0
+        answer = flaky.post("/api/ask", json={"question": "PKP L1, DOS 2021-03-03"}, headers=auth(keys["a"])).json()
+        assert [c["code"] for c in answer["codes"]] == ["22514"]
+        assert metric(flaky, "assistant_model_draft_errors_total") == 1
+        assert metric(flaky, "assistant_answers_total", outcome="answered") == 1
 
 
 def test_keys_are_required(client, keys):
@@ -74,8 +135,10 @@ def test_a_key_cannot_read_another_keys_conversation(client, keys):
 
 def test_conversations_survive_a_restart(real_assistant, server_store, keys, client):
     cid = client.post("/api/ask", json={"question": "PVP T8 2021"}, headers=auth(keys["a"])).json()["conversation_id"]
-    with TestClient(create_app(real_assistant, Store(server_store.path))) as restarted:
+    reopened = Store(server_store.url)
+    with TestClient(create_app(real_assistant, reopened)) as restarted:
         assert restarted.get(f"/api/conversations/{cid}", headers=auth(keys["a"])).json()["turns"][0]["question"] == "PVP T8 2021"
+    reopened.close()
 
 
 def test_bad_input(client, keys):
@@ -276,8 +339,8 @@ def test_overload_gets_429_with_retry_after_never_500(live_server):
     assert all(r.headers.get("retry-after", "").isdigit() for r in results if r.status_code == 429)
 
 
-def test_keys_cli_create_list_revoke(tmp_path):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}
+def test_keys_cli_create_list_revoke(tmp_path, database_url, stored_text):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_DATABASE_URL": database_url}
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "assistant.cli", "keys", *args], capture_output=True, text=True,
@@ -286,12 +349,13 @@ def test_keys_cli_create_list_revoke(tmp_path):
     created = cli("create", "--entitlement", "cpt-licensed", "--name", "coder1")
     assert created.returncode == 0
     secret = created.stdout.split()[-1]
-    store = Store(tmp_path / "server.sqlite3")
+    store = Store(database_url)
     assert store.authenticate(secret).entitlements == ["public", "cpt-licensed"]
-    assert secret not in (tmp_path / "server.sqlite3").read_bytes().decode("latin-1")
+    assert secret not in stored_text(store) and secret[len(KEY_PREFIX):] not in stored_text(store)
     assert "coder1" in cli("list").stdout
     assert cli("revoke", "1").returncode == 0 and store.authenticate(secret) is None
     assert cli("revoke", "1").returncode == 2
+    store.close()
 
 
 def test_guest_limit_ignores_forwarded_for_unless_a_proxy_is_configured(real_assistant, server_store, serve_app):

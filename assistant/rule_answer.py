@@ -1,0 +1,341 @@
+"""Direct answers to rule questions ("when did 22510 start?", "+22515 goes with what?", "can I add 50?").
+
+The answer is built from the code table on the date asked (dates, replacements, add-on pairs, inclusions, units,
+modifiers, the codes of a family), then from the retrieved passages' sentences for what the table does not hold
+(definitions, documentation, coverage). Every code it names is a table entry; nothing is drafted by a model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from assistant.codebook import Codebook, CodeEntry
+from assistant.facts import Facts
+from assistant.retrieval import Passage
+
+FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
+                "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
+                "biopsy": "bone biopsy", "imaging_guidance": "imaging guidance",
+                "imaging_si": "imaging supervision and interpretation", "fracture_treatment": "closed fracture care"}
+UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
+              "per_additional_body": "one unit for each additional vertebral body treated in the session",
+              "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
+# the services a question may name without a code, and the code families that bill them
+ABOUT_FAMILIES = ("includes", "modifier")  # rules a family answers through any of its primaries
+FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
+SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
+                    "fracture_care": ("fracture_treatment",)}
+WORD = re.compile(r"[a-z0-9]+")
+LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
+SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "code", "codes", "coding", "do", "does", "for", "from",
+    "have", "how", "i", "if", "in", "is", "it", "its", "of", "on", "or", "the", "this", "that", "to", "was", "what",
+    "when", "which", "who", "why", "will", "with", "you", "your", "my", "we", "our"})
+
+
+@dataclass
+class Quote:
+    text: str
+    doc_id: str
+
+
+@dataclass
+class RuleAnswer:
+    summary: str
+    statements: list[str] = field(default_factory=list)   # from the code table, dated
+    quotes: list[Quote] = field(default_factory=list)     # from the passages, each with its doc id
+
+
+def rule_asks(facts: Facts, case_undecided: bool = False) -> list[str]:
+    """The rules asked about. Besides the rule words: a question about one service (the sedation, the imaging)
+    of a case that names no level, or whose case lacks a fact the service does not depend on, asks whether the
+    procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
+    service asks for that service's codes; a coverage question asks the passages."""
+    asks = list(facts.rule_asks)
+    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes)):
+        asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
+    if "units" in asks and not facts.mentioned_codes:
+        asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
+    if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
+            and "includes" not in asks:
+        asks.append("includes")
+    if facts.mentioned_modifiers and "modifier" not in asks and not facts.is_scenario:
+        asks.append("modifier")
+    if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
+        asks.append("family")
+    if not asks and facts.general:
+        asks.append("sources")
+    return asks
+
+
+def is_rule_question(facts: Facts, case_undecided: bool = False) -> bool:
+    """A question about a rule, not a case: a rule word, and no treated level to code (or, for a question about
+    a service, a case the codebook could not decide)."""
+    if not facts.in_scope or not rule_asks(facts, case_undecided) or facts.sedation_minutes is not None:
+        return False
+    return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
+
+
+def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
+                case_undecided: bool = False) -> RuleAnswer | None:
+    """The direct answer to a rule question, or None when the question is not one."""
+    if not is_rule_question(facts, case_undecided):
+        return None
+    asks = rule_asks(facts, case_undecided)
+    named = _named(facts, codebook)
+    subjects = named + _family_primaries(facts, codebook, named)
+    statements: list[str] = []
+    modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
+    for ask in asks:
+        for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
+            statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
+    if "family" in asks or ("define" in asks and not named):
+        statements += [s for s in _family_codes(facts, codebook) if s not in statements]
+    quotes = best_sentences(facts.question, passages)
+    if statements:
+        lead = statements[:1] if "define" in asks and quotes else statements[:2]
+        summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
+    elif quotes:
+        summary = " ".join(f"{q.text} [{q.doc_id}]" for q in quotes)
+    else:
+        return None
+    return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
+
+
+def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
+    """The table entries the question names."""
+    return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
+
+
+def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
+    """Without a procedure code, a primary code of each family the question names on the date (what a family
+    includes, and which modifiers it takes, is the same for each of its primaries)."""
+    if any(e.family in facts.procedures for e in named):
+        return []
+    day = facts.date_of_service
+    primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in facts.procedures]
+    return [e for e in primaries if e]
+
+
+def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
+    day = facts.date_of_service
+    if ask == "code_also":
+        return _code_also(entry, codebook)
+    if ask in ("start", "end"):
+        return [_dates(entry, day, codebook)]
+    if ask == "replaced":
+        return _replacement(entry, codebook)
+    if ask == "pair":
+        return _pairs(entry, day, codebook)
+    if ask == "includes":
+        return _inclusions(entry, facts, codebook, subjects)
+    if ask == "units":
+        return _units(entry, day, codebook)
+    if ask == "modifier":
+        return _modifiers(entry, facts, codebook)
+    if ask == "define":
+        return [f"{entry.code}: {entry.description}."]
+    return []
+
+
+def _dates(entry: CodeEntry, day: date, codebook: Codebook) -> str:
+    start, end = entry.effective_from, entry.effective_to
+    if start and end:
+        text = f"{entry.code} was in effect from {start.isoformat()} through {end.isoformat()} (deleted {_next_day(end)})"
+    elif start:
+        text = f"{entry.code} has been in effect since {start.isoformat()}"
+    elif end:
+        text = f"{entry.code} was in effect through {end.isoformat()}"
+    else:
+        text = f"{entry.code} has no start or end date in this table"
+    if not entry.valid_on(day):
+        text += f", so it is not valid for a date of service on {day.isoformat()}{codebook.replacement_text(entry.code)}"
+    earlier = _replaced(entry, codebook)
+    if start and day < start and earlier:
+        text += f"; before then, {' or '.join(earlier)}"
+    return text + "."
+
+
+def _replaced(entry: CodeEntry, codebook: Codebook) -> list[str]:
+    """The deleted codes this one replaced."""
+    return [e.code for e in codebook.entries.values() if any(r.code == entry.code for r in e.replaced_by)]
+
+
+def _next_day(day: date) -> str:
+    return date.fromordinal(day.toordinal() + 1).isoformat()
+
+
+def _replacement(entry: CodeEntry, codebook: Codebook) -> list[str]:
+    out = []
+    if entry.replaced_by and entry.effective_to:
+        out.append(f"{entry.code} was deleted after {entry.effective_to.isoformat()}"
+                   f"{codebook.replacement_text(entry.code)}.")
+    replaced = _replaced(entry, codebook)
+    if replaced:
+        out.append(f"{entry.code} replaced {', '.join(replaced)}"
+                   f"{' on ' + entry.effective_from.isoformat() if entry.effective_from else ''}.")
+    if not out:
+        out.append(f"{entry.code} has no replacement in this table; {_dates(entry, date.today(), codebook)}")
+    return out
+
+
+def _when(entry: CodeEntry, day: date) -> date:
+    """The asked date, or the code's last valid day when the code was not valid then (pairs of a deleted code)."""
+    if entry.valid_on(day) or entry.effective_to is None:
+        return day
+    return entry.effective_to if entry.effective_to < day else entry.effective_from or day
+
+
+def _pairs(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
+    if entry.role == "add_on" and entry.add_on_for:
+        return [f"{entry.code} is an add-on code: report it only with {' or '.join(entry.add_on_for)} (its "
+                f"primary codes), never alone."]
+    partner = codebook.add_on_of(entry.code, _when(entry, day))
+    if partner:
+        return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
+    return [f"{entry.code} has no add-on code in this table."]
+
+
+def _units_of(entry: CodeEntry) -> str:
+    if entry.unit_minutes:
+        return f"each additional {entry.unit_minutes} minutes"
+    return UNIT_RULES.get(entry.units or "", "one unit")
+
+
+def _units(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
+    if entry.first_unit:
+        minimum = f"; at least {entry.min_minutes} minutes to report it" if entry.min_minutes else ""
+        return [f"{entry.code} is reported once for the first {entry.first_unit} minutes{minimum}."]
+    partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
+    more = f"; each additional body is {partner.code}" if partner else ""
+    return [f"{entry.code}: {_units_of(entry)}{more}."]
+
+
+def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
+    """What a code includes on the date; for other codes or services the question names, whether they are."""
+    if entry.family not in FAMILY_ROLES_PROCEDURE:
+        return []
+    day = _when(entry, facts.date_of_service)
+    included = codebook.inclusions(entry.code, day)
+    others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE]
+    others = others or _named_services(facts, codebook, day)
+    out = []
+    for inclusion in included:
+        hits = [e.code for e in others if e.code in inclusion.codes]
+        if hits:
+            where = " at the treated level" if inclusion.scope == "same_level" else ""
+            out.append(f"{', '.join(hits)} {'is' if len(hits) == 1 else 'are'} included in {entry.code}{where} on "
+                       f"{day.isoformat()} ({inclusion.reason}): not separately reportable.")
+    covered = {c for i in included for c in i.codes}
+    separate = [e.code for e in others if e.code not in covered]
+    if separate:
+        out.append(f"{', '.join(separate)} {'is' if len(separate) == 1 else 'are'} not included in {entry.code} on "
+                   f"{day.isoformat()}: separately reportable when documented.")
+    if not others and included:
+        out.append(f"{entry.code} includes, on {day.isoformat()}: " + "; ".join(i.reason for i in included) + ".")
+    return out
+
+
+def _code_also(entry: CodeEntry, codebook: Codebook) -> list[str]:
+    """The 'code also' / 'use additional code' notes of the conditions that call for an ICD-10-CM code."""
+    template = entry.template or entry.code
+    notes = [c.also for c in codebook.conditions if c.also and template in c.codes]
+    return [f"With {entry.code}: {note}." for note in dict.fromkeys(notes)]
+
+
+def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:
+    """Codes for the services the question names (imaging, biopsy, sedation) on the date."""
+    families = [f for service in facts.services for f in SERVICE_FAMILIES.get(service, ())]
+    return [e for e in codebook.entries.values() if e.family in families and e.valid_on(day) and _listed(e, facts)]
+
+
+def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
+    asked = [m for m in facts.mentioned_modifiers if (mod := codebook.get(m)) and mod.system == "modifier"]
+    out = []
+    for code in asked:
+        mod = codebook.get(code)
+        refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
+                   or (mod.only_on_families and entry.family not in mod.only_on_families))
+        verdict = "does not apply to" if refused else "may apply to"
+        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}: {mod.reason}.")
+    if not asked and entry.separate_level_modifiers:
+        out.append(f"{entry.code} at a level other than the treated one takes "
+                   f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
+    if not asked and entry.family in ("imaging_si", "imaging_guidance"):
+        pc = [m for m in codebook.entries.values() if m.system == "modifier" and entry.family in m.cue_families]
+        out += [f"{entry.code} billed by the physician in a facility takes modifier {m.code} "
+                f"({m.description.lower()})." for m in pc]
+    return out
+
+
+def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
+    """The codes of each family the question names, on the date asked."""
+    day = facts.date_of_service
+    families = list(facts.procedures) + [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    out = []
+    for family in families:
+        entries = [e for e in codebook.where(day, family=family) if _listed(e, facts)]
+        if entries:
+            listed = "; ".join(f"{'+' if e.role == 'add_on' else ''}{e.code} ({e.description})" for e in entries)
+            out.append(f"{FAMILY_NAMES.get(family, family).capitalize()} codes on {day.isoformat()}: {listed}.")
+    return out
+
+
+def _listed(entry: CodeEntry, facts: Facts) -> bool:
+    """A code a family listing names: not a stand-in for codes the family lacks (unlisted, payer-specific)."""
+    return not entry.fallback_for and _fits(entry, facts)
+
+
+def _fits(entry: CodeEntry, facts: Facts) -> bool:
+    """A sedation code fits the performer and age the question states (the same physician unless told)."""
+    if entry.family != "sedation":
+        return True
+    performer = "other" if facts.sedation_performer in ("other", "anesthesia") else "same"
+    age_ok = facts.patient_age is None or entry.age_min is None or (
+        entry.age_min <= facts.patient_age <= (entry.age_max or 200))
+    return entry.performer == performer and age_ok
+
+
+# ---------------------------------------------------------------------- passages
+def best_sentences(question: str, passages: list[Passage], limit: int = 2) -> list[Quote]:
+    """The passage sentences that best match the question: shared content words (a word's first five letters),
+    each weighted by how rare it is among the candidate sentences, a little less for longer sentences and for
+    lower-ranked passages."""
+    asked = _stems(question)
+    candidates = [(rank, sentence, _stems(sentence)) for rank, passage in enumerate(passages)
+                  for sentence in _sentences(passage.text)]
+    if not asked or not candidates:
+        return []
+    frequency = Counter(stem for _, _, stems in candidates for stem in stems & asked)
+    weight = {stem: math.log(1 + len(candidates) / count) for stem, count in frequency.items()}
+    scored = []
+    for rank, sentence, stems in candidates:
+        score = sum(weight[stem] for stem in stems & asked)
+        if score:
+            scored.append((score / math.sqrt(len(stems)) * (1 - 0.05 * rank), sentence, passages[rank].doc_id))
+    scored.sort(key=lambda item: -item[0])
+    return [Quote(text=sentence, doc_id=doc_id) for _, sentence, doc_id in scored[:limit]]
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+
+
+def _sentences(chunk_text: str) -> list[str]:
+    """The chunk's sentences and list items (wrapped lines joined), without its title, headings and markers."""
+    items: list[str] = []
+    for line in chunk_text.split("\n")[1:]:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            items.append("")
+        elif LIST_ITEM.match(stripped) or not items or not items[-1]:
+            items.append(LIST_ITEM.sub("", stripped))
+        else:
+            items[-1] += " " + stripped
+    pieces = [s.strip().replace("**", "") for item in items if item for s in SENTENCE_END.split(item)]
+    return [s for s in pieces if 30 <= len(s) <= 400]

@@ -1,0 +1,77 @@
+"""Rule questions get a direct answer from the code table on the date asked, and passage sentences otherwise."""
+
+from datetime import date
+
+import pytest
+
+from assistant.retrieval import Passage
+from assistant.rule_answer import answer_rule, best_sentences, is_rule_question
+
+
+def _answer(parse, codebook, question, dos="2024-05-01", passages=()):
+    return answer_rule(parse(question, dos), codebook, list(passages))
+
+
+def _entry(codebook, family, role, day):
+    return next(e for e in codebook.where(day, family=family, role=role))
+
+
+def test_a_start_date_question_is_answered_with_the_tables_date(parse, codebook):
+    add_on = _entry(codebook, "augmentation", "add_on", date(2024, 5, 1))
+    rule = _answer(parse, codebook, f"when did {add_on.code} start?")
+    assert rule and add_on.effective_from.isoformat() in rule.summary
+
+
+def test_a_deleted_code_asked_after_its_end_names_the_end_and_the_replacement(parse, codebook):
+    old = next(e for e in codebook.entries.values() if e.family == "augmentation" and e.role == "primary"
+               and e.effective_to and e.replaced_by)
+    rule = _answer(parse, codebook, f"is {old.code} still valid?", "2019-03-01")
+    assert old.effective_to.isoformat() in rule.summary and "not valid" in rule.summary
+    assert old.replaced_by[0].code in rule.summary
+
+
+def test_an_add_on_names_every_primary_it_goes_with(parse, codebook):
+    add_on = _entry(codebook, "vertebroplasty", "add_on", date(2022, 8, 1))
+    rule = _answer(parse, codebook, f"+{add_on.code} goes with which primary codes?", "2022-08-01")
+    assert all(primary in rule.summary for primary in add_on.add_on_for)
+
+
+def test_a_modifier_the_table_refuses_is_answered_no_with_the_reason(parse, codebook):
+    primary = _entry(codebook, "augmentation", "primary", date(2021, 1, 1))
+    fifty = codebook.get("50")
+    rule = _answer(parse, codebook, f"bilateral kypho {primary.code} - add -50?", "2021-01-01")
+    assert "does not apply" in rule.summary and fifty.reason in rule.summary
+
+
+def test_a_family_listing_names_the_codes_valid_on_the_date(parse, codebook):
+    day = date(2013, 6, 1)
+    rule = _answer(parse, codebook, "what are the vertebroplasty codes for a 2013 DOS?", day.isoformat())
+    expected = [e.code for e in codebook.where(day, family="vertebroplasty") if not e.fallback_for]
+    assert expected and all(code in " ".join(rule.statements) for code in expected)
+    later = [e.code for e in codebook.where(date(2020, 1, 1), family="vertebroplasty")]
+    assert not any(code in rule.summary for code in later if code not in expected)
+
+
+def test_a_question_about_the_sedation_of_an_unplaced_case_is_answered_without_asking_the_level(parse, codebook):
+    facts = parse("2019 kypho, same doc did moderate sedation, pt 72 - can we bill the sedation?", "2019-10-02")
+    assert codebook.derive(facts).missing == "level"
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    same_physician = [e.code for e in codebook.where(date(2019, 10, 2), family="sedation", performer="same")
+                      if e.age_min is not None and e.age_min <= 72 <= e.age_max]
+    assert same_physician and all(code in rule.summary for code in same_physician)
+    assert "separately reportable" in rule.summary
+
+
+@pytest.mark.parametrize("question", ["Kyphoplasty T12 and L1, codes?", "PVP L2 for osteoporotic fx, dx code?"])
+def test_a_case_to_code_is_not_a_rule_question(parse, question):
+    assert not is_rule_question(parse(question, "2024-05-01"))
+
+
+def test_the_best_sentence_is_the_one_sharing_the_rarest_words():
+    text = ("Coverage\n\nThe LCD covers painful osteoporotic fractures after conservative care fails.\n"
+            "- Pain of 5 or more on a 10-point scale in outpatients is required.\n"
+            "- The LCD is published by each contractor for its own states.")
+    passage = Passage(doc_id="doc-1", chunk_id="doc-1#0", title="Coverage", text=text, source="s", license="public",
+                      codes=[], score=1.0)
+    quotes = best_sentences("what pain scale score does the LCD need for outpatients?", [passage])
+    assert quotes[0].text.startswith("Pain of 5") and quotes[0].doc_id == "doc-1"
