@@ -143,7 +143,7 @@ def searches(parse, codebook):
         facts = parse(case.question, case.date_of_service, case.history)
         if facts.in_scope:
             for tiers in (list(TIERS), ["public"]):
-                found.append((search_query(facts), facts.date_of_service, tiers, facts.mentioned_codes,
+                found.append((search_query(facts, PROJECT_ROOT / "corpus"), facts.date_of_service, tiers, facts.mentioned_codes,
                               sorted(topics_of(facts, codebook))))
     return found
 
