@@ -203,7 +203,14 @@ def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gat
 @main.command(help="Print speed and memory figures: warm p50/p95, first token, cold ask, index build, RSS.")
 @click.option("--questions", default=40, show_default=True, help="Warm questions to time.")
 @click.option("--cold-runs", default=3, show_default=True, help="Cold one-shot `assistant ask` runs.")
-def bench(questions: int, cold_runs: int) -> None:
+@click.option("--scale", default=0, metavar="CHUNKS", type=click.IntRange(min=0),
+              help="Instead: search p50/p95 and peak RSS on a synthetic index of CHUNKS chunks (e.g. 50000).")
+def bench(questions: int, cold_runs: int, scale: int) -> None:
+    if scale:
+        from assistant.bench_scale import run as run_scale
+
+        click.echo(run_scale(scale))
+        return
     from assistant.bench import run
 
     click.echo(run(questions, cold_runs))
