@@ -25,7 +25,7 @@ from assistant.answer import (
 )
 from assistant.chain import draft_chain, draft_inputs
 from assistant.claim_scope import limit_to_scope
-from assistant.codebook import Codebook
+from assistant.codebook import CASE_FACTS, Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
@@ -99,7 +99,7 @@ class Assistant:
         with _timed(timings, "codebook"):
             derivation = self.codebook.derive(facts)
             # a question about one service does not depend on the level, the procedure type or the sacral side
-            undecided = derivation.missing in ("level", "procedure", "laterality", "count")
+            undecided = derivation.missing in CASE_FACTS
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             if rule and derivation.clarification and not rule.statements:
                 rule = None  # passages alone do not settle a case that lacks a fact: ask for it
