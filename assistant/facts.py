@@ -15,8 +15,6 @@ from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import (
     AGE_PATTERNS,
-    BIOPSY_HEAD,
-    BIOPSY_TAIL,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
@@ -30,7 +28,6 @@ from assistant.vocabulary import (
     ORDINAL_LEVEL,
     ORDINALS,
     PLURAL_BODIES,
-    PROCEDURE_WORD,
     REGION_WORDS,
     SAME_SITE,
     SEDATION_END,
@@ -380,28 +377,22 @@ def _procedure_for(region: str, pos: int, procedures: list[str], positions: dict
     return min(after)[1] if after else spinal[0]
 
 
-def _biopsy_spans(text: str, reading: Reading) -> list[tuple[int, int]]:
-    """Character spans of levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy")."""
-    spans = []
-    for m in reading.found("service.biopsy", outside=("negated",)):
-        tail = BIOPSY_TAIL.match(text[m.end:m.end + 40])
-        if tail and not PROCEDURE_WORD.search(tail.group(0)):
-            spans.append((m.end + tail.start(1), m.end + tail.end(1)))
-        offset = max(0, m.start - 12)
-        head = BIOPSY_HEAD.search(text[offset:m.start])
-        if head:
-            spans.append((offset + head.start(1), offset + head.end(1)))
-    return spans
+def _biopsy_spans(reading: Reading) -> list[tuple[int, int]]:
+    """Character spans of the levels named as the site of a biopsy ("biopsy at L3", "L3 bone biopsy"): the
+    biopsy_site scopes of corpus/language/context/, less those of a biopsy said not to have been done."""
+    return [(reading.tokens[s.first].start, reading.tokens[s.last].end) for s in reading.scopes
+            if s.category == "biopsy_site" and s.first != s.trigger.first
+            and "negated" not in reading.categories_at(s.trigger.start)]
 
 
 def _biopsy_levels(text: str, reading: Reading) -> list[str]:
-    return _unique(lv.name for a, b in _biopsy_spans(text, reading) for _, lv in _named_levels(text[a:b]))
+    return _unique(lv.name for a, b in _biopsy_spans(reading) for _, lv in _named_levels(text[a:b]))
 
 
 def _treated_level_names(session: str, reading: Reading) -> set[str]:
     """Levels named outside the biopsy phrases, less any level said anywhere to be not treated ("T11 was not
     accessed" outranks a title listing T11) and any level named only as planned or deferred."""
-    masked = _blank(session, _biopsy_spans(session, reading))
+    masked = _blank(session, _biopsy_spans(reading))
     untreated, planned, named_elsewhere = set(), set(), set()
     for m in spine.LEVEL_PATTERN.finditer(masked):
         level = spine.level(m.group(0))

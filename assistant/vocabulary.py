@@ -67,17 +67,8 @@ MODIFIER_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-BIOPSY_TAIL = re.compile(
-    r"(?:\s*,?\s*(?:was|were|is|performed|done|taken|obtained|also|only|specimen|sample|needle|core|bone))*"
-    r"\s*(?:\b(?:at|of|from|on|in|into)\s+)?(?:the\s+|an?\s+)?"
-    r"([CTLS]\s?-?\d{1,2}(?:\s*(?:-|to|through)\s*[CTLS]?\s?-?\d{1,2})?"
-    r"(?:\s*(?:,|and|&)\s*(?:at\s+|of\s+)?[CTLS]\s?-?\d{1,2})*)",
-    re.IGNORECASE,
-)
 SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)|"
                        r"(?:thru|through) the (?:same |working )?(?:needle|cannula|trocar)", re.IGNORECASE)
-BIOPSY_HEAD = re.compile(r"([CTLS]\s?-?\d{1,2})\s*(?:bone\s+)?$", re.IGNORECASE)
-PROCEDURE_WORD = re.compile(r"\b(?:and|with|plus)\b.*(?:kypho|vertebro|augment|cement)", re.IGNORECASE)
 
 
 # A coverage question is answered from policy, not with codes, unless it also asks for codes.

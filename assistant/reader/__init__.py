@@ -62,7 +62,10 @@ class Reader:
         self.language = language
         self._terms = Matcher({t.concept: t.forms for t in language.terms},
                               fuzzy={t.concept for t in language.terms if t.fuzzy})
-        self._triggers = Matcher({f"context.{i}": r.triggers for i, r in enumerate(language.rules)})
+        self._triggers = Matcher({f"context.{i}": [t for t in r.triggers if not t.startswith("@")]
+                                  for i, r in enumerate(language.rules)})
+        self._concept_triggers = [(f"context.{i}", t[1:]) for i, r in enumerate(language.rules)
+                                  for t in r.triggers if t.startswith("@")]
         self._recent: dict[str, Reading] = {}
         self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
 
@@ -79,8 +82,14 @@ class Reader:
     def _read(self, text: str) -> Reading:
         tokens = tokenize(text)
         mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
-        found = scopes(self.language.rules, self._triggers.find(tokens), mentions, tokens, self._cancels.find(tokens))
+        triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
+        found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens))
         return Reading(text, tokens, mentions, found)
+
+    def _mentions_as_triggers(self, mentions: list[Mention]) -> list[Mention]:
+        """A rule's "@concept" trigger: every mention of that concept triggers it ("@service.biopsy")."""
+        return [Mention(rule, m.first, m.last, m.start, m.end) for rule, concept in self._concept_triggers
+                for m in mentions if m.concept == concept or m.concept.startswith(concept + ".")]
 
 
 @lru_cache(maxsize=1)

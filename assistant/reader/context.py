@@ -11,7 +11,7 @@ from assistant.reader.matcher import Mention
 from assistant.reader.tokens import Token
 
 LIST_JOINS = {",", "and", "&", "or", "/", "nor", "+"}
-LIST_FILLERS = {"a", "an", "the", "any", "other"}
+LIST_FILLERS = {"a", "an", "the", "any", "other", "at", "of"}
 
 
 @dataclass(frozen=True)

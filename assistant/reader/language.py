@@ -14,7 +14,7 @@ from assistant.yamlfile import safe_load
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
-                   "hypothetical", "reference", "pseudo"]
+                   "hypothetical", "reference", "pseudo", "biopsy_site"]
 CATEGORIES = get_args(Category)
 
 
@@ -48,7 +48,8 @@ class RuleExample(BaseModel):
 
 
 class ContextRule(BaseModel):
-    """A trigger that gives the words in its scope a category (as in NegEx / medspaCy ConText)."""
+    """A trigger that gives the words in its scope a category (as in NegEx / medspaCy ConText). A trigger
+    written "@concept" is any mention of that concept (a biopsy mention opens the scope of its site)."""
 
     category: Category
     triggers: list[str]
