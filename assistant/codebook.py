@@ -352,6 +352,8 @@ class Codebook:
             return "procedure"
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
             return "laterality"
+        if facts.sedation and facts.sedation_performer == "unknown" and not self._sedation_included(facts):
+            return "sedation_performer"
         if facts.is_scenario and facts.sedation and facts.sedation_minutes is None \
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return "sedation_minutes"

@@ -468,7 +468,9 @@ def _sedation_mentions(reading: Reading) -> list[Mention]:
 def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
     sed = sorted(_sedation_mentions(reading), key=lambda m: m.start)
     by_other_claim = any("other_claim" in reading.categories_at(m.start) for m in sed)
-    performer = ("anesthesia" if reading.has("performer.anesthesia", outside=("negated",)) or by_other_claim
+    performer = ("unknown" if reading.has("performer", outside=("negated", "other_claim")) and
+                 all("uncertain" in reading.categories_at(m.start) for m in reading.found("performer"))
+                 else "anesthesia" if reading.has("performer.anesthesia", outside=("negated",)) or by_other_claim
                  else "other" if reading.has("performer.other_physician") else None)
     if not sed:
         return None, performer

@@ -11,7 +11,7 @@ from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
 if TYPE_CHECKING:
     from assistant.answer import CodeLine, Rejected
-    from assistant.codebook import Codebook
+    from assistant.codebook import Codebook, CodeEntry
     from assistant.facts import Facts
 
 
@@ -88,8 +88,15 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
         return []
     replaced_by = {r.code for r in entry.replaced_by if r.code}
     same_kind = [c for c in by_code if (e := codebook.entries.get(c)) and e.system == entry.system
-                 and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by)]
+                 and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by
+                      or (e.role == entry.role and _codes_a_body(e) and _codes_a_body(entry)))]
     return same_kind
+
+
+def _codes_a_body(entry: CodeEntry) -> bool:
+    """A primary or add-on chosen by the treated body's region: the proposal's code of the wrong procedure
+    (an augmentation add-on for a vertebroplasty level) is replaced by the one the body calls for."""
+    return entry.derive and bool(entry.regions) and entry.role in ("primary", "add_on")
 
 
 def _add_ons_of(primary: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[CodeLine]:

@@ -235,3 +235,10 @@ def test_an_omission_rule_leaves_a_derived_code_off_with_its_reason(derive, pars
 def test_another_physicians_sedation_before_2017_is_left_off_in_an_office(derive):
     office = derive("PVP T8 2015-03-03 in our office-based suite, a different physician gave moderate sedation 30 min")
     assert not any(c.code.startswith("991") for c in office.codes) and "99149" in office.omitted
+
+
+def test_sedation_by_an_unknown_performer_is_asked_for(parse, codebook):
+    asked = codebook.derive(parse("KP L2, 30 min sedation; not sure who gave it, the surgeon or the CRNA", "2019-05-15"))
+    known = codebook.derive(parse("KP L2, 30 min sedation given by the surgeon", "2019-05-15"))
+    assert asked.missing == "sedation_performer" and "CRNA" in asked.clarification
+    assert known.missing is None

@@ -304,3 +304,24 @@ def test_the_body_decides_over_title_plan_and_schedule(parse):
     sacrum = parse("Scheduled as: BILATERAL SACROPLASTY\nProcedure note: fracture confined to the LEFT ala; right "
                    "side intact and not treated. Left: one trocar, balloon, 4 cc PMMA.")
     assert sacrum.laterality == "unilateral"
+
+
+@pytest.mark.parametrize(("question", "performer"), [
+    ("KP L2, 30 min sedation, can't tell who directed the sedation - our surgeon or the CRNA", "unknown"),
+    ("KP L2, CRNA gave the sedation, 30 min", "anesthesia"),
+    ("KP L2, sedation by a different physician, 30 min", "other"),
+])
+def test_who_gave_the_sedation(parse, question, performer):
+    assert parse(question, "2019-05-15").sedation_performer == performer
+
+
+@pytest.mark.parametrize(("question", "bodies", "biopsied"), [
+    ("L3 kyphoplasty, then a biopsy of a lytic lesion in the T12 body; T12 was not augmented", ["L3"], ["T12"]),
+    ("kypho L3, biopsy at L3 AND at L5 (L5 not treated)", ["L3"], ["L3", "L5"]),
+    ("Kypho L2 + bone bx of L2 same level", ["L2"], ["L2"]),
+    ("T8 cemented. T9: trocar could not be seated and the attempt was abandoned.", ["T8"], []),
+    ("VP T6 + T8 (skipped T7)", ["T6", "T8"], []),
+])
+def test_treated_and_biopsied_levels(parse, question, bodies, biopsied):
+    facts = parse(question, "2021-06-17")
+    assert [b.name for b in facts.bodies] == bodies and facts.biopsy_levels == biopsied

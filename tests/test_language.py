@@ -59,6 +59,24 @@ def test_terminator_concepts_exist():
             assert any(c == stop or c.startswith(stop + ".") for c in known), stop
 
 
+def test_concept_triggers_exist():
+    known = LANGUAGE.concepts()
+    for rule in LANGUAGE.rules:
+        for concept in (t[1:] for t in rule.triggers if t.startswith("@")):
+            assert any(c == concept or c.startswith(concept + ".") for c in known), concept
+
+
+def test_a_concept_trigger_opens_a_scope_at_every_mention():
+    r = Reader(Language(terms=[Term(concept="svc.bx", forms=["bx"], source="s", examples=[{"text": "bx"}])],
+                        rules=[{"category": "biopsy_site", "triggers": ["@svc"], "direction": "forward",
+                                "max_scope": 3, "list_of": "level", "source": "s",
+                                "examples": [{"text": "bx L2", "target": "L2"}]}]))
+    reading = r.read("bx at L2. then bx of T9")
+    sites = [reading.text[reading.tokens[s.first].start:reading.tokens[s.last].end]
+             for s in reading.scopes if s.first != s.trigger.first]
+    assert sites == ["at L2", "of T9"]
+
+
 @pytest.mark.parametrize(("typo", "found"), [("vertebroplsty", True), ("kyphplasty", True), ("vertebrae", False)])
 def test_one_typo_is_tolerated_in_long_words_only(typo, found):
     assert reader().read(f"{typo} T8").has("procedure") == found

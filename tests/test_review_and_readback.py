@@ -36,6 +36,8 @@ def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
      {"22514": ("replace", ["22514", "22515"])}),
     ("kyphoplasty T12 then L1, biller put 22513 and 22514", "2017-02-15",
      {"22513": ("correct", []), "22514": ("replace", ["22515"])}),
+    ("denial on 22515 - billed 22511 (L2) + 22515 (L3), two-level vertebroplasty, cement only", "2020-08-19",
+     {"22511": ("correct", []), "22515": ("replace", ["22512"])}),
 ])
 def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verdicts):
     facts, _, checked = _checked(parse, codebook, question, dos)
