@@ -347,8 +347,8 @@ class Codebook:
             return "count"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
             return "level"
-        if facts.bodies and any(b.procedure is None for b in facts.bodies) and facts.asks_for_codes \
-                and not facts.diagnosis_only:
+        if facts.bodies and any(b.procedure is None for b in facts.bodies) \
+                and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
             return "laterality"
@@ -358,6 +358,10 @@ class Codebook:
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return "sedation_minutes"
         return None
+
+    def _names_procedure_codes(self, facts: Facts) -> bool:
+        """The question names procedure codes ("22511 or 22514?"): it asks which one applies."""
+        return any((e := self.get(c)) and e.regions for c in facts.mentioned_codes)
 
     def _primary_for(self, family: str, region: str, day: date) -> CodeEntry | None:
         found = [e for e in self.where(day, family=family, role="primary") if region in e.regions]
@@ -434,7 +438,7 @@ class Codebook:
         imaging = [e for e in self.where(day, family="imaging_si") if family in e.reported_with]
         if not imaging:
             return
-        if facts.imaging_by_other:
+        if facts.imaging_by_other and facts.billing_scope != "imaging":   # not the radiologist's own coder
             codes = "/".join(e.code for e in imaging)
             warning = (f"the imaging S&I ({codes}, one unit per body) was done by another physician: it goes on that "
                        "physician's claim (with 26 in a facility), not on the surgeon's")

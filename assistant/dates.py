@@ -24,7 +24,10 @@ DATE_DAY_MONTH = re.compile(
     re.IGNORECASE,
 )
 # "could be Dec 2014 or Dec 2015": two dates offered as alternatives
-ALTERNATIVE = re.compile(r"^\s*(?:,\s*)?(?:or|or maybe|or possibly|vs\.?|versus)\s+$", re.IGNORECASE)
+ALTERNATIVE = re.compile(r"^\s*(?:,\s*)?(?:or|or maybe|or possibly|vs\.?|versus)\s+"
+                         r"(?:(?:early|late|mid|around|about|maybe|possibly|in)\s+)?$", re.IGNORECASE)
+# "around the new year 2016/2017": two years offered as alternatives
+YEAR_PAIR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)\s*/\s*((?:19|20)\d\d)(?![\w/-])")
 AMBIGUOUS_NOTE = "two possible dates of service"
 DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
 
@@ -48,9 +51,11 @@ Span = tuple[int, int]
 def date_of_service(texts: Sequence[str], explicit: date | None, today: date) -> tuple[date, str, Span | None]:
     """The explicit date, else the first date in the first of `texts` that has one, else today; with the
     character span of the date in the text it came from."""
-    if explicit:
-        return explicit, "date of service given", None
     found = next((d for d in map(_date_in_text, texts) if d), None)
+    if explicit:
+        if found and found[1].startswith(AMBIGUOUS_NOTE) and not _among(explicit, found[1]):
+            return found      # the question offers two other dates: which one is asked, not assumed
+        return explicit, "date of service given", None
     if found:
         if found[0] > today:
             raise InputError(f"the date of service {found[0].isoformat()} is in the future")
@@ -76,6 +81,10 @@ def _date_in_text(text: str) -> tuple[date, str, Span] | None:
         note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
         candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], day), note))
     if not candidates:
+        pair = next((m for m in YEAR_PAIR.finditer(text) if m[1] != m[2]), None)
+        if pair:
+            first, second = date(int(pair[1]), 7, 1), date(int(pair[2]), 7, 1)
+            return first, f"{AMBIGUOUS_NOTE}: {first.year} or {second.year}", pair.span()
         for m in DATE_YEAR.finditer(text):
             candidates.append((m.start(), _safe_date(int(m[1]), 7, 1),
                                "year of service from the question (mid-year assumed)"))
@@ -103,6 +112,12 @@ def _alternative(text: str, dates: list[tuple[int, date, str]]) -> date | None:
         if first != second and pos in ends and ALTERNATIVE.match(text[ends[pos]:next_pos]):
             return second
     return None
+
+
+def _among(day: date, note: str) -> bool:
+    """The date is one of the alternatives a note names (to the month, or to the year when only years were)."""
+    alternatives = note.split(": ", 1)[1].split(" or ")
+    return any(day.isoformat().startswith(a[:7]) for a in alternatives)
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:

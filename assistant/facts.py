@@ -267,6 +267,8 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
     if cement and "augmentation" in positions and _augmentation_denied(reading) and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
+    if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
+        return [], {}                   # augmentation named, the note silent on any device: the family is asked
     if not positions and reading.has("level"):       # a code written for named levels names its family
         for m in reading.found("code", outside=IGNORED_PROCEDURE):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
@@ -287,7 +289,12 @@ def _cavity_just_before(reading: Reading, word: Mention, devices: list[Mention])
 
 
 def _cavity_documented(reading: Reading) -> bool:
-    return reading.has("device.cavity", outside=("negated",))
+    return reading.has("device.cavity", outside=("negated", "undocumented"))
+
+
+def _device_undocumented(reading: Reading) -> bool:
+    """The note is said to be silent on a cavity device ("no mention of a balloon or any device")."""
+    return any("undocumented" in reading.categories_at(m.start) for m in reading.found("device.cavity"))
 
 
 def _named_levels(text: str) -> list[tuple[int, spine.Level]]:

@@ -101,8 +101,8 @@ class Assistant:
             # a question about one service does not depend on the level, the procedure type or the sacral side
             undecided = derivation.missing in CASE_FACTS
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
-            if rule and derivation.clarification and not rule.statements:
-                rule = None  # passages alone do not settle a case that lacks a fact: ask for it
+            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not facts.rule_asks)):
+                rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
         model = self.model() if use_llm and facts.in_scope else None

@@ -40,10 +40,19 @@ def test_counted_levels_without_names(parse, question, region, count):
     ("vertebroplasty without cavity creation at L3", "vertebroplasty"),
     ("vertebroplsty T8", "vertebroplasty"),
     ("kyphplasty L1", "augmentation"),
-    ("titled 'vertebral augmentation L2'; body: cement injected, nothing about a balloon or cavity", "vertebroplasty"),
+    ("titled 'vertebral augmentation L2'; body: cement injected, no balloon or cavity", "vertebroplasty"),
 ])
 def test_procedure_wording(parse, question, procedure):
     assert parse(question).procedures == [procedure]
+
+
+@pytest.mark.parametrize("question", [
+    "titled 'vertebral augmentation L2'; body: cement injected, nothing about a balloon or cavity. 22511 or 22514?",
+    "Cement augmentation at L1, note says cement injected, doesn't mention a balloon or any device. VP or KP code?",
+])
+def test_a_note_silent_on_the_device_leaves_augmentation_to_be_asked(parse, codebook, question):
+    facts = parse(question, "2018-09-19")
+    assert facts.procedures == [] and codebook.derive(facts).missing == "procedure"
 
 
 @pytest.mark.parametrize(("question", "side"), [
@@ -184,7 +193,7 @@ def test_negated_cavity_words_mean_vertebroplasty(parse):
      {"T8": "augmentation"}),
     ("balloon kypho T8 and PVP T9 same day", {"T8": "augmentation", "T9": "vertebroplasty"}),
     ("title says 'vertebral augmentation L2' but the note says needle placed in L2 and cement injected. nothing "
-     "about a balloon, curette or cavity", {"L2": "vertebroplasty"}),
+     "about a balloon, curette or cavity", {"L2": None}),      # silence on a device is not its absence: asked
 ])
 def test_documented_cavity_decides_augmentation_per_level(parse, question, procedures):
     assert {b.name: b.procedure for b in parse(question).bodies} == procedures
@@ -325,3 +334,13 @@ def test_who_gave_the_sedation(parse, question, performer):
 def test_treated_and_biopsied_levels(parse, question, bodies, biopsied):
     facts = parse(question, "2021-06-17")
     assert [b.name for b in facts.bodies] == bodies and facts.biopsy_levels == biopsied
+
+
+@pytest.mark.parametrize(("question", "given", "ambiguous"), [
+    ("VP T11, DOS cut off - either late Dec 2014 or early Jan 2015. codes?", date(2026, 11, 27), True),
+    ("KP L2, chart from around the new year 2016/2017, can't tell which", None, True),
+    ("VP T11 in Dec 2014 or Jan 2015?", date(2014, 12, 29), False),
+    ("PKP L1 on 3/2/2019", date(2019, 3, 2), False),
+])
+def test_two_dates_offered_as_alternatives_are_asked_about(parse, question, given, ambiguous):
+    assert parse(question, given).date_note.startswith("two possible dates") == ambiguous
