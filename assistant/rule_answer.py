@@ -51,7 +51,7 @@ class RuleAnswer:
     quotes: list[Quote] = field(default_factory=list)     # from the passages, each with its doc id
 
 
-def rule_asks(facts: Facts, case_undecided: bool = False) -> list[str]:
+def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | None = None) -> list[str]:
     """The rules asked about. Besides the rule words: a question about one service (the sedation, the imaging)
     of a case that names no level, or whose case lacks a fact the service does not depend on, asks whether the
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
@@ -68,15 +68,22 @@ def rule_asks(facts: Facts, case_undecided: bool = False) -> list[str]:
         asks.append("modifier")
     if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
         asks.append("family")
+    if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
+        asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
     if not asks and facts.general:
         asks.append("sources")
     return asks
 
 
-def is_rule_question(facts: Facts, case_undecided: bool = False) -> bool:
+def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
+    named = _named(facts, codebook)
+    return len(named) >= 2 and any(e.role == "add_on" for e in named)
+
+
+def is_rule_question(facts: Facts, case_undecided: bool = False, codebook: Codebook | None = None) -> bool:
     """A question about a rule, not a case: a rule word, and no treated level to code (or, for a question about
     a service, a case the codebook could not decide)."""
-    if not facts.in_scope or not rule_asks(facts, case_undecided) or facts.sedation_minutes is not None:
+    if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or facts.sedation_minutes is not None:
         return False
     return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
 
@@ -84,9 +91,9 @@ def is_rule_question(facts: Facts, case_undecided: bool = False) -> bool:
 def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
                 case_undecided: bool = False) -> RuleAnswer | None:
     """The direct answer to a rule question, or None when the question is not one."""
-    if not is_rule_question(facts, case_undecided):
+    if not is_rule_question(facts, case_undecided, codebook):
         return None
-    asks = rule_asks(facts, case_undecided)
+    asks = rule_asks(facts, case_undecided, codebook)
     named = _named(facts, codebook)
     subjects = named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
@@ -131,7 +138,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "replaced":
         return _replacement(entry, codebook)
     if ask == "pair":
-        return _pairs(entry, day, codebook)
+        return _pairs(entry, day, codebook, [e.code for e in subjects])
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
@@ -191,10 +198,17 @@ def _when(entry: CodeEntry, day: date) -> date:
     return entry.effective_to if entry.effective_to < day else entry.effective_from or day
 
 
-def _pairs(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
+def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) -> list[str]:
     if entry.role == "add_on" and entry.add_on_for:
-        return [f"{entry.code} is an add-on code: report it only with {' or '.join(entry.add_on_for)} (its "
-                f"primary codes), never alone."]
+        only = f"report it only with {' or '.join(entry.add_on_for)} (its primary codes), never alone"
+        others = [c for c in named if c != entry.code and (e := codebook.get(c)) and e.role == "primary"]
+        if others and others[0] in entry.add_on_for:
+            return [f"Yes: {entry.code} is the add-on of {others[0]}; {only}."]
+        if others:
+            right = codebook.add_on_of(others[0], _when(codebook.get(others[0]), day))
+            instead = f"; with {others[0]} the add-on is {right.code}" if right else ""
+            return [f"No: {entry.code} is not reported with {others[0]}; {only}{instead}."]
+        return [f"{entry.code} is an add-on code: {only}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day))
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]

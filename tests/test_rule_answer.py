@@ -75,3 +75,13 @@ def test_the_best_sentence_is_the_one_sharing_the_rarest_words():
                       codes=[], score=1.0)
     quotes = best_sentences("what pain scale score does the LCD need for outpatients?", [passage])
     assert quotes[0].text.startswith("Pain of 5") and quotes[0].doc_id == "doc-1"
+
+
+@pytest.mark.parametrize(("question", "says", "names"), [
+    ("22512 w/ 22513 ok?", "No: 22512 is not reported with 22513", "22515"),
+    ("99157 with 99152?", "No: 99157 is not reported with 99152", "99153"),
+    ("22513 and 22515 together?", "Yes: 22515 is the add-on of 22513", "22514"),
+])
+def test_two_codes_named_ask_whether_the_add_on_goes_with_the_other(parse, codebook, question, says, names):
+    rule = answer_rule(parse(question, "2024-05-01"), codebook, [])
+    assert says in rule.summary and names in rule.summary
