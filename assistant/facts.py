@@ -261,6 +261,11 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault(family, []).append(m.start)
     for m in devices:
         positions.setdefault("augmentation", []).append(m.start)
+    either = positions.pop("either", None)          # "cement augmentation", "VP/KP": the note must decide
+    if either and not positions:
+        if not _augmentation_denied(reading):
+            return [], {}
+        positions["vertebroplasty"] = either
     cement = [m.start for m in reading.found("material.cement", outside=IGNORED_PROCEDURE)]
     if cement and not positions:
         positions["vertebroplasty"] = cement
@@ -323,8 +328,11 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
             seen.setdefault(lv.name, (lv, []))[1].append(_procedure_for(lv.region, pos, procedures, positions))
         spinal = [lv for lv, _ in seen.values() if lv.region != "sacral"]
-        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading, lv, len(spinal) == 1))
-                for lv, found in seen.values()], False
+        bodies = [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading, lv, len(spinal) == 1))
+                  for lv, found in seen.values()]
+        if "sacral_augmentation" in procedures and len(spinal) == len(seen):   # "sacroplasty + PVP L5"
+            bodies.append(Body(name=None, region="sacral", procedure="sacral_augmentation"))
+        return bodies, False
     regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
     count_match = COUNT_PHRASE.search(text)
     count = None
@@ -530,7 +538,7 @@ def _focus(reading: Reading) -> str | None:
 
 def billing_scope(reading: Reading) -> str | None:
     """What part of the claim the coder limits the question to, if any ("CPT?" asks for the procedure line)."""
-    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes"):
+    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim",)):
         return "diagnosis"
     for scope in ("sedation", "biopsy", "imaging", "procedure"):
         if reading.has(f"scope.{scope}_only"):

@@ -344,3 +344,20 @@ def test_treated_and_biopsied_levels(parse, question, bodies, biopsied):
 ])
 def test_two_dates_offered_as_alternatives_are_asked_about(parse, question, given, ambiguous):
     assert parse(question, given).date_note.startswith("two possible dates") == ambiguous
+
+
+@pytest.mark.parametrize(("question", "bodies"), [
+    ("bilateral sacroplasty (needle each side) + PVP L5 same sitting", [("L5", "vertebroplasty"),
+                                                                         (None, "sacral_augmentation")]),
+    ("BKP T11 and L3 same sitting (T12 thru L2 not touched)", [("T11", "augmentation"), ("L3", "augmentation")]),
+    ("L3 'cement augmentation' - all the ticket says. 22511 or 22514?", [("L3", None)]),
+    ("cement augmentation L2, no balloon", [("L2", "vertebroplasty")]),
+    ("cement augmentation L2 with balloon tamp", [("L2", "augmentation")]),
+])
+def test_bodies_and_their_procedures(parse, question, bodies):
+    assert [(b.name, b.procedure) for b in parse(question, "2022-08-08").bodies] == bodies
+
+
+def test_a_code_already_on_the_charge_is_not_asked_for(parse):
+    facts = parse("PVP T9 for a vertebral hemangioma. dx code only - cpt is already on the charge", "2019-04-11")
+    assert facts.billing_scope == "diagnosis"
