@@ -38,15 +38,16 @@ class Inclusion(BaseModel):
 
 
 class Omission(BaseModel):
-    """When a derived code is left off: every pattern is in the question (e.g. payer and setting), on the dates."""
+    """When a derived code is left off: the question states every concept (a payer, a place of service: the
+    reader's settings), on the dates."""
     all_of: list[str]
     since: date | None = None
     until: date | None = None
     reason: str
 
-    def applies(self, question: str, day: date) -> bool:
+    def applies(self, settings: list[str], day: date) -> bool:
         return (self.since is None or day >= self.since) and (self.until is None or day <= self.until) and all(
-            re.search(p, question, re.I) for p in self.all_of)
+            concept in settings for concept in self.all_of)
 
 
 class CodeEntry(BaseModel):
@@ -302,7 +303,7 @@ class Codebook:
     def _apply_omissions(self, facts: Facts, result: Derivation) -> None:
         for derived in list(result.codes):
             rule = next((r for r in self.entries[derived.code].omit_when
-                         if r.applies(facts.question, facts.date_of_service)), None)
+                         if r.applies(facts.settings, facts.date_of_service)), None)
             if rule:
                 result.codes.remove(derived)
                 result.omitted[derived.code] = rule.reason

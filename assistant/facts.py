@@ -70,6 +70,7 @@ class Facts(BaseModel):
     mentioned_modifiers: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
+    settings: list[str] = Field(default_factory=list)    # payer and place of service stated: "place.facility"
     encounter: str = "A"
     general: bool = False
     asked_region: str | None = None
@@ -207,6 +208,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         mentioned_modifiers=_modifiers(text),
         conditions=_conditions(text, reading, conditions or {}),
         cues=_conditions(text, reading, cues or {}),
+        settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
+                         + reading.found("place", outside=("negated",))),
         encounter=_encounter(text, encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
@@ -632,6 +635,7 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     updates["mentioned_codes"] = current.mentioned_codes
     updates["mentioned_modifiers"] = current.mentioned_modifiers
     updates["conditions"] = current.conditions or previous.conditions
+    updates["settings"] = _unique(previous.settings + current.settings)
     if current.encounter != "A":
         updates["encounter"] = current.encounter
     return merged.model_copy(update=updates)

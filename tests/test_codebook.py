@@ -242,3 +242,13 @@ def test_sedation_by_an_unknown_performer_is_asked_for(parse, codebook):
     known = codebook.derive(parse("KP L2, 30 min sedation given by the surgeon", "2019-05-15"))
     assert asked.missing == "sedation_performer" and "CRNA" in asked.clarification
     assert known.missing is None
+
+
+@pytest.mark.parametrize(("question", "left_off"), [
+    ("Medicare pt, kypho T8 at the HOPD, surgeon gave mod sed 40 min, pt 58", True),
+    ("BCBS commercial pt (not Medicare), kypho T8 at the HOPD, surgeon gave mod sed 40 min, pt 58", False),
+    ("Medicare pt, kypho T8 in our office-based lab, surgeon gave mod sed 40 min, pt 58", False),
+])
+def test_a_payer_and_place_rule_needs_both_stated(parse, codebook, question, left_off):
+    derived = codebook.derive(parse(question, "2022-05-18"))
+    assert ("99153" in derived.omitted) == left_off
