@@ -626,7 +626,8 @@ def _merge(previous: Facts, current: Facts) -> Facts:
         bodies = [b.model_copy(update={"procedure": b.procedure or _carry_procedure(b, procedures)}) for b in bodies]
     updates["bodies"] = bodies
     updates["unknown_count"] = current.unknown_count and not bodies
-    for field in ("imaging", "sedation_minutes", "sedation_performer", "patient_age", "laterality"):
+    for field in ("imaging", "sedation_minutes", "sedation_performer", "patient_age", "laterality",
+                  "billing_scope", "focus"):
         if getattr(current, field) is not None:
             updates[field] = getattr(current, field)
     updates["sedation"] = previous.sedation or current.sedation
@@ -636,6 +637,7 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     updates["mentioned_modifiers"] = current.mentioned_modifiers
     updates["conditions"] = current.conditions or previous.conditions
     updates["settings"] = _unique(previous.settings + current.settings)
+    updates["cues"] = _unique(previous.cues + current.cues)
     if current.encounter != "A":
         updates["encounter"] = current.encounter
     return merged.model_copy(update=updates)

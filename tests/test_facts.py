@@ -361,3 +361,12 @@ def test_bodies_and_their_procedures(parse, question, bodies):
 def test_a_code_already_on_the_charge_is_not_asked_for(parse):
     facts = parse("PVP T9 for a vertebral hemangioma. dx code only - cpt is already on the charge", "2019-04-11")
     assert facts.billing_scope == "diagnosis"
+
+
+def test_a_follow_up_narrows_the_claim_and_adds_the_setting(parse):
+    dx_only = parse("actually I only need the dx code", "2024-02-02",
+                    ["BKP L2 for an osteoporotic compression fx, DOS 2/2/2024, cpt + dx pls"])
+    pro_fee = parse("forgot to say - hospital case, our doc bills the pro fee only", "2014-10-10",
+                    ["PVP L2 on 10/10/2014 under fluoro, codes?"])
+    assert dx_only.billing_scope == "diagnosis" and [b.name for b in dx_only.bodies] == ["L2"]
+    assert "26" in pro_fee.cues and "place.facility" in pro_fee.settings
