@@ -20,7 +20,6 @@ from assistant.vocabulary import (
     CODE_PATTERN,
     COUNT_PHRASE,
     HIDDEN_TEXT,
-    IMAGING_BY_OTHER,
     LEVEL_RANGE,
     MINUTES,
     MODIFIER_PATTERN,
@@ -29,10 +28,8 @@ from assistant.vocabulary import (
     ORDINALS,
     PLURAL_BODIES,
     REGION_WORDS,
-    SAME_SITE,
     SEDATION_END,
     SEDATION_START,
-    SURGEON_CLAIM,
     WORD_NUMBERS,
 )
 
@@ -195,10 +192,10 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         bodies=bodies,
         unknown_count=unknown_count,
         biopsy=reading.has("service.biopsy", outside=("negated",)),
-        biopsy_same_site=bool(SAME_SITE.search(text)),
+        biopsy_same_site=reading.has("biopsy.same_site"),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
-        imaging_by_other=_imaging_by_other(text, reading),
+        imaging_by_other=_imaging_by_other(reading),
         sedation=_sedation_mentions(reading) != [],
         sedation_minutes=minutes,
         sedation_performer=performer,
@@ -472,11 +469,12 @@ def _imaging(reading: Reading) -> str | None:
     return None
 
 
-def _imaging_by_other(text: str, reading: Reading) -> bool:
+def _imaging_by_other(reading: Reading) -> bool:
     """The imaging was done and is billed by someone else (a radiologist's S&I, before 2015 its own codes)."""
-    if IMAGING_BY_OTHER.search(text) and SURGEON_CLAIM.search(text):
+    imaging = reading.found("imaging")
+    if reading.has("scope.surgeon_claim") and any("other_performer" in reading.categories_at(m.start) for m in imaging):
         return True
-    return any("other_claim" in reading.categories_at(m.start) for m in reading.found("imaging"))
+    return any("other_claim" in reading.categories_at(m.start) for m in imaging)
 
 
 def _sedation_mentions(reading: Reading) -> list[Mention]:
