@@ -252,3 +252,10 @@ def test_sedation_by_an_unknown_performer_is_asked_for(parse, codebook):
 def test_a_payer_and_place_rule_needs_both_stated(parse, codebook, question, left_off):
     derived = codebook.derive(parse(question, "2022-05-18"))
     assert ("99153" in derived.omitted) == left_off
+
+
+def test_no_vertebral_osteoporosis_code_is_derived_for_a_sacral_insufficiency_fracture(parse, codebook):
+    sacral = codebook.derive(parse("right sacroplasty for a sacral insufficiency fracture", "2018-10-02"))
+    spinal = codebook.derive(parse("PKP L1 for an osteoporotic compression fx", "2018-10-02"))
+    assert not any(c.code.startswith("M80") for c in sacral.codes)
+    assert any(c.code.startswith("M80.08") for c in spinal.codes)
