@@ -21,6 +21,8 @@ def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> t
     if facts.billing_scope not in ASKED:
         return codes, []
     kept = [c for c in codes if _in_scope(facts.billing_scope, codebook.get(c.code))]
+    if facts.billing_scope == "diagnosis" and facts.fracture_code_only:
+        kept = [c for c in kept if "fracture" in codebook.get(c.code).description.lower()] or kept
     left = [c for c in codes if c not in kept]
     if not left or not kept:
         return codes, []

@@ -68,6 +68,7 @@ class Facts(BaseModel):
     conditions: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
     settings: list[str] = Field(default_factory=list)    # payer and place of service stated: "place.facility"
+    fracture_code_only: bool = False                     # "which fracture code": not the neoplasm's
     encounter: str = "A"
     general: bool = False
     asked_region: str | None = None
@@ -212,6 +213,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
         billing_scope=billing_scope(reading),
+        fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         rule_asks=_rule_asks(reading),
