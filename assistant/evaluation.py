@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -228,7 +229,8 @@ def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | N
 
 
 def _bare(code: str) -> str:
-    return code.upper().replace(" ", "")
+    """A proposed line as written, less spaces and units ("99153 x2" is the 99153 line)."""
+    return re.sub(r"[X×]\d+$", "", code.upper().replace(" ", ""))
 
 
 def answer_matches(expect: Expect, text: str) -> bool | None:

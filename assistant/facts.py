@@ -208,7 +208,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         cues=_conditions(text, reading, cues or {}),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
                          + reading.found("place", outside=("negated",))),
-        encounter=_encounter(text, encounters or {}),
+        encounter=_encounter(_blank(text, _other_fracture_spans(reading)), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
@@ -269,8 +269,8 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
             return [], {}
         positions["vertebroplasty"] = either
     cement = [m.start for m in reading.found("material.cement", outside=IGNORED_PROCEDURE)]
-    if cement and not positions:
-        positions["vertebroplasty"] = cement
+    if cement and not positions:       # cement into the sacrum alone is sacral augmentation
+        positions["sacral_augmentation" if _only_the_sacrum(reading) else "vertebroplasty"] = cement
     if cement and "augmentation" in positions and _augmentation_denied(reading) and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
@@ -281,6 +281,31 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _only_the_sacrum(reading: Reading) -> bool:
+    return reading.has("site.sacrum") and all(lv.region == "sacral" for _, lv in _named_levels(reading.text))
+
+
+def _other_fracture_spans(reading: Reading) -> list[tuple[int, int]]:
+    """What the text says of levels that are old or left untreated ("an old healed L3 deformity"; "L3 was not
+    addressed (chronic, healed)") or of the plan: not the encounter of the fracture treated."""
+    spans = []
+    levels = reading.found("level")
+    for s in reading.scopes:
+        start, end = reading.tokens[min(s.first, s.trigger.first)].start, reading.tokens[max(s.last, s.trigger.last)].end
+        if s.category == "not_treated":
+            spans.append((start, _sentence_end(reading.text, end)))
+        elif s.category == "hypothetical":            # the plan: "f/u 2 weeks" is not this encounter
+            spans.append((start, end))
+        elif s.category == "historical" and any(start <= m.start < end for m in levels):
+            spans.append((start, end))
+    return spans
+
+
+def _sentence_end(text: str, offset: int) -> int:
+    ends = [i for i in (text.find(".", offset), text.find("\n", offset)) if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def _augmentation_denied(reading: Reading) -> bool:
@@ -541,7 +566,7 @@ def _focus(reading: Reading) -> str | None:
 
 def billing_scope(reading: Reading) -> str | None:
     """What part of the claim the coder limits the question to, if any ("CPT?" asks for the procedure line)."""
-    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim",)):
+    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim", "negated")):
         return "diagnosis"
     for scope in ("sedation", "biopsy", "imaging", "procedure"):
         if reading.has(f"scope.{scope}_only"):
