@@ -158,6 +158,7 @@ def parse(
 
 
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
+ALTERNATIVES = {"or", "vs", "versus", "/", "."}
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
@@ -263,6 +264,8 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault(family, []).append(m.start)
     for m in devices:
         positions.setdefault("augmentation", []).append(m.start)
+    if len(positions) <= 1 and _offers_both_families(reading) and not reading.has("device.cavity"):
+        return [], {}                   # "22510 or 22513?" and no word on a balloon or device: asked
     either = positions.pop("either", None)          # "cement augmentation", "VP/KP": the note must decide
     if either and not positions:
         if not _augmentation_denied(reading):
@@ -276,11 +279,24 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("vertebroplasty", cement)
     if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
         return [], {}                   # augmentation named, the note silent on any device: the family is asked
+    states_bodies = bool(_named_levels(reading.text) or COUNT_PHRASE.search(reading.text))
+    if not positions and states_bodies and not reading.has("time.current"):   # "kyphoplasty at 3 levels yesterday"
+        for m in reading.found("procedure", outside=("negated", "not_treated", "hypothetical", "reference")):
+            positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
+        positions.pop("either", None)
     if not positions and reading.has("level"):       # a code written for named levels names its family
         for m in reading.found("code", outside=IGNORED_PROCEDURE):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _offers_both_families(reading: Reading) -> bool:
+    """The coder offers a vertebroplasty and an augmentation code as alternatives ("22511 or 22514?")."""
+    codes = sorted((m for m in reading.found("code") if m.concept.split(".", 1)[1] in SPINE_FAMILIES),
+                   key=lambda m: m.first)
+    return any(a.concept != b.concept and all(t.text in ALTERNATIVES for t in reading.tokens[a.last + 1:b.first])
+               and b.first > a.last + 1 for a, b in zip(codes, codes[1:], strict=False))
 
 
 def _only_the_sacrum(reading: Reading) -> bool:
@@ -296,9 +312,8 @@ def _other_fracture_spans(reading: Reading) -> list[tuple[int, int]]:
         start, end = reading.tokens[min(s.first, s.trigger.first)].start, reading.tokens[max(s.last, s.trigger.last)].end
         if s.category == "not_treated":
             spans.append((start, _sentence_end(reading.text, end)))
-        elif s.category == "hypothetical":            # the plan: "f/u 2 weeks" is not this encounter
-            spans.append((start, end))
-        elif s.category == "historical" and any(start <= m.start < end for m in levels):
+        elif s.category == "hypothetical" or (             # the plan: "f/u 2 weeks" is not this encounter
+                s.category == "historical" and any(start <= m.start < end for m in levels)):
             spans.append((start, end))
     return spans
 

@@ -370,3 +370,23 @@ def test_a_follow_up_narrows_the_claim_and_adds_the_setting(parse):
                     ["PVP L2 on 10/10/2014 under fluoro, codes?"])
     assert dx_only.billing_scope == "diagnosis" and [b.name for b in dx_only.bodies] == ["L2"]
     assert "26" in pro_fee.cues and "place.facility" in pro_fee.settings
+
+
+@pytest.mark.parametrize(("question", "procedures"), [
+    ("op note only says 'vertebral augmentation performed, cement injected'. Is this 22510 or 22513?", []),
+    ("kypho T12 with balloon, 22510 or 22513?", ["augmentation"]),
+    ("PVP T9 and kyphoplasty T11 same sitting, 2013. 22522 or 22525 for the 2nd level?",
+     ["vertebroplasty", "augmentation"]),
+    ("doc did kyphoplasty at 3 levels yesterday, what's the CPT?", ["augmentation"]),
+    ("kypho L3 last week, today PVP L4", ["vertebroplasty"]),
+    ("PROCEDURE: an 11-gauge needle into the right sacral ala and a second into the left; PMMA through each",
+     ["sacral_augmentation"]),
+])
+def test_which_procedure_was_done(parse, question, procedures):
+    assert parse(question, "2020-02-12").procedures == procedures
+
+
+def test_old_untreated_and_planned_words_do_not_set_the_seventh_character(parse):
+    note = ("INDICATION: acute osteoporotic fractures T12 and L1. MRI also shows an old healed L3 deformity. "
+            "PROCEDURE: balloon kyphoplasty T12 and L1. L3 was not addressed (chronic, healed). PLAN: f/u 2 weeks.")
+    assert parse(note, "2020-09-15").encounter == "A"
