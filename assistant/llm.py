@@ -123,10 +123,10 @@ def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str]:
             raise ModelUnavailableError("ASSISTANT_LLM=openai needs ASSISTANT_OPENAI_BASE_URL (or OPENAI_BASE_URL)")
         model = ChatOpenAI(base_url=settings.openai_base_url, model=settings.openai_model,
                            api_key=settings.openai_api_key or "not-needed", temperature=0,
-                           max_tokens=settings.max_tokens * 4, timeout=60, max_retries=1)
+                           max_tokens=settings.draft_tokens, timeout=60, max_retries=1)
         return model, settings.openai_model
     path = settings.gguf_path or default_gguf_path()
     if not Path(path).is_file():
         raise ModelUnavailableError(f"no GGUF model file at {path} (ASSISTANT_GGUF_PATH)")
-    model = GGUFChatModel(model_path=path, max_tokens=settings.max_tokens, threads=settings.llm_threads)
+    model = GGUFChatModel(model_path=path, max_tokens=settings.draft_tokens, threads=settings.llm_threads)
     return model, model.model_name

@@ -40,9 +40,11 @@ class _ModelOnlyStub:
         from types import SimpleNamespace
 
         from assistant.codebook import Codebook
+        from assistant.config import Settings
 
         self.codebook = Codebook.load()
         self.index = SimpleNamespace(chunks=[])
+        self.settings = Settings.from_env(llm_backend="none")
 
     def model(self):
         return None
