@@ -104,8 +104,7 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     assistant = Assistant(settings, progress=progress)
     openai_assistant = None
     if settings.openai_base_url and settings.llm_backend != "openai":
-        openai_assistant = Assistant(Settings.from_env(llm_backend="openai", data_dir=settings.data_dir),
-                                     progress=progress)
+        openai_assistant = Assistant(settings.model_copy(update={"llm_backend": "openai"}), progress=progress)
     evaluator = Evaluator(assistant, openai_assistant)
     chosen = baselines or evaluator.baselines()
     if "full" not in chosen:
