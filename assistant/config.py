@@ -53,7 +53,7 @@ PROMPT_PROFILES = {
                              max_tokens=None, answer_length="two or three short sentences"),
     # a model server: the passages whole and room for a real answer (the rule check still decides every code)
     "full": PromptProfile(passages=5, passage_chars=None, passage_titles=True, reason_chars=None, question_chars=4000,
-                          max_tokens=256, answer_length="one short paragraph: each code with its units and what it "
+                          max_tokens=192, answer_length="one short paragraph: each code with its units and what it "
                           "covers, then why, from the reference passages"),
 }
 BACKEND_PROMPTS = {"gguf": "compact", "openai": "full", "none": "compact"}  # the profile each backend gets by default

@@ -104,7 +104,8 @@ class TokenClock:
         self.times: list[float] = []
 
     def tick(self, token: str) -> None:
-        self.times.append(time.perf_counter())
+        if token:  # a stream's role and closing chunks carry no text
+            self.times.append(time.perf_counter())
 
     def figures(self) -> dict[str, int | float | None]:
         if not self.times:

@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.llm import default_gguf_path
 
-CONTEXT_TOKENS = 4096  # the full prompt profile: five whole passages and a 256-token answer
+CONTEXT_TOKENS = 4096  # the full prompt profile: five whole passages and a 192-token answer
 
 
 def model_alias(path: str) -> str:

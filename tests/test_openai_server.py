@@ -23,6 +23,11 @@ def test_the_server_serves_the_packaged_model_and_streams_tokens(openai_server, 
     assert name == openai_server.model
     chunks = [chunk.content for chunk in model.stream([HumanMessage("Name one bone of the spine.")])]
     assert len([c for c in chunks if c]) > 1 and "".join(chunks).strip()
+    limited, _ = chat_model(Settings.from_env(llm_backend="openai", openai_base_url=openai_server.url,
+                                              openai_model=openai_server.model, max_tokens=3,
+                                              prompt_profile="compact", data_dir=data_dir))
+    words = [c.content for c in limited.stream([HumanMessage("Write a long story about the spine.")]) if c.content]
+    assert 0 < len(words) <= 3  # the token limit reaches the server
 
 
 def test_an_answer_drafted_by_the_server_is_rule_checked_with_the_full_prompt(openai_server, data_dir, parse,
@@ -34,8 +39,9 @@ def test_an_answer_drafted_by_the_server_is_rule_checked_with_the_full_prompt(op
     tokens: list[str] = []
     answer = assistant.ask(question, "2025-03-01", on_token=tokens.append)
     assert (answer.llm.backend, answer.llm.model) == ("openai", openai_server.model)
-    assert assistant.model().max_tokens == PROMPT_PROFILES["full"].max_tokens == assistant.settings.draft_tokens
-    assert tokens and assistant.draft_errors == 0
+    # the server honours the full profile's token limit (one streamed chunk per token)
+    assert assistant.settings.draft_tokens == PROMPT_PROFILES["full"].max_tokens
+    assert 0 < len([t for t in tokens if t]) <= PROMPT_PROFILES["full"].max_tokens and assistant.draft_errors == 0
     assert not any("chat model unavailable" in w for w in answer.warnings)
     expected = codebook.derive(parse(question, "2025-03-01")).codes
     assert [(c.code, c.units, c.verified) for c in answer.codes] == [(d.code, d.units, True) for d in expected]
