@@ -182,7 +182,8 @@ class Evaluator:
                        for c in answer.codes]
                 result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
                                       f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
-                                      answer.llm.draft_passed if draft else None, [r.code for r in answer.rejected],
+                                      answer.llm.draft_passed if drafts(answer, draft) else None,
+                                      [r.code for r in answer.rejected],
                                       answer.timings_ms, direct=answer.summary)
                 result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
                 return result.model_copy(update=clock.figures())
@@ -241,6 +242,12 @@ class Evaluator:
             clarification_ok=None if clarify is None else clarify == e.needs_clarification,
             mentions_ok=all(m in text for m in e.mentions), draft_passed=draft_passed, rejected=rejected,
             timings_ms=timings, answer_ok=answer_matches(e, text if direct is None else direct))
+
+
+def drafts(answer, asked: bool) -> bool:
+    """Whether the pipeline had the model draft this answer: asked to, in scope, and not asking back (it
+    drafts no clarifying question or scope statement, so their draft agreement is n/a, not a failure)."""
+    return asked and answer.in_scope and not answer.needs_clarification
 
 
 def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.llm import default_gguf_path
 
-CONTEXT_TOKENS = 4096  # the full prompt profile: five whole passages and a 192-token answer
+CONTEXT_TOKENS = 4096  # room for the full prompt profile (three whole passages, a 160-token answer) and more
 
 
 def model_alias(path: str) -> str:
@@ -26,7 +26,7 @@ def model_alias(path: str) -> str:
 def server_argv(path: str, host: str, port: int, threads: int) -> list[str]:
     return [sys.executable, "-m", "llama_cpp.server", "--model", path, "--model_alias", model_alias(path),
             "--host", host, "--port", str(port), "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", str(threads),
-            "--n_threads_batch", str(threads), "--seed", "0", "--verbose", "False"]
+            "--n_threads_batch", str(threads), "--flash_attn", "True", "--seed", "0", "--verbose", "False"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,7 +52,7 @@ def test_the_full_profile_shows_whole_passages_with_titles_whole_reasons_and_ask
     full = draft_inputs(facts, derivation, passages, PROMPT_PROFILES["full"])
     assert compact["passages"] == ("Passage 0 says the add-on is reported per additional body. " * 6)[:100]
     sentence = "Passage {} says the add-on is reported per additional body. "
-    assert full["passages"].splitlines() == [f"[Title {i}] " + sentence.format(i) * 6 for i in range(5)]
+    assert full["passages"].splitlines() == [f"[Title {i}] " + sentence.format(i) * 6 for i in range(3)]
     assert all(c.reason in full["codes"] for c in derivation.codes)
     compact_system, full_system = (DRAFT_PROMPT.format_messages(**inputs)[0].content for inputs in (compact, full))
     assert compact_system.endswith("Answer in two or three short sentences.")
