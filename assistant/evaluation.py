@@ -316,7 +316,8 @@ def metrics(results: list[CaseResult]) -> dict:
             "mentions_accuracy": _rate([r.mentions_ok for r in rs]),
             "draft_pass_rate": _rate([bool(r.draft_passed) for r in rs if r.draft_passed is not None]),
             "drafts_streamed": sum(1 for r in rs if r.draft_tokens),
-            "first_token_ms": _median([r.first_token_ms for r in rs if r.first_token_ms is not None]),
+            "first_token_ms": _percentile([r.first_token_ms for r in rs if r.first_token_ms is not None], 0.5)
+            if any(r.first_token_ms is not None for r in rs) else None,
             "tokens_per_s": _median([r.tokens_per_s for r in rs if r.tokens_per_s is not None]),
             "review_accuracy": _rate([r.review_ok for r in rs if r.review_ok is not None]),
             "answer_accuracy": _rate([r.answer_ok for r in rs if r.answer_ok is not None]),
