@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE
-from assistant.facts import Facts
+from assistant.facts import Body, Facts
 from assistant.yamlfile import safe_load
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
@@ -273,6 +273,7 @@ class Codebook:
                 "check the code book of that year"])
         if not facts.in_scope:
             return Derivation()
+        facts = self._bodies_from_proposed_primary(facts)
         missing, question = self._missing_fact(facts) or (None, None)
         sedation_asked = facts.focus == "sedation" and facts.sedation_minutes is not None
         if question and not (sedation_asked and missing in CASE_FACTS):
@@ -359,6 +360,19 @@ class Codebook:
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return "sedation_minutes"
         return None
+
+    def _bodies_from_proposed_primary(self, facts: Facts) -> Facts:
+        """A claim's own primary code stands for the one body of a case that names no level ("claim was 22514 +
+        99144 ... kypho"): its family is the one done and it covers a single region on the date."""
+        if facts.bodies or len(facts.procedures) != 1 or facts.unknown_count or facts.rule_asks \
+                or facts.mentioned_modifiers:
+            return facts                # a rule asked about a code is not a claim to review
+        primaries = [e for c in facts.mentioned_codes if (e := self.get(c)) and e.role == "primary"
+                     and e.family == facts.procedures[0] and e.valid_on(facts.date_of_service) and e.regions]
+        if len(primaries) != 1:
+            return facts
+        body = Body(name=None, region=primaries[0].regions[0], procedure=primaries[0].family)
+        return facts.model_copy(update={"bodies": [body]})
 
     def _names_procedure_codes(self, facts: Facts) -> bool:
         """The question names procedure codes ("22511 or 22514?"): it asks which one applies."""

@@ -259,3 +259,11 @@ def test_no_vertebral_osteoporosis_code_is_derived_for_a_sacral_insufficiency_fr
     spinal = codebook.derive(parse("PKP L1 for an osteoporotic compression fx", "2018-10-02"))
     assert not any(c.code.startswith("M80") for c in sacral.codes)
     assert any(c.code.startswith("M80.08") for c in spinal.codes)
+
+
+def test_a_claims_own_primary_code_stands_for_the_unnamed_level(parse, codebook):
+    claim = codebook.derive(parse("claim was 22514 + 99144, kypho doc gave the sedation himself, 20 min, pt 66. "
+                                  "what do I correct?", "2017-02-13"))
+    rule = codebook.derive(parse("mod 50 on 22514 when they do bilateral balloons?", "2024-11-24"))
+    assert [c.code for c in claim.codes][:2] == ["22514", "99152"]
+    assert not rule.codes
