@@ -23,11 +23,8 @@ from assistant.vocabulary import (
     LEVEL_RANGE,
     MINUTES,
     MODIFIER_PATTERN,
-    ONE_SIDE_ONLY,
     ORDINAL_LEVEL,
     ORDINALS,
-    PLURAL_BODIES,
-    REGION_WORDS,
     SEDATION_END,
     SEDATION_START,
     WORD_NUMBERS,
@@ -202,7 +199,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         sedation_minutes=minutes,
         sedation_performer=performer,
         patient_age=_age(text),
-        laterality=_laterality(_blank(session, reading.scope_spans("hypothetical")), reading),
+        laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(text),
         conditions=_conditions(text, reading, conditions or {}),
@@ -375,7 +372,7 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
         if "sacral_augmentation" in procedures and len(spinal) == len(seen):   # "sacroplasty + PVP L5"
             bodies.append(Body(name=None, region="sacral", procedure="sacral_augmentation"))
         return bodies, False
-    regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
+    regions = [r for r in spine.REGION_ORDER if _said(reading, f"region.{r}", text)]
     count_match = COUNT_PHRASE.search(text)
     count = None
     if count_match:
@@ -387,11 +384,16 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
         return [], bool(count)
     if "sacral" in regions and "sacral_augmentation" in procedures:
         return [Body(name=None, region="sacral", procedure="sacral_augmentation")], False
-    if len(regions) > 1 or (count is None and PLURAL_BODIES.search(text)):
+    if len(regions) > 1 or (count is None and _said(reading, "count.plural", text)):
         return [], True
     region = regions[0]
     proc = _procedure_for(region, 0, procedures, positions)
     return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
+
+
+def _said(reading: Reading, concept: str, text: str) -> bool:
+    """The concept is mentioned in the text read (less what was blanked out of it: an earlier session)."""
+    return any(text[m.start:m.end].strip() for m in reading.found(concept))
 
 
 def _technique(found: list[str | None], reading: Reading, level: spine.Level, only_level: bool) -> str | None:
@@ -491,11 +493,12 @@ def _current_session(text: str, reading: Reading) -> str:
     return session if spine.LEVEL_PATTERN.search(session) or not spine.LEVEL_PATTERN.search(text) else text
 
 
-def _laterality(session: str, reading: Reading) -> str | None:
+def _laterality(reading: Reading) -> str | None:
     """One side only, or one side said untreated, outranks a side word; needle counts never make a side (0200T
     is one side with one or more needles)."""
     planned = ("hypothetical", "historical")
-    if ONE_SIDE_ONLY.search(session) or reading.found("side", outside=planned) and any(
+    sides = reading.found("side", outside=planned)
+    if any("one_side" in reading.categories_at(m.start) for m in sides) or sides and any(
             reading.categories_at(m.start) & {"not_treated", "negated"} for m in reading.found("side")):
         return "unilateral"
     for side in ("bilateral", "unilateral"):

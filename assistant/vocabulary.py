@@ -20,13 +20,6 @@ ORDINAL_LEVEL = re.compile(
 )
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-REGION_WORDS = {
-    "cervical": r"\bcervical\b|\bc-spine\b",
-    "thoracic": r"\bthoracic\b|\bt-spine\b|\bdorsal\b",
-    "lumbar": r"\blumbar\b|\bl-spine\b",
-    "sacral": r"\bsacral\b|\bsacrum\b|sacroplast\w*",
-}
-PLURAL_BODIES = re.compile(r"\b(?:levels|vertebrae|bodies|fractures|multiple|multilevel|multi-level)\b", re.IGNORECASE)
 LEVEL_RANGE = re.compile(
     r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
     re.IGNORECASE,
@@ -45,12 +38,6 @@ AGE_PATTERNS = [
     re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
     re.compile(r"\b(?:pt|patient)\s+(?:is\s+)?(\d{1,3})\b(?!\s*(?:mg|cc|ml|min|%|levels?|units?))", re.IGNORECASE),
 ]
-# Checked in order; the first match decides. An explicit one-side statement comes first ("two
-# needles, both in the right ala only" is unilateral). Needle counts never make a side: 0200T is
-# unilateral with one or more needles; a single needle can only be one side.
-# One side named with "only" ("two needles, both in the RIGHT ala only"): checked before any other side word.
-ONE_SIDE_ONLY = re.compile(r"\b(?:right|left|rt|lt|r|l)\b[\w\s-]{0,40}\bonly\b|\bonly (?:on|in) the (?:right|left|rt|lt|r|l)\b",
-                           re.IGNORECASE)
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
 # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
 MODIFIER_PATTERN = re.compile(
