@@ -27,6 +27,7 @@ from assistant.vocabulary import (
     ORDINALS,
     SEDATION_END,
     SEDATION_START,
+    TIME_RANGE,
     WORD_NUMBERS,
 )
 
@@ -549,13 +550,24 @@ def _clock_minutes(text: str) -> int | None:
     the first to the last time named."""
     times = [(m.start(), m.end(), int(m[1] or m[3]) * 60 + int(m[2] or m[4])) for m in CLOCK_TIME.finditer(text)]
     if len(times) < 2:
-        return None
+        return _time_range_minutes(text)
     breaks = [0] + [m.end() for m in CLAUSE_BREAK.finditer(text)] + [len(text)]
     near = [text[max(x for x in breaks if x <= a):min(x for x in breaks if x >= b)] for a, b, _ in times]
     first = next((i for i, ctx in enumerate(near) if SEDATION_START.search(ctx)), 0)
     last = next((i for i, ctx in enumerate(near) if i > first and SEDATION_END.search(ctx)), len(times) - 1)
     minutes = times[last][2] - times[first][2]
     return minutes if minutes > 0 else None
+
+
+def _time_range_minutes(text: str) -> int | None:
+    """Minutes of a military-time range ("RN observer, 0815-0845"); a pair of years is not one."""
+    for m in TIME_RANGE.finditer(text):
+        if m[1][0] in "12" and m[3][0] in "12" and all(1900 <= int(x + y) <= 2099 for x, y in ((m[1], m[2]), (m[3], m[4]))):
+            continue
+        minutes = (int(m[3]) * 60 + int(m[4])) - (int(m[1]) * 60 + int(m[2]))
+        if minutes > 0:
+            return minutes
+    return None
 
 
 def _age(text: str) -> int | None:

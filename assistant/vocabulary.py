@@ -26,6 +26,8 @@ LEVEL_RANGE = re.compile(
 )
 # 09:02 or military 0921; four digits starting 19/20 are read as years, never times
 CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\d|1[0-8]|2[1-3])([0-5]\d)\b(?![/-]|\.\d)")
+# a military-time range "0815-0845" (four digits each; year ranges such as "2019-2020" are not times)
+TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
 SEDATION_START = re.compile(r"first dose|given|administered|start\w*|began|begin|midazolam|versed|fentanyl|ketamine|"
                             r"propofol", re.IGNORECASE)
