@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from assistant.codebook import Codebook, Derivation
 from assistant.facts import Facts
+from assistant.plain_text import plain
 from assistant.readback import Understood
 from assistant.retrieval import Passage
 from assistant.review import Verdict
@@ -305,12 +305,6 @@ def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdi
         items = [f"{r.code}: {r.reason}" for r in rejected] + list(notes) + derivation.warnings
         out.append(Section(kind="notes", title="Notes", items=items))
     if passages and not (rule and rule.quotes):
-        body = _plain(passages[0].text.split("\n\n", 1)[-1])
+        body = plain(passages[0].text.split("\n\n", 1)[-1])
         out.append(Section(kind="quote", title=f"{passages[0].title} [{passages[0].doc_id}]", items=[body[:500]]))
     return out
-
-
-def _plain(source_text: str) -> str:
-    """A source document's Markdown as plain text: no emphasis or heading markers."""
-    text = re.sub(r"^#+\s*", "", source_text, flags=re.MULTILINE)
-    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", text, flags=re.DOTALL)

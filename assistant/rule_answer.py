@@ -15,6 +15,8 @@ from datetime import date
 
 from assistant.codebook import Codebook, CodeEntry
 from assistant.facts import Facts
+from assistant.plain_text import is_table_row, plain
+from assistant.reader import reader
 from assistant.retrieval import Passage
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
@@ -30,6 +32,7 @@ FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
 WORD = re.compile(r"[a-z0-9]+")
+NUMBER = re.compile(r"\d")
 LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
 SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")
 STOPWORDS = frozenset({
@@ -103,15 +106,22 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
     if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
-    quotes = best_sentences(facts.question, passages)
-    if statements:
-        lead = statements[:1] if "define" in asks and quotes else statements[:2]
-        summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
-    elif quotes:
-        summary = " ".join(f"{q.text} [{q.doc_id}]" for q in quotes)
-    else:
-        return None
+    from_passages = answer_from_passages(facts.question, passages)
+    quotes = from_passages.quotes if from_passages else []
+    if not statements:
+        return from_passages
+    lead = statements[:1] if "define" in asks and quotes else statements[:2]
+    summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
+
+
+def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer | None:
+    """A question the code table does not answer (a definition, a documentation or coverage rule): the passage
+    sentences that best match it, each with its source, instead of a passage's opening lines."""
+    quotes = best_sentences(question, passages)
+    if not quotes:
+        return None
+    return RuleAnswer(summary=" ".join(f"{q.text} [{q.doc_id}]" for q in quotes), quotes=quotes)
 
 
 def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
@@ -319,10 +329,11 @@ def _fits(entry: CodeEntry, facts: Facts) -> bool:
 def best_sentences(question: str, passages: list[Passage], limit: int = 2) -> list[Quote]:
     """The passage sentences that best match the question: shared content words (a word's first five letters),
     each weighted by how rare it is among the candidate sentences, a little less for longer sentences and for
-    lower-ranked passages."""
+    lower-ranked passages; never a question, and for a question about a quantity, one that states a number."""
     asked = _stems(question)
     candidates = [(rank, sentence, _stems(sentence)) for rank, passage in enumerate(passages)
-                  for sentence in _sentences(passage.text)]
+                  for sentence in _sentences(passage.text) if not sentence.endswith("?")]
+    quantity = reader().read(question).has("ask.quantity")
     if not asked or not candidates:
         return []
     frequency = Counter(stem for _, _, stems in candidates for stem in stems & asked)
@@ -330,6 +341,8 @@ def best_sentences(question: str, passages: list[Passage], limit: int = 2) -> li
     scored = []
     for rank, sentence, stems in candidates:
         score = sum(weight[stem] for stem in stems & asked)
+        if quantity and not NUMBER.search(sentence):
+            score /= 2        # "what's the cutoff?" is answered by a sentence that states a number
         if score:
             scored.append((score / math.sqrt(len(stems)) * (1 - 0.05 * rank), sentence, passages[rank].doc_id))
     scored.sort(key=lambda item: -item[0])
@@ -345,11 +358,11 @@ def _sentences(chunk_text: str) -> list[str]:
     items: list[str] = []
     for line in chunk_text.split("\n")[1:]:
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith("#") or is_table_row(stripped):
             items.append("")
         elif LIST_ITEM.match(stripped) or not items or not items[-1]:
             items.append(LIST_ITEM.sub("", stripped))
         else:
             items[-1] += " " + stripped
-    pieces = [s.strip().replace("**", "") for item in items if item for s in SENTENCE_END.split(item)]
+    pieces = [s.strip() for item in items if item for s in SENTENCE_END.split(plain(item))]
     return [s for s in pieces if 30 <= len(s) <= 400]
