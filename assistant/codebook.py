@@ -289,7 +289,7 @@ class Codebook:
             self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
         # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
-            facts.asks_for_codes or "?" not in facts.question))
+            facts.asks_for_codes or facts.question_form is None))
         if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)
@@ -334,6 +334,8 @@ class Codebook:
 
     def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
+            return None
+        if facts.rule_only:
             return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
             return "date"

@@ -27,7 +27,7 @@ UNIT_RULES = {"per_session": "only one unit per session, whatever the number of 
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
 # the services a question may name without a code, and the code families that bill them
-ABOUT_FAMILIES = ("includes", "modifier")  # rules a family answers through any of its primaries
+ABOUT_FAMILIES = ("includes", "modifier", "pair")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
@@ -60,7 +60,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
-    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes)):
+    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes
+                                               and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes:
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
@@ -222,7 +223,8 @@ def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) ->
     partner = codebook.add_on_of(entry.code, _when(entry, day))
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
-    return [f"{entry.code} has no add-on code in this table."]
+    once = f": {UNIT_RULES[entry.units]}" if entry.units in UNIT_RULES else ""
+    return [f"{entry.code} has no add-on code in this table{once}."]
 
 
 def _units_of(entry: CodeEntry) -> str:
@@ -300,7 +302,8 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
 def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
     """The codes of each family the question names, on the date asked."""
     day = facts.date_of_service
-    families = list(facts.procedures) + [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    services = [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    families = services + list(facts.procedures)   # "VP imaging guidance codes": the service's codes lead
     out = []
     for family in families:
         entries = [e for e in codebook.where(day, family=family) if _listed(e, facts)]

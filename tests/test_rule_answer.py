@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from assistant.retrieval import Passage
-from assistant.rule_answer import answer_rule, best_sentences, is_rule_question
+from assistant.rule_answer import answer_from_passages, answer_rule, best_sentences, is_rule_question
 
 
 def _answer(parse, codebook, question, dos="2024-05-01", passages=()):
@@ -85,3 +85,55 @@ def test_the_best_sentence_is_the_one_sharing_the_rarest_words():
 def test_two_codes_named_ask_whether_the_add_on_goes_with_the_other(parse, codebook, question, says, names):
     rule = answer_rule(parse(question, "2024-05-01"), codebook, [])
     assert says in rule.summary and names in rule.summary
+
+
+def _passage(text: str, doc_id: str = "doc-1") -> Passage:
+    return Passage(doc_id=doc_id, chunk_id=f"{doc_id}#0", title="Title", text=text, source="s", license="public",
+                   codes=[], score=1.0)
+
+
+def test_a_question_is_never_answered_with_a_question_or_a_table_row():
+    passage = _passage("Title\n\nCan I bill the RDQ score cutoff on the LCD claim?\n"
+                       "| RDQ | score | cutoff |\n"
+                       "- The LCD wants an RDQ score above 17 when the pain stays at 5 or more.")
+    quotes = best_sentences("RDQ score cutoff in the LCD?", [passage])
+    assert [q.text for q in quotes] == ["The LCD wants an RDQ score above 17 when the pain stays at 5 or more."]
+
+
+def test_a_quantity_question_prefers_the_sentence_that_states_a_number():
+    passage = _passage("Title\n\n- Height loss is measured on the imaging study that dates the fracture.\n"
+                       "- Loss of more than 25% of vertebral body height counts toward the course criterion.")
+    quotes = best_sentences("whats the height loss % criterion?", [passage], limit=1)
+    assert "25%" in quotes[0].text
+
+
+def test_sentences_come_without_markdown_markers():
+    passage = _passage("Title\n\n- **Continuum of care**: the patient is _referred_ for a `BMD` test, see [LCD](http://x).")
+    quotes = best_sentences("BMD referral for the LCD?", [passage])
+    assert quotes[0].text == "Continuum of care: the patient is referred for a BMD test, see LCD."
+
+
+def test_a_question_with_no_case_is_answered_from_the_passages(parse, codebook):
+    facts = parse("what does the LCD want for the continuum of care?", "2024-05-01")
+    passage = _passage("Title\n\n- Continuum of care: the patient is referred for BMD testing.")
+    rule = answer_from_passages(facts.question, [passage])
+    assert rule.summary == "Continuum of care: the patient is referred for BMD testing. [doc-1]"
+
+
+def test_a_rule_question_naming_no_level_is_not_asked_for_case_facts(parse, codebook):
+    facts = parse("is there an add-on code for sacroplasty if more than one sacral segment gets cement?", "2024-05-01")
+    derivation = codebook.derive(facts)
+    assert facts.question_form == "rule" and derivation.clarification is None and derivation.codes == []
+    rule = answer_rule(facts, codebook, [])
+    sacral = codebook.where(date(2024, 5, 1), family="sacral_augmentation")
+    assert "no add-on code" in rule.summary and any(e.code in rule.summary for e in sacral)
+
+
+def test_the_same_words_with_a_treated_level_are_a_case(parse, codebook):
+    facts = parse("kyphoplasty T12 vs vertebroplasty L1, codes?", "2024-05-01")
+    assert facts.question_form == "rule" and codebook.derive(facts).codes
+
+
+def test_a_statement_of_a_fracture_is_coded_and_a_question_about_it_is_not(parse, codebook):
+    assert codebook.derive(parse("Osteoporotic compression fx.", "2024-05-01")).codes
+    assert not codebook.derive(parse("osteoporotic compression fx - which category is it in?", "2024-05-01")).codes
