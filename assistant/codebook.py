@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE
 from assistant.facts import Facts
+from assistant.tabular import TabularNote
 from assistant.yamlfile import safe_load
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
@@ -153,8 +154,10 @@ class Codebook:
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
-                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None) -> None:
+                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None,
+                 tabular_notes: list[TabularNote] | None = None) -> None:
         self.clarifications = clarifications or {}
+        self.tabular_notes = tabular_notes or []
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
@@ -164,6 +167,7 @@ class Codebook:
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
+        notes: list[TabularNote] = []
         for path in sorted(directory.glob("*.yaml")):
             data = safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -172,7 +176,8 @@ class Codebook:
             seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
             clarifications.update(data.get("clarifications", {}))
-        return cls(entries, conditions, encounters, supported, seventh, clarifications)
+            notes += [TabularNote(**raw) for raw in data.get("tabular_notes", [])]
+        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes)
 
     def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
         """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""

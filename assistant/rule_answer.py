@@ -13,11 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from assistant import tabular
 from assistant.codebook import Codebook, CodeEntry
 from assistant.facts import Facts
 from assistant.plain_text import is_table_row, plain
 from assistant.reader import reader
 from assistant.retrieval import Passage
+from assistant.tabular import categories_in
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
@@ -74,6 +76,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
+    if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
+        asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
     if not asks and facts.general:
         asks.append("sources")
     return asks
@@ -102,6 +106,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     subjects = named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
+    statements += _tabular(asks, facts, codebook)
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -142,8 +147,6 @@ def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) 
 
 def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
     day = facts.date_of_service
-    if ask == "code_also":
-        return _code_also(entry, codebook)
     if ask in ("start", "end"):
         return [_dates(entry, day, codebook)]
     if ask == "replaced":
@@ -267,11 +270,33 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     return out
 
 
-def _code_also(entry: CodeEntry, codebook: Codebook) -> list[str]:
-    """The 'code also' / 'use additional code' notes of the conditions that call for an ICD-10-CM code."""
-    template = entry.template or entry.code
+def diagnoses_named(facts: Facts, codebook: Codebook) -> list[str]:
+    """The ICD-10-CM codes, incomplete codes and categories the question names ("M80.88XA", "M80.8", "M80")."""
+    codes = [c.rstrip("-") for c in facts.mentioned_codes
+             if "." in c or ((e := codebook.get(c)) is not None and e.system == "ICD-10-CM")]
+    return list(dict.fromkeys(codes + categories_in(facts.question, codebook.entries)))
+
+
+def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
+    """From the ICD-10-CM tabular notes: the codes to add to a named diagnosis (and where another entry calls
+    for it), or whether two named diagnoses may be coded together."""
+    named, notes = diagnoses_named(facts, codebook), codebook.tabular_notes
+    out: list[str] = []
+    if "code_also" in asks:
+        for code in named:
+            out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code)
+            out += _condition_notes(code, codebook)
+    if "excludes" in asks or "code_also" in asks:
+        out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
+    return list(dict.fromkeys(out))
+
+
+def _condition_notes(code: str, codebook: Codebook) -> list[str]:
+    """The 'code also' notes of the conditions that call for an ICD-10-CM code (what else the case needs)."""
+    entry = codebook.get(code)
+    template = (entry.template or entry.code) if entry else code
     notes = [c.also for c in codebook.conditions if c.also and template in c.codes]
-    return [f"With {entry.code}: {note}." for note in dict.fromkeys(notes)]
+    return [f"With {code}: {note}." for note in dict.fromkeys(notes)]
 
 
 def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:
