@@ -76,11 +76,20 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
+    if not asks and codebook and not facts.is_scenario and _invalid_on_date_given(facts, codebook):
+        asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
     if not asks and facts.general:
         asks.append("sources")
     return asks
+
+
+def _invalid_on_date_given(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
+    """The named codes that were not valid on a date of service the question gives."""
+    if facts.date_note.startswith("no date"):
+        return []
+    return [e for e in _named(facts, codebook) if not e.valid_on(facts.date_of_service)]
 
 
 def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
@@ -106,6 +115,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     subjects = named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
+    if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
+        statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
     statements += _tabular(asks, facts, codebook)
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
