@@ -20,6 +20,7 @@ from assistant.plain_text import is_table_row, plain
 from assistant.reader import reader
 from assistant.retrieval import Passage
 from assistant.tabular import categories_in
+from assistant.vocabulary import COUNT_PHRASE, WORD_NUMBERS
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
@@ -28,6 +29,7 @@ FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral a
 UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
+UNITS_FOR_BODIES = {"per_session": lambda n: 1, "per_additional_body": lambda n: n - 1, "per_body": lambda n: n}
 # the services a question may name without a code, and the code families that bill them
 ABOUT_FAMILIES = ("includes", "modifier", "pair")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
@@ -76,6 +78,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
+    if not asks and codebook and _under_minimum(facts, codebook):
+        asks.append("units")   # "sedation only 8 min - still bill 99152?": the code's minimum time
     if not asks and codebook and not facts.is_scenario and _invalid_on_date_given(facts, codebook):
         asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
@@ -92,6 +96,16 @@ def _invalid_on_date_given(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
     return [e for e in _named(facts, codebook) if not e.valid_on(facts.date_of_service)]
 
 
+def _under_minimum(facts: Facts, codebook: Codebook) -> list[str]:
+    """A timed code named with a time under its minimum: 'No: 8 minutes ... under the 10 minutes 99152 needs'."""
+    minutes = facts.sedation_minutes
+    if minutes is None:
+        return []
+    return [f"No: {minutes} minutes of sedation is under the {e.min_minutes} minutes {e.code} needs (less than "
+            f"{e.min_minutes} minutes is not reported)." for e in _named(facts, codebook)
+            if e.min_minutes and minutes < e.min_minutes]
+
+
 def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
     named = _named(facts, codebook)
     return len(named) >= 2 and any(e.role == "add_on" for e in named)
@@ -100,7 +114,9 @@ def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
 def is_rule_question(facts: Facts, case_undecided: bool = False, codebook: Codebook | None = None) -> bool:
     """A question about a rule, not a case: a rule word, and no treated level to code (or, for a question about
     a service, a case the codebook could not decide)."""
-    if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or facts.sedation_minutes is not None:
+    timed = codebook is not None and bool(_under_minimum(facts, codebook))
+    if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or (
+            facts.sedation_minutes is not None and not timed):
         return False
     return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
 
@@ -115,6 +131,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     subjects = named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
+    statements += _under_minimum(facts, codebook)
     if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
         statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
     statements += _tabular(asks, facts, codebook)
@@ -167,7 +184,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
-        return _units(entry, day, codebook)
+        return _units(entry, day, codebook, bodies_counted(facts.question))
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)
     if ask == "define":
@@ -247,13 +264,24 @@ def _units_of(entry: CodeEntry) -> str:
     return UNIT_RULES.get(entry.units or "", "one unit")
 
 
-def _units(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
+def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = None) -> list[str]:
     if entry.first_unit:
         minimum = f"; at least {entry.min_minutes} minutes to report it" if entry.min_minutes else ""
         return [f"{entry.code} is reported once for the first {entry.first_unit} minutes{minimum}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
     more = f"; each additional body is {partner.code}" if partner else ""
-    return [f"{entry.code}: {_units_of(entry)}{more}."]
+    units = UNITS_FOR_BODIES.get(entry.units or "")
+    counted = f"For {count} bodies: {entry.code} x{units(count)} — " if units and count else ""
+    return [f"{counted}{entry.code}: {_units_of(entry)}{more}."]
+
+
+def bodies_counted(question: str) -> int | None:
+    """The number of bodies a question states ("kypho at 5 levels"), if any."""
+    m = COUNT_PHRASE.search(question)
+    if not m:
+        return None
+    word = m[1].lower()
+    return WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
 
 
 def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:

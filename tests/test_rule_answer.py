@@ -137,3 +137,25 @@ def test_the_same_words_with_a_treated_level_are_a_case(parse, codebook):
 def test_a_statement_of_a_fracture_is_coded_and_a_question_about_it_is_not(parse, codebook):
     assert codebook.derive(parse("Osteoporotic compression fx.", "2024-05-01")).codes
     assert not codebook.derive(parse("osteoporotic compression fx - which category is it in?", "2024-05-01")).codes
+
+
+def test_a_units_question_with_a_count_gives_the_units_for_that_count(parse, codebook):
+    add_on = _entry(codebook, "augmentation", "add_on", date(2024, 5, 1))
+    rule = _answer(parse, codebook, f"kypho at 5 levels same session - how many units of {add_on.code}?")
+    assert f"{add_on.code} x4" in rule.summary
+
+
+def test_a_timed_code_named_with_too_few_minutes_is_answered_no(parse, codebook):
+    timed = next(e for e in codebook.where(date(2022, 5, 1), family="sedation", role="primary") if e.min_minutes)
+    short = timed.min_minutes - 2
+    rule = _answer(parse, codebook, f"sedation only {short} min during kypho - still bill {timed.code}?", "2022-05-01")
+    assert rule.summary.startswith(f"No: {short} minutes") and str(timed.min_minutes) in rule.summary
+    assert _answer(parse, codebook, f"sedation {timed.min_minutes + 5} min during kypho - {timed.code}?",
+                   "2022-05-01") is None
+
+
+def test_a_code_not_valid_on_the_date_given_says_so_whatever_was_asked(parse, codebook):
+    new = next(e for e in codebook.where(date(2024, 5, 1), family="sedation", role="primary") if e.effective_from)
+    before = date(new.effective_from.year - 1, 12, 15)
+    rule = _answer(parse, codebook, f"can {new.code} go on a claim w/ DOS {before.isoformat()}?", before.isoformat())
+    assert "not valid" in rule.summary and new.effective_from.isoformat() in rule.summary
