@@ -101,7 +101,8 @@ class Assistant:
             # a question about one service does not depend on the level, the procedure type or the sacral side
             undecided = derivation.missing in CASE_FACTS
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
-            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not facts.rule_asks)):
+            asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
+            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not asked_a_rule)):
                 rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed

@@ -128,7 +128,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
         return None
     asks = rule_asks(facts, case_undecided, codebook)
     named = _named(facts, codebook)
-    subjects = named + _family_primaries(facts, codebook, named)
+    subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
     statements += _under_minimum(facts, codebook)
@@ -161,6 +161,14 @@ def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer |
 def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
     """The table entries the question names."""
     return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
+
+
+def _service_subjects(asks: list[str], facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
+    """For a modifier asked about a service the question names but does not code ("bx at a diff vertebra - XS or
+    59?"), that service's codes on the date: the modifier goes on them."""
+    if "modifier" not in asks or named:
+        return []
+    return _named_services(facts, codebook, facts.date_of_service)
 
 
 def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
@@ -349,6 +357,10 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
     out = []
     for code in asked:
         mod = codebook.get(code)
+        problem = mod.validity_problem(facts.date_of_service)
+        if problem:
+            out.append(f"No: modifier {problem}{codebook.replacement_text(code)}.")
+            continue
         refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
                    or (mod.only_on_families and entry.family not in mod.only_on_families))
         verdict = "does not apply to" if refused else "may apply to"

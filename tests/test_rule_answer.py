@@ -159,3 +159,18 @@ def test_a_code_not_valid_on_the_date_given_says_so_whatever_was_asked(parse, co
     before = date(new.effective_from.year - 1, 12, 15)
     rule = _answer(parse, codebook, f"can {new.code} go on a claim w/ DOS {before.isoformat()}?", before.isoformat())
     assert "not valid" in rule.summary and new.effective_from.isoformat() in rule.summary
+
+
+def test_a_modifier_asked_about_a_named_service_is_answered_for_that_services_code(parse, codebook):
+    day = date(2019, 6, 1)
+    biopsy = codebook.where(day, family="biopsy")[0]
+    rule = _answer(parse, codebook, "2019 bx at a diff vertebra than the VP - XS or 59?", day.isoformat())
+    assert rule.summary.count(f"may apply to {biopsy.code}") == 2
+
+
+def test_a_modifier_not_yet_valid_on_the_date_is_answered_no_with_its_start(parse, codebook):
+    late = next(e for e in codebook.entries.values() if e.system == "modifier" and e.effective_from)
+    before = date(late.effective_from.year - 2, 6, 1)
+    rule = _answer(parse, codebook, f"{before.year} claim, bx at a diff vertebra than the VP - {late.code} or 59?",
+                   before.isoformat())
+    assert rule.summary.startswith(f"No: modifier {late.code} took effect {late.effective_from.isoformat()}")
