@@ -255,6 +255,19 @@ def _inclusion_reason(families: tuple[str, ...], codes: list[CodeLine], codebook
     return ""
 
 
+def _yes_or_no(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
+    """'can 20225 be billed?', 'do i add 22515 for L4?': yes or no on each code named, before the claim."""
+    if facts.question_form != "yes_no":
+        return ""
+    named = [c for c in dict.fromkeys(m.rstrip("-") for m in facts.mentioned_codes) if codebook.get(c)]
+    reported = {c.code: c for c in codes}
+    yes = [_claim([reported[c]]) for c in named if c in reported]
+    no = [c for c in named if c not in reported]
+    said = ([f"No: {', '.join(no)} {'is' if len(no) == 1 else 'are'} not reported."] if no else []) + \
+        ([f"Yes: {', '.join(yes)} {'is' if len(yes) == 1 else 'are'} reported."] if yes else [])
+    return " ".join(said) + " " if said else ""
+
+
 def _change(v: Verdict) -> str:
     target = f"replace with {', '.join(v.by)}" if v.by else "do not report"
     return f"{v.code}: {target} ({v.reason})" if v.reason else f"{v.code}: {target}"
@@ -269,7 +282,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
     if derivation.clarification:
         return f"I need one more fact: {derivation.clarification}"
     if codes:
-        text = _focus_sentence(facts, codes, codebook) + f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
+        text = _yes_or_no(facts, codes, codebook) + _focus_sentence(facts, codes, codebook) + \
+            f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
             text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."

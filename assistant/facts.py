@@ -82,7 +82,8 @@ class Facts(BaseModel):
     asks_units: bool = False
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
-    question_form: str | None = None              # rule (asks about a rule) | question | None (a statement)
+    question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
+                                                  # question | None (a statement)
     fracture_care: bool = False
 
     @property
@@ -235,9 +236,9 @@ def _rule_asks(reading: Reading) -> list[str]:
 
 
 def _question_form(reading: Reading) -> str | None:
-    """'rule' for a question about a rule ("is there an add-on code for ...?"), 'question' for another question,
-    None for a statement (a case to code)."""
-    for form in ("rule", "question"):
+    """'rule' for a question about a rule ("is there an add-on code for ...?"), 'yes_no' for whether a code may
+    be reported ("can 20225 be billed?"), 'question' for another question, None for a statement (a case to code)."""
+    for form in ("rule", "yes_no", "question"):
         if reading.has(f"form.{form}"):
             return form
     return None
