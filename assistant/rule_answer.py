@@ -171,13 +171,22 @@ def _service_subjects(asks: list[str], facts: Facts, codebook: Codebook, named: 
     return _named_services(facts, codebook, facts.date_of_service)
 
 
+def families_asked(facts: Facts) -> list[str]:
+    """The procedure families a rule question is about: those done, or else those named in any context but
+    negation ("lumbar kypho code back in 2012?" names augmentation in the past: its codes are still asked)."""
+    if facts.procedures:
+        return list(facts.procedures)
+    named = {m.concept.split(".", 1)[1] for m in reader().read(facts.question).found("procedure", outside=("negated",))}
+    return [f for f in FAMILY_ROLES_PROCEDURE if f in named]
+
+
 def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
     """Without a procedure code, a primary code of each family the question names on the date (what a family
     includes, and which modifiers it takes, is the same for each of its primaries)."""
-    if any(e.family in facts.procedures for e in named):
+    if any(e.family in families_asked(facts) for e in named):
         return []
     day = facts.date_of_service
-    primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in facts.procedures]
+    primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in families_asked(facts)]
     return [e for e in primaries if e]
 
 
@@ -364,7 +373,9 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
         refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
                    or (mod.only_on_families and entry.family not in mod.only_on_families))
         verdict = "does not apply to" if refused else "may apply to"
-        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}: {mod.reason}.")
+        add_on = f" ({entry.code} is an add-on code: its units need no modifier)" if refused and \
+            entry.role == "add_on" else ""
+        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}{add_on}: {mod.reason}.")
     if not asked and entry.separate_level_modifiers:
         out.append(f"{entry.code} at a level other than the treated one takes "
                    f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
@@ -379,13 +390,18 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
     """The codes of each family the question names, on the date asked."""
     day = facts.date_of_service
     services = [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
-    families = services + list(facts.procedures)   # "VP imaging guidance codes": the service's codes lead
+    families = services + families_asked(facts)   # "VP imaging guidance codes": the service's codes lead
     out = []
     for family in families:
         entries = [e for e in codebook.where(day, family=family) if _listed(e, facts)]
+        name = FAMILY_NAMES.get(family, family)
         if entries:
             listed = "; ".join(f"{'+' if e.role == 'add_on' else ''}{e.code} ({e.description})" for e in entries)
-            out.append(f"{FAMILY_NAMES.get(family, family).capitalize()} codes on {day.isoformat()}: {listed}.")
+            out.append(f"{name.capitalize()} codes on {day.isoformat()}: {listed}.")
+        for unlisted in ([] if entries else codebook.where(day, family="unlisted")):
+            if family in unlisted.fallback_for:
+                out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
+                           f"({unlisted.description}).")
     return out
 
 
@@ -443,5 +459,6 @@ def _sentences(chunk_text: str) -> list[str]:
             items.append(LIST_ITEM.sub("", stripped))
         else:
             items[-1] += " " + stripped
-    pieces = [s.strip() for item in items if item for s in SENTENCE_END.split(plain(item))]
+    # split before the markers go, so that a bold label ("**Chronic fractures.** NGS ...") stays with its sentence
+    pieces = [plain(s).strip() for item in items if item for s in SENTENCE_END.split(item)]
     return [s for s in pieces if 30 <= len(s) <= 400]

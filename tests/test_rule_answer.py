@@ -174,3 +174,18 @@ def test_a_modifier_not_yet_valid_on_the_date_is_answered_no_with_its_start(pars
     rule = _answer(parse, codebook, f"{before.year} claim, bx at a diff vertebra than the VP - {late.code} or 59?",
                    before.isoformat())
     assert rule.summary.startswith(f"No: modifier {late.code} took effect {late.effective_from.isoformat()}")
+
+
+def test_a_family_with_no_code_on_the_date_names_the_unlisted_code(parse, codebook):
+    first = min(e.effective_from for e in codebook.entries.values() if e.family == "sacral_augmentation")
+    before = date(first.year - 1, 5, 14)
+    unlisted = next(e for e in codebook.where(before, family="unlisted") if "sacral_augmentation" in e.fallback_for)
+    rule = _answer(parse, codebook, f"sacroplasty cpt back in early {before.year}?", before.isoformat())
+    assert f"report {unlisted.code}" in rule.summary
+
+
+def test_a_family_named_in_the_past_is_still_the_family_asked_about(parse, codebook):
+    day = date(2012, 7, 1)
+    rule = _answer(parse, codebook, "lumbar kypho code back in 2012?", day.isoformat())
+    lumbar = next(e for e in codebook.where(day, family="augmentation", role="primary") if "lumbar" in e.regions)
+    assert lumbar.code in rule.summary
