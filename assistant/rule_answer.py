@@ -37,6 +37,7 @@ SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging":
                     "fracture_care": ("fracture_treatment",)}
 WORD = re.compile(r"[a-z0-9]+")
 NUMBER = re.compile(r"\d")
+QUESTION_LABEL = re.compile(r"^\*\*[^*]*\?\*\*\s*")   # "**How does the time work?** Count ...": the label goes
 LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
 SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")
 STOPWORDS = frozenset({
@@ -144,6 +145,9 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     quotes = from_passages.quotes if from_passages else []
     if not statements:
         return from_passages
+    if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
+        summary = f"{from_passages.summary} {statements[0]}"   # the codes of the family asked
+        return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
     lead = statements[:1] if "define" in asks and quotes else statements[:2]
     summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
@@ -460,5 +464,5 @@ def _sentences(chunk_text: str) -> list[str]:
         else:
             items[-1] += " " + stripped
     # split before the markers go, so that a bold label ("**Chronic fractures.** NGS ...") stays with its sentence
-    pieces = [plain(s).strip() for item in items if item for s in SENTENCE_END.split(item)]
+    pieces = [plain(QUESTION_LABEL.sub("", s)).strip() for item in items if item for s in SENTENCE_END.split(item)]
     return [s for s in pieces if 30 <= len(s) <= 400]

@@ -189,3 +189,15 @@ def test_a_family_named_in_the_past_is_still_the_family_asked_about(parse, codeb
     rule = _answer(parse, codebook, "lumbar kypho code back in 2012?", day.isoformat())
     lumbar = next(e for e in codebook.where(day, family="augmentation", role="primary") if "lumbar" in e.regions)
     assert lumbar.code in rule.summary
+
+
+def test_a_bold_question_label_is_not_part_of_the_answer():
+    passage = _passage("Title\n\n**How does the time work?** Count intraservice time only, from the first dose on.")
+    assert best_sentences("how does intraservice time work?", [passage])[0].text.startswith("Count intraservice")
+
+
+def test_a_definition_without_a_code_leads_with_the_sources_then_the_family(parse, codebook):
+    facts = parse("kypho vs vertebroplasty - whats the coding difference?", "2024-05-01")
+    passage = _passage("Title\n\n- The difference: kyphoplasty creates a cavity with a balloon before the cement goes in.")
+    rule = answer_rule(facts, codebook, [passage])
+    assert rule.summary.startswith("The difference: kyphoplasty") and "codes on 2024-05-01" in rule.summary
