@@ -287,6 +287,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
             text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."
+        if rule and rule.quotes and not rule.statements:    # what the case's record or claim needs, from the sources
+            text += " " + rule.summary
         return text
     if rule:
         return rule.summary

@@ -106,7 +106,7 @@ class Assistant:
                 rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
-            if rule is None and _asks_the_passages(facts, derivation):
+            if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
                 rule = answer_from_passages(facts.question, passages)
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
@@ -216,6 +216,12 @@ def _asks_the_passages(facts, derivation) -> bool:
     """A question with no case to code, no code named and no rule the table answers: the sources answer it."""
     return facts.in_scope and not (facts.is_scenario or facts.mentioned_codes or derivation.codes
                                    or derivation.clarification or facts.sedation_minutes is not None)
+
+
+def _asks_what_to_document(facts, derivation) -> bool:
+    """A coded case whose question asks what the record or claim needs ("22899 for a C5 vertebroplasty - what do
+    I send with the claim?"): the sources' sentences follow the codes."""
+    return facts.in_scope and bool(derivation.codes) and "documentation" in facts.rule_asks
 
 
 def _warnings(facts, warnings: list[str]) -> list[str]:

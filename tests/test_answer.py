@@ -3,6 +3,7 @@
 from datetime import date
 
 from assistant.answer import CodeLine, compose, summarize
+from assistant.rule_answer import Quote, RuleAnswer
 
 
 def test_add_on_named_with_the_wrong_primary_gets_the_right_partner(parse, codebook):
@@ -42,3 +43,11 @@ def test_a_yes_no_question_on_a_named_code_is_answered_yes_or_no_first(parse, co
     facts = parse(f"vertebroplasty L3 and L4 - do i add {wrong} for L4?", "2019-06-01")
     derivation = codebook.derive(facts)
     assert summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook).startswith(f"No: {wrong}")
+
+
+def test_a_coded_case_asking_what_to_send_gets_the_sources_sentences_after_the_codes(parse, codebook):
+    facts = parse("cervical vertebroplasty C5 (2012) - what do I need to send with the claim?", "2012-07-01")
+    derivation = codebook.derive(facts)
+    rule = RuleAnswer(summary="Send the op note. [doc-1]", quotes=[Quote(text="Send the op note.", doc_id="doc-1")])
+    summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook, rule)
+    assert summary.startswith("Report ") and summary.endswith("Send the op note. [doc-1]")
