@@ -9,6 +9,7 @@ EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?!\w)", re.DOT
 CODE_MARK = re.compile(r"`([^`]*)`")
 LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 TABLE_ROW = re.compile(r"^\s*\|")
+STRAY_MARK = re.compile(r"\*\*|__")
 
 
 def plain(markdown: str) -> str:
@@ -18,7 +19,7 @@ def plain(markdown: str) -> str:
     previous = None
     while previous != text:           # nested emphasis ("**_x_**") unwraps one layer per pass
         previous, text = text, EMPHASIS.sub(r"\2", text)
-    return text
+    return STRAY_MARK.sub("", text)   # a marker whose pair is in another sentence
 
 
 def is_table_row(line: str) -> bool:

@@ -344,7 +344,7 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
     out: list[str] = []
     if "code_also" in asks:
         for code in named:
-            out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code)
+            out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code, codebook.entries)
             out += _condition_notes(code, codebook)
     if "excludes" in asks or "code_also" in asks:
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]

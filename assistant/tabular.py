@@ -61,11 +61,16 @@ def additional_codes(notes: list[TabularNote], code: str) -> str | None:
     return f"With {code}, the ICD-10-CM tabular says: {said}."
 
 
-def coded_with(notes: list[TabularNote], code: str) -> list[str]:
-    """Where another entry's note calls for this code: 'M84.5 ... code also underlying neoplasm' for C90.00."""
-    return [f"{code} goes with {n.at}- when the condition caused it: {n.at} ({n.title}) says "
-            f"'{KIND_NAMES[n.kind]}: {n.text}', so report {n.at}- as well as {code}."
-            for n in notes_naming(notes, code, ADDITIONAL_KINDS)]
+def coded_with(notes: list[TabularNote], code: str, table: Iterable[str] = ()) -> list[str]:
+    """Where another entry's note calls for this code: 'M84.5 ... code also underlying neoplasm' for C90.00; the
+    table's one code under that entry (M84.58X-, its 7th character aside) is named when there is one."""
+    out = []
+    for n in notes_naming(notes, code, ADDITIONAL_KINDS):
+        under = {c[:-1] if len(c.replace(".", "")) == 7 else c for c in table if covers(n.at, c)}
+        target = f"{under.pop()}-" if len(under) == 1 else f"{n.at}-"
+        out.append(f"{code} goes with {target} when the condition caused the fracture: {n.at} ({n.title}) says "
+                   f"'{KIND_NAMES[n.kind]}: {n.text}', so report {target} as well as {code}.")
+    return out
 
 
 def excludes(notes: list[TabularNote], first: str, second: str) -> list[str]:

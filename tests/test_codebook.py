@@ -152,6 +152,13 @@ def test_mixed_procedures_pre_2015_share_one_imaging_line(derive):
     assert code_set(result) == {("22520", 1, ()), ("22523", 1, ()), ("72291", 2, ())}
 
 
+def test_a_compression_fracture_nos_is_a_collapsed_vertebra(derive, codebook):
+    thoracic = next(c for c in codebook.conditions if c.id == "collapsed_vertebra").by_region["thoracic"]
+    codes = {c.code for c in derive("thoracic compression fx NOS, no osteoporosis, no trauma. initial. code?",
+                                    "2020-01-01").codes}
+    assert thoracic.replace("{enc}", "A") in codes
+
+
 def test_collapsed_vertebra_and_myeloma_status(derive):
     assert "M48.54XA" in {c.code for c in derive("Kypho T9 for collapsed vertebra NEC, no osteoporosis", "2020-01-01").codes}
     assert "C90.02" in {c.code for c in derive("kyphoplasty T10, multiple myeloma in relapse", "2020-01-01").codes}

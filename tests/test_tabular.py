@@ -49,3 +49,19 @@ def test_two_diagnoses_named_are_checked_against_the_excludes_notes(parse, codeb
 def test_a_level_is_never_read_as_a_category(parse, codebook):
     rule = answer_rule(parse("T12 and L1 - anything else i need to code?", "2024-05-01"), codebook, [])
     assert rule is None or "tabular" not in rule.summary
+
+
+def test_two_diagnoses_asked_together_for_a_region_are_a_rule_question_not_a_case(parse, codebook):
+    note = next(n for n in codebook.tabular_notes if n.kind == "excludes1" and "-" not in n.at)
+    first, second = _under(codebook, note.at), _under(codebook, note.codes[0])
+    facts = parse(f"can I code {first} together w/ {second} for the same T-spine fx?", "2024-05-01")
+    assert codebook.derive(facts).clarification is None
+    assert answer_rule(facts, codebook, []).summary.startswith("No:")
+
+
+def test_the_entry_that_calls_for_a_code_is_named_by_its_table_code(parse, codebook):
+    note = next(n for n in codebook.tabular_notes if n.kind == "code_also" and n.codes)
+    named = next(c for c, e in codebook.entries.items() if covers(note.codes[0], c) and not covers(note.at, c))
+    table = [c for c in codebook.entries if covers(note.at, c)]
+    rule = answer_rule(parse(f"vertebral fx, {named} - is that dx enough alone?", "2024-05-01"), codebook, [])
+    assert f"{table[0][:-1]}-" in rule.summary
