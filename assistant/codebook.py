@@ -292,9 +292,11 @@ class Codebook:
             self._apply_modifier_cues(facts, result)
         elif facts.sedation_minutes and (not facts.procedures or facts.focus == "sedation"):
             self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
-        # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
+        # a stated fracture with no procedure: its code when asked for one, when the question is only the statement,
+        # or when it is asked about with no rule named ("collapsed vertebra NEC lumbar, initial?")
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
-            facts.asks_for_codes or facts.question_form is None))
+            facts.asks_for_codes or facts.question_form is None
+            or (facts.question_form == "question" and not facts.rule_asks)))
         if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)

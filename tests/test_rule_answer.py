@@ -134,9 +134,11 @@ def test_the_same_words_with_a_treated_level_are_a_case(parse, codebook):
     assert facts.question_form == "rule" and codebook.derive(facts).codes
 
 
-def test_a_statement_of_a_fracture_is_coded_and_a_question_about_it_is_not(parse, codebook):
+def test_a_fracture_stated_or_asked_about_is_coded_and_a_rule_question_about_it_is_not(parse, codebook):
     assert codebook.derive(parse("Osteoporotic compression fx.", "2024-05-01")).codes
-    assert not codebook.derive(parse("osteoporotic compression fx - which category is it in?", "2024-05-01")).codes
+    assert codebook.derive(parse("osteoporotic compression fx, initial?", "2024-05-01")).codes
+    assert not codebook.derive(parse("osteoporotic compression fx - anything else?", "2024-05-01")).codes
+    assert not codebook.derive(parse("osteoporotic compression fx vs collapsed vertebra?", "2024-05-01")).codes
 
 
 def test_a_units_question_with_a_count_gives_the_units_for_that_count(parse, codebook):
