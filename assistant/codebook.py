@@ -359,7 +359,7 @@ class Codebook:
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
-        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
+        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and self._laterality(facts) is None:
             return "laterality"
         if facts.sedation and facts.sedation_performer == "unknown" and not self._sedation_included(facts):
             return "sedation_performer"
@@ -367,6 +367,14 @@ class Codebook:
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return "sedation_minutes"
         return None
+
+    def _laterality(self, facts: Facts) -> str | None:
+        """The side stated, or else the one a named sacral code stands for ("which S&I code went with the 0201T?")."""
+        if facts.laterality:
+            return facts.laterality
+        named = {e.laterality for c in facts.mentioned_codes
+                 if (e := self.get(c)) and e.family == "sacral_augmentation" and e.laterality}
+        return named.pop() if len(named) == 1 else None
 
     def _names_procedure_codes(self, facts: Facts) -> bool:
         """The question names procedure codes ("22511 or 22514?"): it asks which one applies."""
@@ -432,13 +440,14 @@ class Codebook:
 
     def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
-        codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == facts.laterality]
+        laterality = self._laterality(facts)
+        codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == laterality]
         if not codes:
             self._derive_unlisted("sacral_augmentation", bodies, day, result)
             return
         result.codes.append(DerivedCode(
             code=codes[0].code,
-            reason=f"sacral augmentation, {facts.laterality}; one unit per session whatever the number of "
+            reason=f"sacral augmentation, {laterality}; one unit per session whatever the number of "
                    "sacral segments"))
         self._derive_imaging_si("sacral_augmentation", 1, facts, result)
 

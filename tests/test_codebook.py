@@ -249,3 +249,15 @@ def test_sedation_by_an_unknown_performer_is_asked_for(parse, codebook):
     known = codebook.derive(parse("KP L2, 30 min sedation given by the surgeon", "2019-05-15"))
     assert asked.missing == "sedation_performer" and "CRNA" in asked.clarification
     assert known.missing is None
+
+
+def test_a_named_sacral_code_states_the_side(derive, codebook):
+    bilateral = next(e for e in codebook.where(date(2012, 7, 1), family="sacral_augmentation")
+                     if e.laterality == "bilateral")
+    derivation = derive(f"2012 sacroplasty done under CT - which S&I code went with the {bilateral.code}?", "2012-07-01")
+    assert derivation.clarification is None and bilateral.code in {c.code for c in derivation.codes}
+
+
+def test_a_fracture_that_has_not_united_is_a_nonunion_encounter(derive):
+    codes = {c.code for c in derive("osteoporotic vertebral fx that hasn't united months later - code?", "2023-02-07").codes}
+    assert any(c.endswith("K") for c in codes)
