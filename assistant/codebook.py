@@ -369,8 +369,9 @@ class Codebook:
         return None
 
     def _laterality(self, facts: Facts) -> str | None:
-        """The side stated, or else the one a named sacral code stands for ("which S&I code went with the 0201T?")."""
-        if facts.laterality:
+        """The side stated, or else the one a named sacral code stands for ("which S&I code went with the 0201T?"),
+        unless the question asks a rule about that code ("was imaging included in 0200T?" is not a case)."""
+        if facts.laterality or facts.rule_asks:
             return facts.laterality
         named = {e.laterality for c in facts.mentioned_codes
                  if (e := self.get(c)) and e.family == "sacral_augmentation" and e.laterality}

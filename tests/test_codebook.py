@@ -261,3 +261,10 @@ def test_a_named_sacral_code_states_the_side(derive, codebook):
 def test_a_fracture_that_has_not_united_is_a_nonunion_encounter(derive):
     codes = {c.code for c in derive("osteoporotic vertebral fx that hasn't united months later - code?", "2023-02-07").codes}
     assert any(c.endswith("K") for c in codes)
+
+
+def test_a_rule_asked_about_a_named_sacral_code_is_not_a_case(derive, codebook):
+    unilateral = next(e for e in codebook.where(date(2012, 7, 1), family="sacral_augmentation")
+                      if e.laterality == "unilateral")
+    derivation = derive(f"sacroplasty in 2012 - was imaging guidance included in {unilateral.code}?", "2012-07-01")
+    assert derivation.codes == []
