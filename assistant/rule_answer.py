@@ -36,7 +36,7 @@ FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
 WORD = re.compile(r"[a-z0-9]+")
-NUMBER = re.compile(r"\d")
+NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|half)\b", re.IGNORECASE)
 QUESTION_LABEL = re.compile(r"^\*\*[^*]*\?\*\*\s*")   # "**How does the time work?** Count ...": the label goes
 LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
 SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")

@@ -203,3 +203,9 @@ def test_a_definition_without_a_code_leads_with_the_sources_then_the_family(pars
     passage = _passage("Title\n\n- The difference: kyphoplasty creates a cavity with a balloon before the cement goes in.")
     rule = answer_rule(facts, codebook, [passage])
     assert rule.summary.startswith("The difference: kyphoplasty") and "codes on 2024-05-01" in rule.summary
+
+
+def test_a_number_written_as_a_word_states_a_quantity():
+    passage = _passage("Title\n\n- Contraindications are listed by each MAC in its own policy text.\n"
+                       "- More than three levels in one procedure is a relative contraindication.")
+    assert "three" in best_sentences("max # of levels before its a contraindication?", [passage], limit=1)[0].text
