@@ -206,6 +206,6 @@ def test_a_definition_without_a_code_leads_with_the_sources_then_the_family(pars
 
 
 def test_a_number_written_as_a_word_states_a_quantity():
-    passage = _passage("Title\n\n- Contraindications are listed by each MAC in its own policy text.\n"
-                       "- More than three levels in one procedure is a relative contraindication.")
+    passage = _passage("Title\n\n- Levels past the max for a session are a contraindication in the policy text.\n"
+                       "- More than three levels is a relative contraindication.")
     assert "three" in best_sentences("max # of levels before its a contraindication?", [passage], limit=1)[0].text
