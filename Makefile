@@ -9,7 +9,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser chat test lint eval bench serve clean
+.PHONY: install browser chat test lint eval bench serve llm-server clean
 
 install: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 		-c constraints.txt llama-cpp-python
 	@echo "Installing the assistant and its pinned dependencies..."
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(BIN)/python -c "import llama_cpp, sentence_transformers, chromadb"
+	$(BIN)/python -c "import llama_cpp, llama_cpp.server.app, sentence_transformers, chromadb"
 	touch $(STAMP)
 
 chat: install
@@ -44,6 +44,11 @@ serve: install
 
 eval: install
 	$(BIN)/assistant eval
+
+# llama-cpp-python's OpenAI-compatible server on the embedded model's file, for `assistant eval` baseline (d):
+#   make llm-server   (then, elsewhere: ASSISTANT_OPENAI_BASE_URL=http://127.0.0.1:8080/v1 make eval)
+llm-server: install
+	$(BIN)/python -m assistant.llm_server --port 8080
 
 bench: install
 	$(BIN)/assistant bench

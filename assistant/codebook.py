@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE
-from assistant.facts import Facts
+from assistant.facts import Body, Facts
 from assistant.tabular import TabularNote
 from assistant.yamlfile import safe_load
 
@@ -39,15 +39,16 @@ class Inclusion(BaseModel):
 
 
 class Omission(BaseModel):
-    """When a derived code is left off: every pattern is in the question (e.g. payer and setting), on the dates."""
+    """When a derived code is left off: the question states every concept (a payer, a place of service: the
+    reader's settings), on the dates."""
     all_of: list[str]
     since: date | None = None
     until: date | None = None
     reason: str
 
-    def applies(self, question: str, day: date) -> bool:
+    def applies(self, settings: list[str], day: date) -> bool:
         return (self.since is None or day >= self.since) and (self.until is None or day <= self.until) and all(
-            re.search(p, question, re.I) for p in self.all_of)
+            concept in settings for concept in self.all_of)
 
 
 class CodeEntry(BaseModel):
@@ -277,6 +278,7 @@ class Codebook:
                 "check the code book of that year"])
         if not facts.in_scope:
             return Derivation()
+        facts = self._bodies_from_proposed_primary(facts)
         missing, question = self._missing_fact(facts) or (None, None)
         sedation_asked = facts.focus == "sedation" and facts.sedation_minutes is not None
         if question and not (sedation_asked and missing in CASE_FACTS):
@@ -309,7 +311,7 @@ class Codebook:
     def _apply_omissions(self, facts: Facts, result: Derivation) -> None:
         for derived in list(result.codes):
             rule = next((r for r in self.entries[derived.code].omit_when
-                         if r.applies(facts.question, facts.date_of_service)), None)
+                         if r.applies(facts.settings, facts.date_of_service)), None)
             if rule:
                 result.codes.remove(derived)
                 result.omitted[derived.code] = rule.reason
@@ -376,6 +378,19 @@ class Codebook:
         named = {e.laterality for c in facts.mentioned_codes
                  if (e := self.get(c)) and e.family == "sacral_augmentation" and e.laterality}
         return named.pop() if len(named) == 1 else None
+
+    def _bodies_from_proposed_primary(self, facts: Facts) -> Facts:
+        """A claim's own primary code stands for the one body of a case that names no level ("claim was 22514 +
+        99144 ... kypho"): its family is the one done and it covers a single region on the date."""
+        if facts.bodies or len(facts.procedures) != 1 or facts.unknown_count or facts.rule_asks \
+                or facts.mentioned_modifiers:
+            return facts                # a rule asked about a code is not a claim to review
+        primaries = [e for c in facts.mentioned_codes if (e := self.get(c)) and e.role == "primary"
+                     and e.family == facts.procedures[0] and e.valid_on(facts.date_of_service) and e.regions]
+        if len(primaries) != 1:
+            return facts
+        body = Body(name=None, region=primaries[0].regions[0], procedure=primaries[0].family)
+        return facts.model_copy(update={"bodies": [body]})
 
     def _names_procedure_codes(self, facts: Facts) -> bool:
         """The question names procedure codes ("22511 or 22514?"): it asks which one applies."""

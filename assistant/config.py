@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -33,6 +33,33 @@ PROBLEMS = {  # pydantic error type -> what the variable must be
 }
 
 
+class PromptProfile(BaseModel):
+    """How much of the case the draft prompt shows and how long an answer it asks for. One template
+    (assistant/chain.py) is filled according to a profile; the profiles differ only in these figures."""
+    model_config = ConfigDict(frozen=True)
+
+    passages: int                # retrieved passages shown
+    passage_chars: int | None    # each passage cut to this many characters; None: the whole passage
+    passage_titles: bool         # each passage headed by its document title
+    reason_chars: int | None     # each code's reason cut to its first clause and this length; None: the whole reason
+    question_chars: int          # the question's last characters (a pasted note keeps its end)
+    max_tokens: int | None       # the draft's token limit; None: ASSISTANT_MAX_TOKENS
+    answer_length: str           # the length the system message asks for
+
+
+PROMPT_PROFILES = {
+    # the embedded model evaluates about 350 prompt tokens a second on 2 cores: about 120 tokens a question
+    "compact": PromptProfile(passages=1, passage_chars=100, passage_titles=False, reason_chars=40, question_chars=240,
+                             max_tokens=None, answer_length="two or three short sentences"),
+    # a model server: the best passages whole and room for a real answer (the rule check still decides every code);
+    # three whole passages are about 700 prompt tokens, which keeps the 135M model served on 2 cores near 6 s a case
+    "full": PromptProfile(passages=3, passage_chars=None, passage_titles=True, reason_chars=None, question_chars=4000,
+                          max_tokens=160, answer_length="one short paragraph: each code with its units and what it "
+                          "covers, then why, from the reference passages"),
+}
+BACKEND_PROMPTS = {"gguf": "compact", "openai": "full", "none": "compact"}  # the profile each backend gets by default
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("vertebro-assistant"))
 
@@ -52,7 +79,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=_env("openai_base_url"))
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str | None = Field(None, validation_alias=_env("openai_api_key"), repr=False)
-    max_tokens: int = Field(48, ge=1)
+    max_tokens: int = Field(48, ge=1)   # the compact profile's draft length
+    prompt_profile: Literal["compact", "full"] | None = None  # None: the backend's (BACKEND_PROMPTS)
     llm_threads: int | None = Field(None, ge=1)  # embedded model threads; None (`auto`): the free cores per answer
     top_k: int = Field(5, ge=1)
     chroma_url: str | None = None        # a Chroma server instead of the local persistent index
@@ -62,7 +90,7 @@ class Settings(BaseSettings):
     guest_per_minute: int = Field(10, ge=1)
     queue_limit: int = Field(8, ge=0, validation_alias=_env("queue_limit"))
 
-    @field_validator("llm_backend", mode="before")
+    @field_validator("llm_backend", "prompt_profile", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
@@ -71,6 +99,20 @@ class Settings(BaseSettings):
     @classmethod
     def _auto_threads(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() == "auto" else value
+
+    @property
+    def prompt_name(self) -> str:
+        """The draft prompt's profile: ASSISTANT_PROMPT_PROFILE, or the one the backend gets by default."""
+        return self.prompt_profile or BACKEND_PROMPTS[self.llm_backend]
+
+    @property
+    def prompt(self) -> PromptProfile:
+        return PROMPT_PROFILES[self.prompt_name]
+
+    @property
+    def draft_tokens(self) -> int:
+        """The draft's token limit: the profile's own, or ASSISTANT_MAX_TOKENS."""
+        return self.prompt.max_tokens or self.max_tokens
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 from assistant.eval_sample import FULL_DRAFT
-from assistant.evaluation import BASELINES, CaseResult
+from assistant.evaluation import BASELINES, CaseResult, metrics
+
+DRAFT_AGREES = "draft agrees with the rule-checked codes it was given"
+DRAFT_NOTE = ("The model is shown the rule-checked codes in its prompt, so the draft agreement rate measures whether "
+              "its text agrees with them (every derived code cited, with the derived units; no code the check "
+              "rejects; no code called something the code table says it is not, such as an add-on called a bone "
+              "biopsy), not whether it could find the codes unaided: exact match of baselines (a) and (b) measures that. "
+              "Every answer's codes come from the rule check, whatever the draft says.")
 
 SUMMARY_ROWS = [
     ("exact_match", "code-set exact match"),
@@ -18,7 +25,7 @@ SUMMARY_ROWS = [
     ("clarification_accuracy", "clarification accuracy"),
     ("multi_turn_accuracy", "multi-turn accuracy"),
     ("mentions_accuracy", "answer text mentions expected codes"),
-    ("draft_pass_rate", "LLM draft pass rate (unaided)"),
+    ("draft_pass_rate", DRAFT_AGREES),
     ("review_accuracy", "verdicts on proposed codes right"),
     ("answer_accuracy", "knowledge facts in the answer"),
     ("errors", "cases that crashed"),
@@ -53,6 +60,7 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
              "|---|" + "---|" * len(baselines)]
     for key, label in SUMMARY_ROWS:
         lines.append(f"| {label} | " + " | ".join(_fmt(summary[b].get(key)) for b in baselines) + " |")
+    lines += ["", DRAFT_NOTE, ""] + comparison_lines(results, meta.get("backends") or {})
     lines += ["", "## Exact match per category", "", "| category | " + " | ".join(baselines) + " |",
               "|---|" + "---|" * len(baselines)]
     for category in sorted(summary[baselines[0]]["exact_match_by_category"]):
@@ -73,6 +81,41 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
             lines.append(f"- error: {r.error}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+COMPARISON_ROWS = [
+    ("exact_match", "code-set exact match"),
+    ("forbidden_reported", "forbidden codes reported"),
+    ("draft_pass_rate", DRAFT_AGREES),
+    ("drafts_streamed", "drafts streamed"),
+    ("first_token_ms", "first token, ms from the question (median)"),
+    ("tokens_per_s", "draft tokens per second (median)"),
+]
+
+
+def comparison_lines(results: list[CaseResult], backends: dict[str, dict]) -> list[str]:
+    """(c) and (d) side by side on the cases (d) ran: the same pipeline and rule check, another model path."""
+    served = [r for r in results if r.baseline == "full_openai"]
+    if not served:
+        return []
+    ids = {r.id for r in served}
+    figures = metrics([r for r in results if r.baseline == "full" and r.id in ids] + served)
+    columns = [b for b in ("full", "full_openai") if b in figures]
+    lines = [f"## (c) embedded model and (d) OpenAI-compatible server, on the {len(ids)} cases (d) ran", "",
+             "| | " + " | ".join(_backend_label(b, backends.get(b, {})) for b in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    lines += [f"| {label} | " + " | ".join(_fmt(figures[b].get(key)) for b in columns) + " |"
+              for key, label in COMPARISON_ROWS]
+    return lines + ["", "Both draft with the same rule-checked codes and are verified by the same rule check; "
+                    "(c)'s drafts are those of its own sample that (d) also ran (its other answers have no draft).", ""]
+
+
+def _backend_label(baseline: str, backend: dict) -> str:
+    name = {"full": "(c)", "full_openai": "(d)"}[baseline]
+    if not backend:
+        return name
+    return (f"{name} {backend['backend']} `{backend['model']}`, prompt {backend['prompt']}, "
+            f"max {backend['max_tokens']} tokens")
 
 
 def _column(baseline: str, meta: dict) -> str:

@@ -37,10 +37,21 @@ class EvalOutcome:
             lines.append(f"  {baseline:12s}{_sample_note(self.sampled.get(baseline))} exact={m['exact_match']} "
                          f"recall@5={m['recall_at_5']} forbidden={m['forbidden_reported']} "
                          f"unverified={m['unverified_codes']} scope={_na(m['scope_accuracy'])} "
-                         f"clarify={_na(m['clarification_accuracy'])} draft_pass={m['draft_pass_rate']}"
-                         + (f" (over {drafts['cases']} sampled drafts)" if drafts else ""))
+                         f"clarify={_na(m['clarification_accuracy'])} draft_agrees={m['draft_pass_rate']}"
+                         + (f" (over {drafts['cases']} sampled drafts)" if drafts else "")
+                         + (f" first_token_ms={m['first_token_ms']} tokens/s={m['tokens_per_s']}"
+                            if m.get("drafts_streamed") else ""))
         lines.append("Gate: passed" if self.passed else "Gate FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)
+
+
+def _backends(assistant: Assistant, openai_assistant: Assistant | None, baselines: list[str]) -> dict[str, dict]:
+    """Each full-pipeline baseline's model and prompt profile, for the report's (c)/(d) comparison."""
+    pairs = {"full": assistant, "full_openai": openai_assistant}
+    return {b: {"model": a.model_name, "backend": a.settings.llm_backend,
+                "prompt": a.settings.prompt_name,
+                "max_tokens": a.settings.draft_tokens}
+            for b, a in pairs.items() if a is not None and b in baselines}
 
 
 def _na(value: object) -> object:
@@ -55,16 +66,18 @@ def _sample_note(sample: dict[str, int] | None) -> str:
 class CasePlan:
     """What each baseline runs. The full pipeline answers every case (the gate is on it); with a sample,
     the model-bound work (the model-only and OpenAI baselines, and the full pipeline's model draft)
-    runs on a fixed stratified sample."""
+    runs on a fixed stratified sample; the OpenAI baseline (d) may have a smaller one of its own."""
     runs: dict[str, list[Case]]
     drafted: set[str] | None  # ids of the full-pipeline cases the model drafts; None: every case
 
     @classmethod
-    def of(cls, cases: list[Case], baselines: list[str], sample: int | None) -> CasePlan:
-        if sample is None:
-            return cls({b: cases for b in baselines}, None)
-        chosen = stratified_sample(cases, sample)
-        return cls({b: cases if b == "full" else chosen for b in baselines}, {c.id for c in chosen})
+    def of(cls, cases: list[Case], baselines: list[str], sample: int | None,
+           openai_sample: int | None = None) -> CasePlan:
+        chosen = stratified_sample(cases, sample) if sample is not None else cases
+        runs = {b: cases if b == "full" else chosen for b in baselines}
+        if "full_openai" in runs and openai_sample is not None:
+            runs["full_openai"] = stratified_sample(cases, openai_sample)
+        return cls(runs, None if sample is None else {c.id for c in chosen})
 
     def shares(self, total: int) -> dict[str, dict[str, int]]:
         """The runs on fewer than all cases: {"llm_only": {"cases": 60, "of": 338}, "full draft": ...}."""
@@ -76,10 +89,11 @@ class CasePlan:
 
 def run_eval(baselines: list[str] | None = None, categories: list[str] | None = None,
              settings: Settings | None = None, progress: bool = True, evals_dir: Path = EVALS_DIR,
-             blind: bool = False, sample: int | None = None) -> EvalOutcome:
+             blind: bool = False, sample: int | None = None, openai_sample: int | None = None) -> EvalOutcome:
     """The tuned suite (evals/cases, gated), or with `blind` the frozen blind sets (evals/blind): full
     pipeline only, reported as evals/report/blind.*, never gated. With `sample`, every baseline but the
-    full pipeline runs on a stratified sample of about that many cases (the report says so)."""
+    full pipeline runs on a stratified sample of about that many cases (the report says so); `openai_sample`,
+    a sample of its own for the OpenAI baseline (d), which runs when an endpoint is configured."""
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     cases = load_cases(evals_dir / ("blind" if blind else "cases"))
@@ -90,13 +104,12 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     assistant = Assistant(settings, progress=progress)
     openai_assistant = None
     if settings.openai_base_url and settings.llm_backend != "openai":
-        openai_assistant = Assistant(Settings.from_env(llm_backend="openai", data_dir=settings.data_dir),
-                                     progress=progress)
+        openai_assistant = Assistant(settings.model_copy(update={"llm_backend": "openai"}), progress=progress)
     evaluator = Evaluator(assistant, openai_assistant)
     chosen = baselines or evaluator.baselines()
     if "full" not in chosen:
         chosen.append("full")
-    plan = CasePlan.of(cases, chosen, sample)
+    plan = CasePlan.of(cases, chosen, sample, openai_sample)
     sampled = plan.shares(len(cases))
     results = evaluator.run(plan.runs, plan.drafted, progress=progress)
     summary = metrics(results)
@@ -104,7 +117,8 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     failures = [] if blind else gate(summary, thresholds)
     seconds = round(time.perf_counter() - started, 1)
     meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
-            "seconds": seconds, "model": assistant.model_name, "baselines": chosen, "sampled": sampled}
+            "seconds": seconds, "model": assistant.model_name, "baselines": chosen, "sampled": sampled,
+            "backends": _backends(assistant, openai_assistant, chosen)}
     first_runs = yaml.safe_load((evals_dir / "first_runs.yaml").read_text()) or []
     paths = write_report(evals_dir / "report", summary, results, failures, meta, name="blind" if blind else "latest",
                          first_runs=first_runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -91,6 +92,28 @@ class CaseResult(BaseModel):
     error: str | None = None
     review_ok: bool | None = None     # None: the case proposes no codes (or the baseline gives no verdicts)
     answer_ok: bool | None = None     # None: the case has no answer_must / answer_must_not
+    first_token_ms: int | None = None  # from the question to the draft's first token; None: no draft streamed
+    draft_tokens: int | None = None   # streamed chunks of the draft (one token each from both backends)
+    tokens_per_s: float | None = None  # the draft's tokens after the first, per second of streaming
+
+
+class TokenClock:
+    """Times a streamed draft: the first token's delay from the question, then tokens per second."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.times: list[float] = []
+
+    def tick(self, token: str) -> None:
+        if token:  # a stream's role and closing chunks carry no text
+            self.times.append(time.perf_counter())
+
+    def figures(self) -> dict[str, int | float | None]:
+        if not self.times:
+            return {"first_token_ms": None, "draft_tokens": None, "tokens_per_s": None}
+        streaming = self.times[-1] - self.times[0]
+        return {"first_token_ms": int((self.times[0] - self.started) * 1000), "draft_tokens": len(self.times),
+                "tokens_per_s": round((len(self.times) - 1) / streaming, 1) if streaming > 0 else None}
 
 
 def load_cases(directory: Path) -> list[Case]:
@@ -142,7 +165,8 @@ class Evaluator:
         jobs = [(b, c) for b, cases in plan.items() for c in cases]
         results = []
         for baseline, case in tqdm(jobs, desc="Evaluating", unit="case", disable=not progress):
-            results.append(self.run_case(case, baseline, draft=drafted is None or case.id in drafted))
+            draft = baseline != "full" or drafted is None or case.id in drafted  # (d) drafts every case it runs
+            results.append(self.run_case(case, baseline, draft=draft))
         return results
 
     def run_case(self, case: Case, baseline: str, draft: bool = True) -> CaseResult:
@@ -152,15 +176,18 @@ class Evaluator:
         try:
             if baseline in ("full", "full_openai"):
                 assistant = self.assistant if baseline == "full" else self.openai_assistant
-                answer = assistant.ask(case.question, case.date_of_service, case.history, use_llm=draft)
+                clock = TokenClock()
+                answer = assistant.ask(case.question, case.date_of_service, case.history, use_llm=draft,
+                                       on_token=clock.tick)
                 got = [GotCode(code=c.code, units=c.units, modifiers=c.modifiers, verified=c.verified)
                        for c in answer.codes]
                 result = self._result(case, baseline, got, answer.in_scope, answer.needs_clarification,
                                       f"{answer.summary}\n{answer.answer}", [c.id for c in answer.citations],
-                                      answer.llm.draft_passed if draft else None, [r.code for r in answer.rejected],
+                                      answer.llm.draft_passed if drafts(answer, draft) else None,
+                                      [r.code for r in answer.rejected],
                                       answer.timings_ms, direct=answer.summary)
                 result.review_ok = review_matches(case.expect.review, [v.model_dump() for v in answer.review])
-                return result
+                return result.model_copy(update=clock.figures())
             return self._baseline(case, baseline, started)
         except Exception as exc:  # noqa: BLE001 - a crash is a failed case, reported, not a lost run
             return CaseResult(id=case.id, category=case.category, baseline=baseline, question=case.question,
@@ -182,7 +209,7 @@ class Evaluator:
         timings["retrieve"] = int((time.perf_counter() - t) * 1000)
         model = a.model()
         t = time.perf_counter()
-        inputs = draft_inputs(facts, Derivation(), passages)
+        inputs = draft_inputs(facts, Derivation(), passages, a.settings.prompt)
         inputs["codes"] = "- (no rule check in this baseline: answer from your own knowledge)"
         text = draft_chain(model).invoke(inputs) if model else ""
         timings["draft"] = int((time.perf_counter() - t) * 1000)
@@ -218,6 +245,12 @@ class Evaluator:
             timings_ms=timings, answer_ok=answer_matches(e, text if direct is None else direct))
 
 
+def drafts(answer, asked: bool) -> bool:
+    """Whether the pipeline had the model draft this answer: asked to, in scope, and not asking back (it
+    drafts no clarifying question or scope statement, so their draft agreement is n/a, not a failure)."""
+    return asked and answer.in_scope and not answer.needs_clarification
+
+
 def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | None:
     """Every proposed code has the expected verdict (and, for replace, at least the expected codes)."""
     if not expected:
@@ -228,7 +261,8 @@ def review_matches(expected: list[ExpectedVerdict], got: list[dict]) -> bool | N
 
 
 def _bare(code: str) -> str:
-    return code.upper().replace(" ", "")
+    """A proposed line as written, less spaces and units ("99153 x2" is the 99153 line)."""
+    return re.sub(r"[X×]\d+$", "", code.upper().replace(" ", ""))
 
 
 def answer_matches(expect: Expect, text: str) -> bool | None:
@@ -249,6 +283,10 @@ def _rate(values: list[bool | None]) -> float | None:
     """The share of True among the values that apply (None = not applicable); None when none apply."""
     scored = [v for v in values if v is not None]
     return round(sum(scored) / len(scored), 4) if scored else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
 
 
 def _percentile(values: list[int], q: float) -> int:
@@ -279,6 +317,10 @@ def metrics(results: list[CaseResult]) -> dict:
             "multi_turn_accuracy": _rate([r.exact for r in rs if r.category == "multi_turn"]),
             "mentions_accuracy": _rate([r.mentions_ok for r in rs]),
             "draft_pass_rate": _rate([bool(r.draft_passed) for r in rs if r.draft_passed is not None]),
+            "drafts_streamed": sum(1 for r in rs if r.draft_tokens),
+            "first_token_ms": _percentile([r.first_token_ms for r in rs if r.first_token_ms is not None], 0.5)
+            if any(r.first_token_ms is not None for r in rs) else None,
+            "tokens_per_s": _median([r.tokens_per_s for r in rs if r.tokens_per_s is not None]),
             "review_accuracy": _rate([r.review_ok for r in rs if r.review_ok is not None]),
             "answer_accuracy": _rate([r.answer_ok for r in rs if r.answer_ok is not None]),
             "errors": sum(1 for r in rs if r.error),

@@ -20,7 +20,6 @@ from assistant.vocabulary import (
     CODE_PATTERN,
     COUNT_PHRASE,
     HIDDEN_TEXT,
-    IMAGING_BY_OTHER,
     LEVEL_RANGE,
     MINUTES,
     MODIFIER_PATTERN,
@@ -29,10 +28,8 @@ from assistant.vocabulary import (
     ORDINALS,
     PLURAL_BODIES,
     REGION_WORDS,
-    SAME_SITE,
     SEDATION_END,
     SEDATION_START,
-    SURGEON_CLAIM,
     WORD_NUMBERS,
 )
 
@@ -70,6 +67,8 @@ class Facts(BaseModel):
     mentioned_modifiers: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
+    settings: list[str] = Field(default_factory=list)    # payer and place of service stated: "place.facility"
+    fracture_code_only: bool = False                     # "which fracture code": not the neoplasm's
     encounter: str = "A"
     general: bool = False
     asked_region: str | None = None
@@ -167,6 +166,7 @@ def parse(
 
 
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
+ALTERNATIVES = {"or", "vs", "versus", "/", "."}
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
@@ -202,10 +202,10 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         bodies=bodies,
         unknown_count=unknown_count,
         biopsy=reading.has("service.biopsy", outside=("negated",)),
-        biopsy_same_site=bool(SAME_SITE.search(text)),
+        biopsy_same_site=reading.has("biopsy.same_site"),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
-        imaging_by_other=_imaging_by_other(text, reading),
+        imaging_by_other=_imaging_by_other(reading),
         sedation=_sedation_mentions(reading) != [],
         sedation_minutes=minutes,
         sedation_performer=performer,
@@ -215,11 +215,14 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         mentioned_modifiers=_modifiers(text),
         conditions=_conditions(text, reading, conditions or {}),
         cues=_conditions(text, reading, cues or {}),
-        encounter=_encounter(text, encounters or {}),
+        settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
+                         + reading.found("place", outside=("negated",))),
+        encounter=_encounter(_blank(text, _other_fracture_spans(reading)), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
         billing_scope=billing_scope(reading),
+        fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         rule_asks=_rule_asks(reading),
@@ -279,19 +282,63 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault(family, []).append(m.start)
     for m in devices:
         positions.setdefault("augmentation", []).append(m.start)
+    if len(positions) <= 1 and _offers_both_families(reading) and not reading.has("device.cavity"):
+        return [], {}                   # "22510 or 22513?" and no word on a balloon or device: asked
+    either = positions.pop("either", None)          # "cement augmentation", "VP/KP": the note must decide
+    if either and not positions:
+        if not _augmentation_denied(reading):
+            return [], {}
+        positions["vertebroplasty"] = either
     cement = [m.start for m in reading.found("material.cement", outside=IGNORED_PROCEDURE)]
-    if cement and not positions:
-        positions["vertebroplasty"] = cement
+    if cement and not positions:       # cement into the sacrum alone is sacral augmentation
+        positions["sacral_augmentation" if _only_the_sacrum(reading) else "vertebroplasty"] = cement
     if cement and "augmentation" in positions and _augmentation_denied(reading) and not _cavity_documented(reading):
         del positions["augmentation"]
         positions.setdefault("vertebroplasty", cement)
     if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
         return [], {}                   # augmentation named, the note silent on any device: the family is asked
+    states_bodies = bool(_named_levels(reading.text) or COUNT_PHRASE.search(reading.text))
+    if not positions and states_bodies and not reading.has("time.current"):   # "kyphoplasty at 3 levels yesterday"
+        for m in reading.found("procedure", outside=("negated", "not_treated", "hypothetical", "reference")):
+            positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
+        positions.pop("either", None)
     if not positions and reading.has("level"):       # a code written for named levels names its family
         for m in reading.found("code", outside=IGNORED_PROCEDURE):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
     order = ["vertebroplasty", "augmentation", "sacral_augmentation"]
     return [f for f in order if f in positions], positions
+
+
+def _offers_both_families(reading: Reading) -> bool:
+    """The coder offers a vertebroplasty and an augmentation code as alternatives ("22511 or 22514?")."""
+    codes = sorted((m for m in reading.found("code") if m.concept.split(".", 1)[1] in SPINE_FAMILIES),
+                   key=lambda m: m.first)
+    return any(a.concept != b.concept and all(t.text in ALTERNATIVES for t in reading.tokens[a.last + 1:b.first])
+               and b.first > a.last + 1 for a, b in zip(codes, codes[1:], strict=False))
+
+
+def _only_the_sacrum(reading: Reading) -> bool:
+    return reading.has("site.sacrum") and all(lv.region == "sacral" for _, lv in _named_levels(reading.text))
+
+
+def _other_fracture_spans(reading: Reading) -> list[tuple[int, int]]:
+    """What the text says of levels that are old or left untreated ("an old healed L3 deformity"; "L3 was not
+    addressed (chronic, healed)") or of the plan: not the encounter of the fracture treated."""
+    spans = []
+    levels = reading.found("level")
+    for s in reading.scopes:
+        start, end = reading.tokens[min(s.first, s.trigger.first)].start, reading.tokens[max(s.last, s.trigger.last)].end
+        if s.category == "not_treated":
+            spans.append((start, _sentence_end(reading.text, end)))
+        elif s.category == "hypothetical" or (             # the plan: "f/u 2 weeks" is not this encounter
+                s.category == "historical" and any(start <= m.start < end for m in levels)):
+            spans.append((start, end))
+    return spans
+
+
+def _sentence_end(text: str, offset: int) -> int:
+    ends = [i for i in (text.find(".", offset), text.find("\n", offset)) if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def _augmentation_denied(reading: Reading) -> bool:
@@ -341,8 +388,11 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
             seen.setdefault(lv.name, (lv, []))[1].append(_procedure_for(lv.region, pos, procedures, positions))
         spinal = [lv for lv, _ in seen.values() if lv.region != "sacral"]
-        return [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading, lv, len(spinal) == 1))
-                for lv, found in seen.values()], False
+        bodies = [Body(name=lv.name, region=lv.region, procedure=_technique(found, reading, lv, len(spinal) == 1))
+                  for lv, found in seen.values()]
+        if "sacral_augmentation" in procedures and len(spinal) == len(seen):   # "sacroplasty + PVP L5"
+            bodies.append(Body(name=None, region="sacral", procedure="sacral_augmentation"))
+        return bodies, False
     regions = [r for r, pattern in REGION_WORDS.items() if re.search(pattern, text, re.IGNORECASE)]
     count_match = COUNT_PHRASE.search(text)
     count = None
@@ -479,11 +529,12 @@ def _imaging(reading: Reading) -> str | None:
     return None
 
 
-def _imaging_by_other(text: str, reading: Reading) -> bool:
+def _imaging_by_other(reading: Reading) -> bool:
     """The imaging was done and is billed by someone else (a radiologist's S&I, before 2015 its own codes)."""
-    if IMAGING_BY_OTHER.search(text) and SURGEON_CLAIM.search(text):
+    imaging = reading.found("imaging")
+    if reading.has("scope.surgeon_claim") and any("other_performer" in reading.categories_at(m.start) for m in imaging):
         return True
-    return any("other_claim" in reading.categories_at(m.start) for m in reading.found("imaging"))
+    return any("other_claim" in reading.categories_at(m.start) for m in imaging)
 
 
 def _sedation_mentions(reading: Reading) -> list[Mention]:
@@ -548,7 +599,7 @@ def _focus(reading: Reading) -> str | None:
 
 def billing_scope(reading: Reading) -> str | None:
     """What part of the claim the coder limits the question to, if any ("CPT?" asks for the procedure line)."""
-    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes"):
+    if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim", "negated")):
         return "diagnosis"
     for scope in ("sedation", "biopsy", "imaging", "procedure"):
         if reading.has(f"scope.{scope}_only"):
@@ -633,7 +684,8 @@ def _merge(previous: Facts, current: Facts) -> Facts:
         bodies = [b.model_copy(update={"procedure": b.procedure or _carry_procedure(b, procedures)}) for b in bodies]
     updates["bodies"] = bodies
     updates["unknown_count"] = current.unknown_count and not bodies
-    for field in ("imaging", "sedation_minutes", "sedation_performer", "patient_age", "laterality"):
+    for field in ("imaging", "sedation_minutes", "sedation_performer", "patient_age", "laterality",
+                  "billing_scope", "focus"):
         if getattr(current, field) is not None:
             updates[field] = getattr(current, field)
     updates["sedation"] = previous.sedation or current.sedation
@@ -642,6 +694,8 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     updates["mentioned_codes"] = current.mentioned_codes
     updates["mentioned_modifiers"] = current.mentioned_modifiers
     updates["conditions"] = current.conditions or previous.conditions
+    updates["settings"] = _unique(previous.settings + current.settings)
+    updates["cues"] = _unique(previous.cues + current.cues)
     if current.encounter != "A":
         updates["encounter"] = current.encounter
     return merged.model_copy(update=updates)

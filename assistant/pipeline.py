@@ -167,7 +167,7 @@ class Assistant:
             return None, None
         pieces: list[str] = []
         try:
-            for token in draft_chain(model).stream(draft_inputs(facts, derivation, passages)):
+            for token in draft_chain(model).stream(draft_inputs(facts, derivation, passages, self.settings.prompt)):
                 pieces.append(token)
                 if on_token:
                     on_token(token)

@@ -50,11 +50,25 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     proposed = proposed_codes(facts.question)
     by_code = {c.code: c for c in codes}
     reasons = {r.code: r.reason for r in rejected}
-    verdicts = []
+    verdicts: list[Verdict] = []
     for n, line in enumerate(proposed):
         repeated = any(p.code == line.code for p in proposed[:n])
-        verdicts.append(_verdict(line, repeated, by_code, reasons, codebook))
+        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook), verdicts))
     return verdicts
+
+
+def _once(verdict: Verdict, earlier: list[Verdict]) -> Verdict:
+    """A replacement already named for an earlier proposed line is not named again: this line goes."""
+    given = {code for v in earlier if v.verdict == "replace" and v.code != verdict.code for code in v.by}
+    if verdict.verdict == "replace" and verdict.by and set(verdict.by) <= given - {_bare_code(verdict.code)}:
+        return verdict.model_copy(update={"verdict": "remove", "by": [],
+                                          "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already "
+                                                    "given above"})
+    return verdict
+
+
+def _bare_code(label: str) -> str:
+    return label.split("-", 1)[0]
 
 
 def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reasons: dict[str, str],

@@ -1,5 +1,9 @@
 """Stage 5: the rule check. Every code in the draft and in the final answer is confirmed or
-rejected with a reason; codes the facts require but the draft omitted are added."""
+rejected with a reason; codes the facts require but the draft omitted are added.
+
+The draft passes when it agrees with the rule check it was given: it cites every derived code, cites no
+code the check rejects, states no other units than the derived ones and calls no code something the
+table says it is not (assistant/draft_meaning.py). `draft_problems` says what kept it from passing."""
 
 from __future__ import annotations
 
@@ -7,14 +11,16 @@ from pydantic import BaseModel, Field
 
 from assistant.answer import CodeLine, Rejected
 from assistant.codebook import Codebook, CodeEntry, Derivation, DerivedCode
+from assistant.draft_meaning import misnamed_codes
 from assistant.facts import Facts
-from assistant.vocabulary import CODE_PATTERN, modifiers_after
+from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
 
 class Verification(BaseModel):
     codes: list[CodeLine] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
     draft_passed: bool = False
+    draft_problems: list[str] = Field(default_factory=list)  # why the draft did not pass (empty when it did)
 
 
 def cited_codes(text: str) -> list[tuple[str, list[str]]]:
@@ -48,8 +54,22 @@ def verify(draft: str | None, facts: Facts, derivation: Derivation, codebook: Co
                                     derived, facts, derivation, codebook, user=True)
     modifier_rejections = _reject_modifiers(facts, derived, codebook)
     result.rejected += _unique_rejections(draft_rejections + user_rejections + modifier_rejections)
-    result.draft_passed = bool(draft) and not draft_rejections and set(derived) <= cited_set
+    if draft:
+        result.draft_problems = draft_problems(draft, derived, cited_set, draft_rejections, codebook)
+    result.draft_passed = bool(draft) and not result.draft_problems
     return result
+
+
+def draft_problems(draft: str, derived: dict[str, DerivedCode], cited: set[str], rejections: list[Rejected],
+                   codebook: Codebook) -> list[str]:
+    """Where the draft disagrees with the rule check: rejected or omitted codes, other units, other meanings."""
+    problems = [f"{r.code} rejected: {r.reason}" for r in rejections]
+    problems += [f"{code} omitted" for code in derived if code not in cited]
+    for code, d in derived.items():
+        units = units_written(draft, code) if code in cited else None
+        if units is not None and units != d.units:
+            problems.append(f"{code}: the draft says x{units}, the rule check x{d.units}")
+    return problems + [m.problem() for m in misnamed_codes(draft, codebook)]
 
 
 def _unique_rejections(items: list[Rejected]) -> list[Rejected]:

@@ -31,13 +31,6 @@ LEVEL_RANGE = re.compile(
     r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
     re.IGNORECASE,
 )
-# The imaging S&I done and reported by someone other than the operating surgeon (before 2015 it had its own codes)
-IMAGING_BY_OTHER = re.compile(
-    r"radiologist (?:ran|did|performed|dictated|read|interpreted|reported|billed)|"
-    r"(?:s&i|supervision and interpretation)[^.]{0,40}\bby (?:the |a |our )?(?:staff )?(?:radiologist|another|different)",
-    re.IGNORECASE,
-)
-SURGEON_CLAIM = re.compile(r"surgeon'?s claim|not (?:our|the) (?:surgeon|operator)|on the surgeon", re.IGNORECASE)
 # 09:02 or military 0921; four digits starting 19/20 are read as years, never times
 CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\d|1[0-8]|2[1-3])([0-5]\d)\b(?![/-]|\.\d)")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
@@ -68,10 +61,6 @@ MODIFIER_PATTERN = re.compile(
     r"|(?:^|\s)-(\d{2}|X[EPSU]|TC)(?:\s+(?:on|to|with)\b|(?=\s*(?:[?.,]|$)|\s+for\b))",
     re.IGNORECASE,
 )
-
-SAME_SITE = re.compile(r"same (?:level|body|vertebra|cannula|needle|site|access)|"
-                       r"(?:thru|through) the (?:same |working )?(?:needle|cannula|trocar)", re.IGNORECASE)
-
 
 # A coverage question is answered from policy, not with codes, unless it also asks for codes.
 COVERAGE_QUESTION = re.compile(r"(?:\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess)[^.?!]*\?", re.IGNORECASE)

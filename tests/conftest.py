@@ -182,3 +182,49 @@ def serve_app():
     for server, thread in started:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+OPENAI_SKIP = ("ASSISTANT_TEST_OPENAI_URL is unset: it names llama-cpp-python's OpenAI-compatible server "
+               "(.ci/run starts one: `python -m assistant.llm_server --port N`, then http://127.0.0.1:N/v1)")
+
+
+class OpenAIEndpoint:
+    def __init__(self, url: str, model: str) -> None:
+        self.url, self.model = url, model
+
+
+def _served_model(url: str, log: Path | None, timeout: float = 180) -> str:
+    """The id of the model the server at `url` serves, once it answers (it loads the model first)."""
+    import time
+
+    import httpx
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return httpx.get(f"{url}/models", timeout=5).raise_for_status().json()["data"][0]["id"]
+        except (httpx.HTTPError, KeyError, IndexError) as exc:
+            if time.time() > deadline:
+                tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else "(no log)"
+                pytest.fail(f"the OpenAI-compatible server at {url} did not answer: {exc}\n{tail}")
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def openai_endpoint() -> OpenAIEndpoint | None:
+    """The OpenAI-compatible server .ci/run started (ASSISTANT_TEST_OPENAI_URL), or None when there is none."""
+    url = os.environ.get("ASSISTANT_TEST_OPENAI_URL")
+    if not url:
+        return None
+    log = os.environ.get("ASSISTANT_TEST_OPENAI_LOG")
+    return OpenAIEndpoint(url, _served_model(url, Path(log) if log else None))
+
+
+@pytest.fixture(scope="session")
+def openai_server(openai_endpoint) -> OpenAIEndpoint:
+    """The OpenAI-compatible server; skips without one (fails in CI, where .ci/run starts it)."""
+    if openai_endpoint is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI the OpenAI-compatible server tests must run: {OPENAI_SKIP}")
+        pytest.skip(OPENAI_SKIP)
+    return openai_endpoint

@@ -1,6 +1,8 @@
 """The draft prompt: what the model is shown for a question (no model needed)."""
 
 from assistant.chain import DRAFT_PROMPT, draft_inputs
+from assistant.config import PROMPT_PROFILES, Settings
+from assistant.retrieval import Passage
 
 
 def test_prompt_lists_every_derived_code_with_units_and_a_whole_word_reason(parse, codebook):
@@ -26,3 +28,33 @@ def test_a_long_pasted_note_keeps_its_end_in_the_prompt(parse, codebook):
     facts = parse(note)
     question = draft_inputs(facts, codebook.derive(facts), passages=[])["question"]
     assert len(question) == 240 and question.endswith("PKP L1 with balloon, DOS 2024-05-01. cpt?")
+
+
+def _passage(i: int) -> Passage:
+    prose = f"Passage {i} says the add-on is reported per additional body. " * 6
+    return Passage(doc_id=f"doc-{i}", chunk_id=f"doc-{i}#0", title=f"Title {i}", text=f"# Title {i}\n\n{prose}",
+                   source="test", license="public", codes=[], score=1.0)
+
+
+def test_each_backend_gets_its_prompt_profile_from_the_configuration():
+    assert Settings.from_env(llm_backend="gguf").prompt == PROMPT_PROFILES["compact"]
+    assert Settings.from_env(llm_backend="openai").prompt == PROMPT_PROFILES["full"]
+    assert Settings.from_env(llm_backend="openai", prompt_profile="compact").prompt_name == "compact"
+    assert Settings.from_env(llm_backend="gguf", max_tokens=30).draft_tokens == 30
+    assert Settings.from_env(llm_backend="openai", max_tokens=30).draft_tokens == PROMPT_PROFILES["full"].max_tokens > 30
+
+
+def test_the_full_profile_shows_whole_passages_with_titles_whole_reasons_and_asks_for_more(parse, codebook):
+    facts = parse("PVP T11, T12, L1 and L2 for mets from prostate ca w/ pathologic fxs", "2024-05-01")
+    derivation = codebook.derive(facts)
+    passages = [_passage(i) for i in range(7)]
+    compact = draft_inputs(facts, derivation, passages, PROMPT_PROFILES["compact"])
+    full = draft_inputs(facts, derivation, passages, PROMPT_PROFILES["full"])
+    assert compact["passages"] == ("Passage 0 says the add-on is reported per additional body. " * 6)[:100]
+    sentence = "Passage {} says the add-on is reported per additional body. "
+    assert full["passages"].splitlines() == [f"[Title {i}] " + sentence.format(i) * 6 for i in range(3)]
+    assert all(c.reason in full["codes"] for c in derivation.codes)
+    compact_system, full_system = (DRAFT_PROMPT.format_messages(**inputs)[0].content for inputs in (compact, full))
+    assert compact_system.endswith("Answer in two or three short sentences.")
+    assert full_system.replace(PROMPT_PROFILES["full"].answer_length, "") == \
+        compact_system.replace(PROMPT_PROFILES["compact"].answer_length, "")  # one template, two fillings

@@ -268,3 +268,28 @@ def test_a_rule_asked_about_a_named_sacral_code_is_not_a_case(derive, codebook):
                       if e.laterality == "unilateral")
     derivation = derive(f"sacroplasty in 2012 - was imaging guidance included in {unilateral.code}?", "2012-07-01")
     assert derivation.codes == []
+
+
+@pytest.mark.parametrize(("question", "left_off"), [
+    ("Medicare pt, kypho T8 at the HOPD, surgeon gave mod sed 40 min, pt 58", True),
+    ("BCBS commercial pt (not Medicare), kypho T8 at the HOPD, surgeon gave mod sed 40 min, pt 58", False),
+    ("Medicare pt, kypho T8 in our office-based lab, surgeon gave mod sed 40 min, pt 58", False),
+])
+def test_a_payer_and_place_rule_needs_both_stated(parse, codebook, question, left_off):
+    derived = codebook.derive(parse(question, "2022-05-18"))
+    assert ("99153" in derived.omitted) == left_off
+
+
+def test_no_vertebral_osteoporosis_code_is_derived_for_a_sacral_insufficiency_fracture(parse, codebook):
+    sacral = codebook.derive(parse("right sacroplasty for a sacral insufficiency fracture", "2018-10-02"))
+    spinal = codebook.derive(parse("PKP L1 for an osteoporotic compression fx", "2018-10-02"))
+    assert not any(c.code.startswith("M80") for c in sacral.codes)
+    assert any(c.code.startswith("M80.08") for c in spinal.codes)
+
+
+def test_a_claims_own_primary_code_stands_for_the_unnamed_level(parse, codebook):
+    claim = codebook.derive(parse("claim was 22514 + 99144, kypho doc gave the sedation himself, 20 min, pt 66. "
+                                  "what do I correct?", "2017-02-13"))
+    rule = codebook.derive(parse("mod 50 on 22514 when they do bilateral balloons?", "2024-11-24"))
+    assert [c.code for c in claim.codes][:2] == ["22514", "99152"]
+    assert not rule.codes

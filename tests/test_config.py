@@ -123,3 +123,11 @@ def test_cli_process_prints_no_traceback(tmp_path):
                             env=env, timeout=120, cwd=Path(__file__).parent)
     assert result.returncode == 2
     assert result.stderr == "error: ASSISTANT_LLM: must be gguf, openai or none (got 'llama')\n"
+
+
+def test_the_prompt_profile_is_read_and_checked(env):
+    env(ASSISTANT_LLM="openai", ASSISTANT_PROMPT_PROFILE="Compact")
+    assert Settings.from_env().prompt_name == "compact"
+    env(ASSISTANT_PROMPT_PROFILE="huge")
+    with pytest.raises(ConfigError, match=r"ASSISTANT_PROMPT_PROFILE: must be compact or full \(got 'huge'\)"):
+        Settings.from_env()

@@ -1,6 +1,7 @@
 """The CI sample of the eval suite: stratified, deterministic, every category; the plan and the report."""
 
 import random
+import time
 from collections import Counter
 from types import SimpleNamespace
 
@@ -65,8 +66,13 @@ def test_quotas_never_exceed_a_category_and_fill_the_sample():
 
 
 def test_ci_sample_size_is_set_in_thresholds_and_smaller_than_the_suite(suite):
-    size = yaml.safe_load((PROJECT_ROOT / "evals" / "thresholds.yaml").read_text())["ci_model_sample"]
+    thresholds = yaml.safe_load((PROJECT_ROOT / "evals" / "thresholds.yaml").read_text())
+    size, served = thresholds["ci_model_sample"], thresholds["ci_openai_sample"]
     assert len({c.category for c in suite}) <= size < len(suite)
+    served_cases = stratified_sample(suite, served)
+    assert {c.category for c in served_cases} == {c.category for c in suite} and len(served_cases) < size
+    # (d)'s sample lies inside the embedded model's, so the report compares drafts of both on the same cases
+    assert {c.id for c in served_cases} <= {c.id for c in stratified_sample(suite, size)}
 
 
 def _cases() -> list[Case]:
@@ -88,15 +94,19 @@ def test_the_plan_runs_the_full_pipeline_on_every_case_and_the_model_on_the_samp
 
 
 class _RecordingAssistant:
-    """An Assistant that answers every question with no codes and records whether the model drafted."""
+    """An Assistant that answers every question with no codes and records whether the model drafted; a draft
+    streams three tokens."""
 
     def __init__(self) -> None:
         self.index = SimpleNamespace(chunks=[])
         self.drafted: list[str] = []
 
-    def ask(self, question, date_of_service=None, history=None, *, use_llm=True):
+    def ask(self, question, date_of_service=None, history=None, *, use_llm=True, on_token=None):
         if use_llm:
             self.drafted.append(question)
+            for token in ("Report", " 22514", "."):
+                time.sleep(0.002)
+                on_token(token)
         return SimpleNamespace(codes=[], in_scope=True, needs_clarification=False, summary="", answer="",
                                citations=[], llm=SimpleNamespace(draft_passed=use_llm), rejected=[],
                                timings_ms={"total": 1}, review=[])
@@ -154,5 +164,34 @@ def test_the_summary_line_says_which_runs_were_sampled():
     outcome = EvalOutcome(summary={"llm_only": figures, "full": figures}, failures=[], paths={"md": Path("r.md")},
                           seconds=1, sampled={"llm_only": {"cases": 6, "of": 38}, FULL_DRAFT: {"cases": 6, "of": 38}})
     llm_only, full = outcome.summary_text().splitlines()[1:3]
-    assert "(sample: 6 of 38 cases)" in llm_only and "sample" not in full.split("draft_pass")[0]
-    assert full.endswith("draft_pass=0.5 (over 6 sampled drafts)")
+    assert "(sample: 6 of 38 cases)" in llm_only and "sample" not in full.split("draft_agrees")[0]
+    assert full.endswith("draft_agrees=0.5 (over 6 sampled drafts)")
+
+
+def test_the_openai_baseline_runs_on_a_sample_of_its_own_and_drafts_every_case_it_runs():
+    cases = _cases()
+    plan = CasePlan.of(cases, ["full", "full_openai"], sample=12, openai_sample=3)
+    assert plan.runs["full"] == cases and plan.runs["full_openai"] == stratified_sample(cases, 3)
+    assert {c.category for c in plan.runs["full_openai"]} == {"one", "two", "three"}
+    embedded, served = _RecordingAssistant(), _RecordingAssistant()
+    results = Evaluator(embedded, served).run(plan.runs, plan.drafted, progress=False)
+    assert len(served.drafted) == 3 and len(embedded.drafted) == 12
+    figures = metrics(results)["full_openai"]
+    assert figures["drafts_streamed"] == 3 and figures["first_token_ms"] >= 0 and figures["tokens_per_s"] > 0
+    assert all(r.draft_tokens == 3 for r in results if r.baseline == "full_openai")
+    assert all(r.draft_tokens is None for r in results if r.baseline == "full" and r.id not in plan.drafted)
+
+
+def test_the_report_puts_the_embedded_and_served_figures_side_by_side_on_the_same_cases():
+    cases = _cases()
+    plan = CasePlan.of(cases, ["full", "full_openai"], sample=None, openai_sample=3)
+    results = Evaluator(_RecordingAssistant(), _RecordingAssistant()).run(plan.runs, plan.drafted, progress=False)
+    backends = {"full": {"backend": "gguf", "model": "SmolLM2", "prompt": "compact", "max_tokens": 48},
+                "full_openai": {"backend": "openai", "model": "SmolLM2", "prompt": "full", "max_tokens": 256}}
+    report = markdown(metrics(results), results, [], {"backends": backends})
+    assert "## (c) embedded model and (d) OpenAI-compatible server, on the 3 cases (d) ran" in report
+    assert "| (c) gguf `SmolLM2`, prompt compact, max 48 tokens | (d) openai `SmolLM2`, prompt full, max 256 tokens |" \
+        in report
+    assert "| drafts streamed | 3 | 3 |" in report  # (c) over the 3 cases (d) ran, not its 18
+    assert "draft agrees with the rule-checked codes it was given" in report and "not whether it could find" in report
+    assert "## (c) embedded" not in markdown(metrics(results[:18]), results[:18], [], {})

@@ -40,9 +40,11 @@ class _ModelOnlyStub:
         from types import SimpleNamespace
 
         from assistant.codebook import Codebook
+        from assistant.config import Settings
 
         self.codebook = Codebook.load()
         self.index = SimpleNamespace(chunks=[])
+        self.settings = Settings.from_env(llm_backend="none")
 
     def model(self):
         return None
@@ -70,3 +72,14 @@ def test_model_only_baselines_report_scope_and_clarification_as_not_applicable()
     assert summary["llm_only"]["scope_accuracy"] is None and summary["rag_llm"]["clarification_accuracy"] is None
     report = markdown(summary, results, [], {})
     assert "| scope accuracy | n/a | n/a |" in report and "| clarification accuracy | n/a | n/a |" in report
+
+
+def test_a_clarifying_question_or_scope_statement_has_no_draft_agreement():
+    from types import SimpleNamespace
+
+    from assistant.evaluation import drafts
+
+    assert drafts(SimpleNamespace(in_scope=True, needs_clarification=False), asked=True)
+    assert not drafts(SimpleNamespace(in_scope=True, needs_clarification=False), asked=False)
+    assert not drafts(SimpleNamespace(in_scope=True, needs_clarification=True), asked=True)  # the model writes none
+    assert not drafts(SimpleNamespace(in_scope=False, needs_clarification=False), asked=True)

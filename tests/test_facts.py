@@ -355,3 +355,49 @@ def test_treated_and_biopsied_levels(parse, question, bodies, biopsied):
 ])
 def test_two_dates_offered_as_alternatives_are_asked_about(parse, question, given, ambiguous):
     assert parse(question, given).date_note.startswith("two possible dates") == ambiguous
+
+
+@pytest.mark.parametrize(("question", "bodies"), [
+    ("bilateral sacroplasty (needle each side) + PVP L5 same sitting", [("L5", "vertebroplasty"),
+                                                                         (None, "sacral_augmentation")]),
+    ("BKP T11 and L3 same sitting (T12 thru L2 not touched)", [("T11", "augmentation"), ("L3", "augmentation")]),
+    ("L3 'cement augmentation' - all the ticket says. 22511 or 22514?", [("L3", None)]),
+    ("cement augmentation L2, no balloon", [("L2", "vertebroplasty")]),
+    ("cement augmentation L2 with balloon tamp", [("L2", "augmentation")]),
+])
+def test_bodies_and_their_procedures(parse, question, bodies):
+    assert [(b.name, b.procedure) for b in parse(question, "2022-08-08").bodies] == bodies
+
+
+def test_a_code_already_on_the_charge_is_not_asked_for(parse):
+    facts = parse("PVP T9 for a vertebral hemangioma. dx code only - cpt is already on the charge", "2019-04-11")
+    assert facts.billing_scope == "diagnosis"
+
+
+def test_a_follow_up_narrows_the_claim_and_adds_the_setting(parse):
+    dx_only = parse("actually I only need the dx code", "2024-02-02",
+                    ["BKP L2 for an osteoporotic compression fx, DOS 2/2/2024, cpt + dx pls"])
+    pro_fee = parse("forgot to say - hospital case, our doc bills the pro fee only", "2014-10-10",
+                    ["PVP L2 on 10/10/2014 under fluoro, codes?"])
+    assert dx_only.billing_scope == "diagnosis" and [b.name for b in dx_only.bodies] == ["L2"]
+    assert "26" in pro_fee.cues and "place.facility" in pro_fee.settings
+
+
+@pytest.mark.parametrize(("question", "procedures"), [
+    ("op note only says 'vertebral augmentation performed, cement injected'. Is this 22510 or 22513?", []),
+    ("kypho T12 with balloon, 22510 or 22513?", ["augmentation"]),
+    ("PVP T9 and kyphoplasty T11 same sitting, 2013. 22522 or 22525 for the 2nd level?",
+     ["vertebroplasty", "augmentation"]),
+    ("doc did kyphoplasty at 3 levels yesterday, what's the CPT?", ["augmentation"]),
+    ("kypho L3 last week, today PVP L4", ["vertebroplasty"]),
+    ("PROCEDURE: an 11-gauge needle into the right sacral ala and a second into the left; PMMA through each",
+     ["sacral_augmentation"]),
+])
+def test_which_procedure_was_done(parse, question, procedures):
+    assert parse(question, "2020-02-12").procedures == procedures
+
+
+def test_old_untreated_and_planned_words_do_not_set_the_seventh_character(parse):
+    note = ("INDICATION: acute osteoporotic fractures T12 and L1. MRI also shows an old healed L3 deformity. "
+            "PROCEDURE: balloon kyphoplasty T12 and L1. L3 was not addressed (chronic, healed). PLAN: f/u 2 weeks.")
+    assert parse(note, "2020-09-15").encounter == "A"

@@ -152,3 +152,10 @@ def test_every_eval_question_is_read_and_composed_without_error(parse, codebook,
     assert summarize(facts, derivation, kept, verdicts, text, codebook)
     for item in understood(facts, codebook.condition_terms()):
         assert all(facts.question[e.start:e.end] == e.text for e in item.evidence)
+
+
+def test_the_fracture_code_alone_leaves_the_neoplasm_code_in_a_note(parse, codebook):
+    question = "VP T10, pathologic fx through a breast cancer metastasis. Just tell me which fracture code."
+    facts, _, checked = _checked(parse, codebook, question, "2020-10-06")
+    kept, notes = limit_to_scope(facts, checked.codes, codebook)
+    assert [c.code for c in kept] == ["M84.58XA"] and "C79.51" in notes[0]

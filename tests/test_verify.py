@@ -70,3 +70,32 @@ def test_user_mentioned_codes_are_checked_too(check):
 def test_cited_codes_reads_modifiers():
     assert cited_codes("22514-50 and 20225-XS, M80.08XA") == [("22514", ["50"]), ("20225", ["XS"]),
                                                               ("M80.08XA", [])]
+
+
+def test_a_draft_that_gives_a_code_another_meaning_does_not_pass(check):
+    result = check("kyphoplasty L1 and L2", "Report 22514 for L1 and 22515 x1 for the bone biopsy.")
+    assert [c.code for c in result.codes] == ["22514", "22515"] and not result.rejected
+    assert not result.draft_passed
+    assert result.draft_problems == ["the draft calls 22515 'biopsy', but the code table has it as augmentation"]
+
+
+def test_a_draft_calling_vertebroplasty_kyphoplasty_does_not_pass(check):
+    result = check("vertebroplasty T8", "Report 22510 for the T8 kyphoplasty.")
+    assert not result.draft_passed and "22510 'kyphoplasty'" in result.draft_problems[0]
+
+
+def test_naming_the_right_services_and_relations_between_codes_still_passes(check):
+    result = check("kyphoplasty L1 and bone biopsy of L3",
+                   "Report 22514 for the L1 kyphoplasty and 20225-XS for the bone biopsy at L3; "
+                   "22514 includes the imaging guidance.")
+    assert result.draft_passed, result.draft_problems
+
+
+def test_a_draft_with_other_units_than_the_rule_check_does_not_pass(check):
+    result = check("kyphoplasty L1-L3", "Report 22514 and 22515 x1.")
+    assert not result.draft_passed
+    assert result.draft_problems == ["22515: the draft says x1, the rule check x2"]
+
+
+def test_an_omitted_code_is_a_draft_problem(check):
+    assert check("kyphoplasty L1-L3", "Report 22514.").draft_problems == ["22515 omitted"]

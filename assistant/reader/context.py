@@ -10,7 +10,7 @@ from assistant.reader.language import ContextRule
 from assistant.reader.matcher import Mention
 from assistant.reader.tokens import Token
 
-LIST_JOINS = {",", "and", "&", "or", "/", "nor", "+"}
+LIST_JOINS = {",", "and", "&", "or", "/", "nor", "+", "-", "thru", "through", "to"}
 LIST_FILLERS = {"a", "an", "the", "any", "other", "at", "of"}
 
 

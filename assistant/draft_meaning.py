@@ -1,0 +1,73 @@
+"""What a draft says a code is. A draft that cites the right code but calls it something else ("22515 for
+the bone biopsy") misleads the coder as much as a wrong code: the rule check reads the words next to each
+code the draft cites and compares the procedure or service they name with the code table's family for it.
+
+The words are the reader's own concepts (corpus/language/terms); a word describes a code when it stands in
+the same clause, nearer to that code than to any other, with no word of relation between them ("22514
+includes the biopsy" relates two services; it does not call 22514 a biopsy)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.codebook import Codebook
+from assistant.reader import reader
+from assistant.vocabulary import CODE_PATTERN
+
+# the code-table families each reader concept names; a concept not listed here says nothing about a family
+CONCEPT_FAMILIES = {
+    "procedure.vertebroplasty": {"vertebroplasty"},
+    "procedure.augmentation": {"augmentation"},
+    "procedure.sacral_augmentation": {"sacral_augmentation"},
+    "service.biopsy": {"biopsy"},
+    "service.sedation": {"sedation"},
+    "service.fracture_care": {"fracture_treatment"},
+    "imaging": {"imaging_guidance", "imaging_si"},
+}
+JUDGED_FAMILIES = set().union(*CONCEPT_FAMILIES.values())  # codes of other families (unlisted, payer) are not judged
+CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)|\s-\s")
+RELATION = re.compile(r"\b(?:includ\w*|bundl\w*|with|without|plus|and|or|not|no|nor|never|instead|rather|than|versus|"
+                      r"vs|replac\w*|separate\w*|also|except|but|after|before|besides|in addition)\b", re.IGNORECASE)
+MAX_GAP = 40  # characters between a code and the words that describe it
+
+
+@dataclass(frozen=True)
+class Misnamed:
+    code: str
+    words: str          # what the draft calls it
+    family: str         # what the table says it is
+
+    def problem(self) -> str:
+        return f"the draft calls {self.code} {self.words!r}, but the code table has it as {self.family.replace('_', ' ')}"
+
+
+def misnamed_codes(draft: str, codebook: Codebook) -> list[Misnamed]:
+    """Each code the draft describes with words naming another procedure family than the table's."""
+    codes = [(m.start(), m.end(), m.group(1).upper()) for m in CODE_PATTERN.finditer(draft)]
+    found: dict[tuple[str, str], Misnamed] = {}
+    for mention in reader().read(draft).mentions:
+        families = _families(mention.concept)
+        code = _described_code(draft, mention.start, mention.end, codes) if families else None
+        entry = codebook.get(code) if code else None
+        if entry is None or entry.family not in JUDGED_FAMILIES or entry.family in families:
+            continue
+        words = draft[mention.start:mention.end]
+        found.setdefault((code, words.lower()), Misnamed(code, words, entry.family))
+    return list(found.values())
+
+
+def _families(concept: str) -> set[str]:
+    return next((f for name, f in CONCEPT_FAMILIES.items() if concept == name or concept.startswith(name + ".")), set())
+
+
+def _described_code(text: str, start: int, end: int, codes: list[tuple[int, int, str]]) -> str | None:
+    """The code the words at start:end describe: the nearest in their clause, with only plain words between."""
+    best: tuple[int, str] | None = None
+    for code_start, code_end, code in codes:
+        gap = text[code_end:start] if code_end <= start else text[end:code_start]
+        if len(gap) > MAX_GAP or CLAUSE_BREAK.search(gap) or RELATION.search(gap) or CODE_PATTERN.search(gap):
+            continue
+        if best is None or len(gap) < best[0]:
+            best = (len(gap), code)
+    return best[1] if best else None
