@@ -3,7 +3,8 @@
 from datetime import date
 
 from assistant.answer import CodeLine, compose, summarize
-from assistant.rule_answer import Quote, RuleAnswer
+from assistant.rule_answer import RuleAnswer
+from assistant.sentences import Quote
 
 
 def test_add_on_named_with_the_wrong_primary_gets_the_right_partner(parse, codebook):

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from assistant.retrieval import Passage
-from assistant.rule_answer import answer_from_passages, answer_rule, best_sentences, is_rule_question
+from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question
+from assistant.sentences import best_sentences
 
 
 def _answer(parse, codebook, question, dos="2024-05-01", passages=()):
