@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from assistant.codebook import Codebook, Derivation
 from assistant.facts import Facts
+from assistant.plain_text import plain
 from assistant.readback import Understood
 from assistant.retrieval import Passage
 from assistant.review import Verdict
@@ -255,6 +255,19 @@ def _inclusion_reason(families: tuple[str, ...], codes: list[CodeLine], codebook
     return ""
 
 
+def _yes_or_no(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
+    """'can 20225 be billed?', 'do i add 22515 for L4?': yes or no on each code named, before the claim."""
+    if facts.question_form != "yes_no":
+        return ""
+    named = [c for c in dict.fromkeys(m.rstrip("-") for m in facts.mentioned_codes) if codebook.get(c)]
+    reported = {c.code: c for c in codes}
+    yes = [_claim([reported[c]]) for c in named if c in reported]
+    no = [c for c in named if c not in reported]
+    said = ([f"No: {', '.join(no)} {'is' if len(no) == 1 else 'are'} not reported."] if no else []) + \
+        ([f"Yes: {', '.join(yes)} {'is' if len(yes) == 1 else 'are'} reported."] if yes else [])
+    return " ".join(said) + " " if said else ""
+
+
 def _change(v: Verdict) -> str:
     target = f"replace with {', '.join(v.by)}" if v.by else "do not report"
     return f"{v.code}: {target} ({v.reason})" if v.reason else f"{v.code}: {target}"
@@ -269,10 +282,13 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
     if derivation.clarification:
         return f"I need one more fact: {derivation.clarification}"
     if codes:
-        text = _focus_sentence(facts, codes, codebook) + f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
+        text = _yes_or_no(facts, codes, codebook) + _focus_sentence(facts, codes, codebook) + \
+            f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
             text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."
+        if rule and rule.quotes and not rule.statements:    # what the case's record or claim needs, from the sources
+            text += " " + rule.summary
         return text
     if rule:
         return rule.summary
@@ -305,12 +321,6 @@ def sections(derivation: Derivation, codes: list[CodeLine], verdicts: list[Verdi
         items = [f"{r.code}: {r.reason}" for r in rejected] + list(notes) + derivation.warnings
         out.append(Section(kind="notes", title="Notes", items=items))
     if passages and not (rule and rule.quotes):
-        body = _plain(passages[0].text.split("\n\n", 1)[-1])
+        body = plain(passages[0].text.split("\n\n", 1)[-1])
         out.append(Section(kind="quote", title=f"{passages[0].title} [{passages[0].doc_id}]", items=[body[:500]]))
     return out
-
-
-def _plain(source_text: str) -> str:
-    """A source document's Markdown as plain text: no emphasis or heading markers."""
-    text = re.sub(r"^#+\s*", "", source_text, flags=re.MULTILINE)
-    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", text, flags=re.DOTALL)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE
 from assistant.facts import Body, Facts
+from assistant.tabular import TabularNote
 from assistant.yamlfile import safe_load
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "corpus" / "codes"
@@ -154,8 +155,10 @@ class Codebook:
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
-                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None) -> None:
+                 seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None,
+                 tabular_notes: list[TabularNote] | None = None) -> None:
         self.clarifications = clarifications or {}
+        self.tabular_notes = tabular_notes or []
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
@@ -165,6 +168,7 @@ class Codebook:
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
+        notes: list[TabularNote] = []
         for path in sorted(directory.glob("*.yaml")):
             data = safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -173,7 +177,8 @@ class Codebook:
             seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
             clarifications.update(data.get("clarifications", {}))
-        return cls(entries, conditions, encounters, supported, seventh, clarifications)
+            notes += [TabularNote(**raw) for raw in data.get("tabular_notes", [])]
+        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes)
 
     def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
         """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""
@@ -289,9 +294,11 @@ class Codebook:
             self._apply_modifier_cues(facts, result)
         elif facts.sedation_minutes and (not facts.procedures or facts.focus == "sedation"):
             self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
-        # a stated fracture with no procedure: its code when asked for one, or when the question is only the statement
+        # a stated fracture with no procedure: its code when asked for one, when the question is only the statement,
+        # or when it is asked about with no rule named ("collapsed vertebra NEC lumbar, initial?")
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
-            facts.asks_for_codes or "?" not in facts.question))
+            facts.asks_for_codes or facts.question_form is None
+            or (facts.question_form == "question" and not facts.rule_asks)))
         if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)
@@ -337,6 +344,8 @@ class Codebook:
     def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
             return None
+        if facts.rule_only:
+            return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
             return "date"
         spinal = any(b.region != "sacral" for b in facts.bodies)
@@ -352,7 +361,7 @@ class Codebook:
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
-        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and facts.laterality is None:
+        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and self._laterality(facts) is None:
             return "laterality"
         if facts.sedation and facts.sedation_performer == "unknown" and not self._sedation_included(facts):
             return "sedation_performer"
@@ -360,6 +369,15 @@ class Codebook:
                 and facts.sedation_performer != "anesthesia" and not self._sedation_included(facts):
             return "sedation_minutes"
         return None
+
+    def _laterality(self, facts: Facts) -> str | None:
+        """The side stated, or else the one a named sacral code stands for ("which S&I code went with the 0201T?"),
+        unless the question asks a rule about that code ("was imaging included in 0200T?" is not a case)."""
+        if facts.laterality or facts.rule_asks:
+            return facts.laterality
+        named = {e.laterality for c in facts.mentioned_codes
+                 if (e := self.get(c)) and e.family == "sacral_augmentation" and e.laterality}
+        return named.pop() if len(named) == 1 else None
 
     def _bodies_from_proposed_primary(self, facts: Facts) -> Facts:
         """A claim's own primary code stands for the one body of a case that names no level ("claim was 22514 +
@@ -438,13 +456,14 @@ class Codebook:
 
     def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
-        codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == facts.laterality]
+        laterality = self._laterality(facts)
+        codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == laterality]
         if not codes:
             self._derive_unlisted("sacral_augmentation", bodies, day, result)
             return
         result.codes.append(DerivedCode(
             code=codes[0].code,
-            reason=f"sacral augmentation, {facts.laterality}; one unit per session whatever the number of "
+            reason=f"sacral augmentation, {laterality}; one unit per session whatever the number of "
                    "sacral segments"))
         self._derive_imaging_si("sacral_augmentation", 1, facts, result)
 

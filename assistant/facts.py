@@ -79,12 +79,20 @@ class Facts(BaseModel):
     asks_units: bool = False
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
+    question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
+                                                  # question | None (a statement)
     fracture_care: bool = False
 
     @property
     def is_scenario(self) -> bool:
         """A procedure was done and we know where: the codebook can derive codes."""
-        return bool(self.procedures) and bool(self.bodies) and not self.general
+        return bool(self.procedures) and bool(self.bodies) and not self.general and not self.rule_only
+
+    @property
+    def rule_only(self) -> bool:
+        """A question about a rule that names no treated level ("is there an add-on code for sacroplasty if more
+        than one segment gets cement?"): no case to code, nor any fact of one to ask for."""
+        return self.question_form == "rule" and not any(b.name for b in self.bodies)
 
     @property
     def diagnosis_only(self) -> bool:
@@ -216,6 +224,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         rule_asks=_rule_asks(reading),
+        question_form=_question_form(reading),
         treatment_named=reading.has("act.treatment", outside=("negated",)),
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
     )
@@ -225,6 +234,15 @@ def _rule_asks(reading: Reading) -> list[str]:
     """The rules asked about (rule.start -> "start"), in the order the question names them."""
     asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
     return list(dict.fromkeys(asks))
+
+
+def _question_form(reading: Reading) -> str | None:
+    """'rule' for a question about a rule ("is there an add-on code for ...?"), 'yes_no' for whether a code may
+    be reported ("can 20225 be billed?"), 'question' for another question, None for a statement (a case to code)."""
+    for form in ("rule", "yes_no", "question"):
+        if reading.has(f"form.{form}"):
+            return form
+    return None
 
 
 def _general(text: str, reading: Reading) -> bool:

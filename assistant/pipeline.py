@@ -33,7 +33,7 @@ from assistant.llm import chat_model
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
-from assistant.rule_answer import answer_rule
+from assistant.rule_answer import answer_from_passages, answer_rule
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -101,10 +101,13 @@ class Assistant:
             # a question about one service does not depend on the level, the procedure type or the sacral side
             undecided = derivation.missing in CASE_FACTS
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
-            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not facts.rule_asks)):
+            asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
+            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not asked_a_rule)):
                 rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
+            if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
+                rule = answer_from_passages(facts.question, passages)
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
             draft, draft_error = self._draft(model, facts, derivation, passages, on_token)
@@ -207,6 +210,18 @@ def search_query(facts, corpus_dir: Path) -> str:
         terms.append(added["sedation"])
     terms += [c.replace("_", " ") for c in facts.conditions]
     return " ".join(terms)
+
+
+def _asks_the_passages(facts, derivation) -> bool:
+    """A question with no case to code, no code named and no rule the table answers: the sources answer it."""
+    return facts.in_scope and not (facts.is_scenario or facts.mentioned_codes or derivation.codes
+                                   or derivation.clarification or facts.sedation_minutes is not None)
+
+
+def _asks_what_to_document(facts, derivation) -> bool:
+    """A coded case whose question asks what the record or claim needs ("22899 for a C5 vertebroplasty - what do
+    I send with the claim?"): the sources' sentences follow the codes."""
+    return facts.in_scope and bool(derivation.codes) and "documentation" in facts.rule_asks
 
 
 def _warnings(facts, warnings: list[str]) -> list[str]:

@@ -7,15 +7,17 @@ modifiers, the codes of a family), then from the retrieved passages' sentences f
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from assistant import tabular
 from assistant.codebook import Codebook, CodeEntry
 from assistant.facts import Facts
+from assistant.reader import reader
 from assistant.retrieval import Passage
+from assistant.sentences import Quote, best_sentences
+from assistant.tabular import categories_in
+from assistant.vocabulary import COUNT_PHRASE, WORD_NUMBERS
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
@@ -24,24 +26,12 @@ FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral a
 UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
+UNITS_FOR_BODIES = {"per_session": lambda n: 1, "per_additional_body": lambda n: n - 1, "per_body": lambda n: n}
 # the services a question may name without a code, and the code families that bill them
-ABOUT_FAMILIES = ("includes", "modifier")  # rules a family answers through any of its primaries
+ABOUT_FAMILIES = ("includes", "modifier", "pair")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
-WORD = re.compile(r"[a-z0-9]+")
-LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
-SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")
-STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "code", "codes", "coding", "do", "does", "for", "from",
-    "have", "how", "i", "if", "in", "is", "it", "its", "of", "on", "or", "the", "this", "that", "to", "was", "what",
-    "when", "which", "who", "why", "will", "with", "you", "your", "my", "we", "our"})
-
-
-@dataclass
-class Quote:
-    text: str
-    doc_id: str
 
 
 @dataclass
@@ -57,7 +47,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
-    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes)):
+    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes
+                                               and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes:
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
@@ -70,9 +61,32 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
+    if not asks and codebook and _under_minimum(facts, codebook):
+        asks.append("units")   # "sedation only 8 min - still bill 99152?": the code's minimum time
+    if not asks and codebook and not facts.is_scenario and _invalid_on_date_given(facts, codebook):
+        asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
+    if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
+        asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
     if not asks and facts.general:
         asks.append("sources")
     return asks
+
+
+def _invalid_on_date_given(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
+    """The named codes that were not valid on a date of service the question gives."""
+    if facts.date_note.startswith("no date"):
+        return []
+    return [e for e in _named(facts, codebook) if not e.valid_on(facts.date_of_service)]
+
+
+def _under_minimum(facts: Facts, codebook: Codebook) -> list[str]:
+    """A timed code named with a time under its minimum: 'No: 8 minutes ... under the 10 minutes 99152 needs'."""
+    minutes = facts.sedation_minutes
+    if minutes is None:
+        return []
+    return [f"No: {minutes} minutes of sedation is under the {e.min_minutes} minutes {e.code} needs (less than "
+            f"{e.min_minutes} minutes is not reported)." for e in _named(facts, codebook)
+            if e.min_minutes and minutes < e.min_minutes]
 
 
 def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
@@ -83,7 +97,9 @@ def _names_an_add_on_with_another(facts: Facts, codebook: Codebook) -> bool:
 def is_rule_question(facts: Facts, case_undecided: bool = False, codebook: Codebook | None = None) -> bool:
     """A question about a rule, not a case: a rule word, and no treated level to code (or, for a question about
     a service, a case the codebook could not decide)."""
-    if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or facts.sedation_minutes is not None:
+    timed = codebook is not None and bool(_under_minimum(facts, codebook))
+    if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or (
+            facts.sedation_minutes is not None and not timed):
         return False
     return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
 
@@ -95,23 +111,37 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
         return None
     asks = rule_asks(facts, case_undecided, codebook)
     named = _named(facts, codebook)
-    subjects = named + _family_primaries(facts, codebook, named)
+    subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
+    statements += _under_minimum(facts, codebook)
+    if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
+        statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
+    statements += _tabular(asks, facts, codebook)
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
     if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
-    quotes = best_sentences(facts.question, passages)
-    if statements:
-        lead = statements[:1] if "define" in asks and quotes else statements[:2]
-        summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
-    elif quotes:
-        summary = " ".join(f"{q.text} [{q.doc_id}]" for q in quotes)
-    else:
-        return None
+    from_passages = answer_from_passages(facts.question, passages)
+    quotes = from_passages.quotes if from_passages else []
+    if not statements:
+        return from_passages
+    if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
+        summary = f"{from_passages.summary} {statements[0]}"   # the codes of the family asked
+        return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
+    lead = statements[:1] if "define" in asks and quotes else statements[:2]
+    summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
+
+
+def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer | None:
+    """A question the code table does not answer (a definition, a documentation or coverage rule): the passage
+    sentences that best match it, each with its source, instead of a passage's opening lines."""
+    quotes = best_sentences(question, passages)
+    if not quotes:
+        return None
+    return RuleAnswer(summary=" ".join(f"{q.text} [{q.doc_id}]" for q in quotes), quotes=quotes)
 
 
 def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
@@ -119,20 +149,35 @@ def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
     return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
 
 
+def _service_subjects(asks: list[str], facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
+    """For a modifier asked about a service the question names but does not code ("bx at a diff vertebra - XS or
+    59?"), that service's codes on the date: the modifier goes on them."""
+    if "modifier" not in asks or named:
+        return []
+    return _named_services(facts, codebook, facts.date_of_service)
+
+
+def families_asked(facts: Facts) -> list[str]:
+    """The procedure families a rule question is about: those done, or else those named in any context but
+    negation ("lumbar kypho code back in 2012?" names augmentation in the past: its codes are still asked)."""
+    if facts.procedures:
+        return list(facts.procedures)
+    named = {m.concept.split(".", 1)[1] for m in reader().read(facts.question).found("procedure", outside=("negated",))}
+    return [f for f in FAMILY_ROLES_PROCEDURE if f in named]
+
+
 def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:
     """Without a procedure code, a primary code of each family the question names on the date (what a family
     includes, and which modifiers it takes, is the same for each of its primaries)."""
-    if any(e.family in facts.procedures for e in named):
+    if any(e.family in families_asked(facts) for e in named):
         return []
     day = facts.date_of_service
-    primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in facts.procedures]
+    primaries = [next(iter(codebook.where(day, family=f, role="primary")), None) for f in families_asked(facts)]
     return [e for e in primaries if e]
 
 
 def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
     day = facts.date_of_service
-    if ask == "code_also":
-        return _code_also(entry, codebook)
     if ask in ("start", "end"):
         return [_dates(entry, day, codebook)]
     if ask == "replaced":
@@ -142,7 +187,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
-        return _units(entry, day, codebook)
+        return _units(entry, day, codebook, bodies_counted(facts.question))
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)
     if ask == "define":
@@ -212,7 +257,8 @@ def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) ->
     partner = codebook.add_on_of(entry.code, _when(entry, day))
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
-    return [f"{entry.code} has no add-on code in this table."]
+    once = f": {UNIT_RULES[entry.units]}" if entry.units in UNIT_RULES else ""
+    return [f"{entry.code} has no add-on code in this table{once}."]
 
 
 def _units_of(entry: CodeEntry) -> str:
@@ -221,13 +267,24 @@ def _units_of(entry: CodeEntry) -> str:
     return UNIT_RULES.get(entry.units or "", "one unit")
 
 
-def _units(entry: CodeEntry, day: date, codebook: Codebook) -> list[str]:
+def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = None) -> list[str]:
     if entry.first_unit:
         minimum = f"; at least {entry.min_minutes} minutes to report it" if entry.min_minutes else ""
         return [f"{entry.code} is reported once for the first {entry.first_unit} minutes{minimum}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
     more = f"; each additional body is {partner.code}" if partner else ""
-    return [f"{entry.code}: {_units_of(entry)}{more}."]
+    units = UNITS_FOR_BODIES.get(entry.units or "")
+    counted = f"For {count} bodies: {entry.code} x{units(count)} — " if units and count else ""
+    return [f"{counted}{entry.code}: {_units_of(entry)}{more}."]
+
+
+def bodies_counted(question: str) -> int | None:
+    """The number of bodies a question states ("kypho at 5 levels"), if any."""
+    m = COUNT_PHRASE.search(question)
+    if not m:
+        return None
+    word = m[1].lower()
+    return WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
 
 
 def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
@@ -255,11 +312,33 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     return out
 
 
-def _code_also(entry: CodeEntry, codebook: Codebook) -> list[str]:
-    """The 'code also' / 'use additional code' notes of the conditions that call for an ICD-10-CM code."""
-    template = entry.template or entry.code
+def diagnoses_named(facts: Facts, codebook: Codebook) -> list[str]:
+    """The ICD-10-CM codes, incomplete codes and categories the question names ("M80.88XA", "M80.8", "M80")."""
+    codes = [c.rstrip("-") for c in facts.mentioned_codes
+             if "." in c or ((e := codebook.get(c)) is not None and e.system == "ICD-10-CM")]
+    return list(dict.fromkeys(codes + categories_in(facts.question, codebook.entries)))
+
+
+def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
+    """From the ICD-10-CM tabular notes: the codes to add to a named diagnosis (and where another entry calls
+    for it), or whether two named diagnoses may be coded together."""
+    named, notes = diagnoses_named(facts, codebook), codebook.tabular_notes
+    out: list[str] = []
+    if "code_also" in asks:
+        for code in named:
+            out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code, codebook.entries)
+            out += _condition_notes(code, codebook)
+    if "excludes" in asks or "code_also" in asks:
+        out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
+    return list(dict.fromkeys(out))
+
+
+def _condition_notes(code: str, codebook: Codebook) -> list[str]:
+    """The 'code also' notes of the conditions that call for an ICD-10-CM code (what else the case needs)."""
+    entry = codebook.get(code)
+    template = (entry.template or entry.code) if entry else code
     notes = [c.also for c in codebook.conditions if c.also and template in c.codes]
-    return [f"With {entry.code}: {note}." for note in dict.fromkeys(notes)]
+    return [f"With {code}: {note}." for note in dict.fromkeys(notes)]
 
 
 def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:
@@ -273,10 +352,16 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
     out = []
     for code in asked:
         mod = codebook.get(code)
+        problem = mod.validity_problem(facts.date_of_service)
+        if problem:
+            out.append(f"No: modifier {problem}{codebook.replacement_text(code)}.")
+            continue
         refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
                    or (mod.only_on_families and entry.family not in mod.only_on_families))
         verdict = "does not apply to" if refused else "may apply to"
-        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}: {mod.reason}.")
+        add_on = f" ({entry.code} is an add-on code: its units need no modifier)" if refused and \
+            entry.role == "add_on" else ""
+        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}{add_on}: {mod.reason}.")
     if not asked and entry.separate_level_modifiers:
         out.append(f"{entry.code} at a level other than the treated one takes "
                    f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
@@ -290,13 +375,19 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
 def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
     """The codes of each family the question names, on the date asked."""
     day = facts.date_of_service
-    families = list(facts.procedures) + [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    services = [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    families = services + families_asked(facts)   # "VP imaging guidance codes": the service's codes lead
     out = []
     for family in families:
         entries = [e for e in codebook.where(day, family=family) if _listed(e, facts)]
+        name = FAMILY_NAMES.get(family, family)
         if entries:
             listed = "; ".join(f"{'+' if e.role == 'add_on' else ''}{e.code} ({e.description})" for e in entries)
-            out.append(f"{FAMILY_NAMES.get(family, family).capitalize()} codes on {day.isoformat()}: {listed}.")
+            out.append(f"{name.capitalize()} codes on {day.isoformat()}: {listed}.")
+        for unlisted in ([] if entries else codebook.where(day, family="unlisted")):
+            if family in unlisted.fallback_for:
+                out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
+                           f"({unlisted.description}).")
     return out
 
 
@@ -313,43 +404,3 @@ def _fits(entry: CodeEntry, facts: Facts) -> bool:
     age_ok = facts.patient_age is None or entry.age_min is None or (
         entry.age_min <= facts.patient_age <= (entry.age_max or 200))
     return entry.performer == performer and age_ok
-
-
-# ---------------------------------------------------------------------- passages
-def best_sentences(question: str, passages: list[Passage], limit: int = 2) -> list[Quote]:
-    """The passage sentences that best match the question: shared content words (a word's first five letters),
-    each weighted by how rare it is among the candidate sentences, a little less for longer sentences and for
-    lower-ranked passages."""
-    asked = _stems(question)
-    candidates = [(rank, sentence, _stems(sentence)) for rank, passage in enumerate(passages)
-                  for sentence in _sentences(passage.text)]
-    if not asked or not candidates:
-        return []
-    frequency = Counter(stem for _, _, stems in candidates for stem in stems & asked)
-    weight = {stem: math.log(1 + len(candidates) / count) for stem, count in frequency.items()}
-    scored = []
-    for rank, sentence, stems in candidates:
-        score = sum(weight[stem] for stem in stems & asked)
-        if score:
-            scored.append((score / math.sqrt(len(stems)) * (1 - 0.05 * rank), sentence, passages[rank].doc_id))
-    scored.sort(key=lambda item: -item[0])
-    return [Quote(text=sentence, doc_id=doc_id) for _, sentence, doc_id in scored[:limit]]
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
-
-
-def _sentences(chunk_text: str) -> list[str]:
-    """The chunk's sentences and list items (wrapped lines joined), without its title, headings and markers."""
-    items: list[str] = []
-    for line in chunk_text.split("\n")[1:]:
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            items.append("")
-        elif LIST_ITEM.match(stripped) or not items or not items[-1]:
-            items.append(LIST_ITEM.sub("", stripped))
-        else:
-            items[-1] += " " + stripped
-    pieces = [s.strip().replace("**", "") for item in items if item for s in SENTENCE_END.split(item)]
-    return [s for s in pieces if 30 <= len(s) <= 400]

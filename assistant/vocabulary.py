@@ -45,8 +45,9 @@ CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1
 MODIFIER_PATTERN = re.compile(
     r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF])|(?<=\badd )|(?<=\bappend ))-\s?(\d{2}|X[EPSU]|TC)\b"
     r"|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b"
-    r"|(?:\b(?:a|an|add|use|append)\s+|\s[-–]\s)-?(\d{2}|TC)\s+(?:on|to|with)\b"
-    r"|(?:^|\s)-(\d{2}|X[EPSU]|TC)\s+(?:on|to|with)\b",
+    r"|(?:\b(?:a|an|add|use|append|or|need|put)\s+|\s[-–]\s)-?(\d{2}|TC)\s+(?:on|to|with)\b"
+    r"|\b(\d{2})(?=\s+or\s+(?:\d{2}|X[EPSU])\s+(?:on|to|with)\b|\s+or\s+X[EPSU]\b)|(?<=\bX[EPSU] or )(\d{2})\b"
+    r"|(?:^|\s)-(\d{2}|X[EPSU]|TC)(?:\s+(?:on|to|with)\b|(?=\s*(?:[?.,]|$)|\s+for\b))",
     re.IGNORECASE,
 )
 

@@ -1,6 +1,10 @@
 """The deterministic composer: what the coder reads when no scenario is coded."""
 
-from assistant.answer import compose
+from datetime import date
+
+from assistant.answer import CodeLine, compose, summarize
+from assistant.rule_answer import RuleAnswer
+from assistant.sentences import Quote
 
 
 def test_add_on_named_with_the_wrong_primary_gets_the_right_partner(parse, codebook):
@@ -23,3 +27,28 @@ def test_incomplete_icd_code_lists_completions_and_picks_the_encounter(parse, co
 def test_named_diagnosis_that_the_condition_does_not_call_for(parse, codebook):
     facts = parse("Is M81.0 OK as the dx for a kyphoplasty of an osteoporotic compression fracture?", "2024-01-01")
     assert "report **M80.08XA**, not M81.0" in compose(facts, codebook.derive(facts), [], [], [], codebook)
+
+
+def _lines(derivation, codebook):
+    return [CodeLine(code=d.code, units=d.units, modifiers=d.modifiers, description=codebook.get(d.code).description,
+                     verified=True, reason=d.reason) for d in derivation.codes]
+
+
+def test_a_yes_no_question_on_a_named_code_is_answered_yes_or_no_first(parse, codebook):
+    biopsy = codebook.where(date(2019, 6, 1), family="biopsy")[0].code
+    facts = parse(f"vertebroplasty at L2, needle bx at L4 (not treated) - can {biopsy} be billed?", "2019-06-01")
+    derivation = codebook.derive(facts)
+    summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook)
+    assert summary.startswith(f"Yes: {biopsy}")
+    wrong = next(e.code for e in codebook.where(date(2019, 6, 1), family="augmentation", role="add_on"))
+    facts = parse(f"vertebroplasty L3 and L4 - do i add {wrong} for L4?", "2019-06-01")
+    derivation = codebook.derive(facts)
+    assert summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook).startswith(f"No: {wrong}")
+
+
+def test_a_coded_case_asking_what_to_send_gets_the_sources_sentences_after_the_codes(parse, codebook):
+    facts = parse("cervical vertebroplasty C5 (2012) - what do I need to send with the claim?", "2012-07-01")
+    derivation = codebook.derive(facts)
+    rule = RuleAnswer(summary="Send the op note. [doc-1]", quotes=[Quote(text="Send the op note.", doc_id="doc-1")])
+    summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook, rule)
+    assert summary.startswith("Report ") and summary.endswith("Send the op note. [doc-1]")

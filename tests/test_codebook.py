@@ -152,6 +152,13 @@ def test_mixed_procedures_pre_2015_share_one_imaging_line(derive):
     assert code_set(result) == {("22520", 1, ()), ("22523", 1, ()), ("72291", 2, ())}
 
 
+def test_a_compression_fracture_nos_is_a_collapsed_vertebra(derive, codebook):
+    thoracic = next(c for c in codebook.conditions if c.id == "collapsed_vertebra").by_region["thoracic"]
+    codes = {c.code for c in derive("thoracic compression fx NOS, no osteoporosis, no trauma. initial. code?",
+                                    "2020-01-01").codes}
+    assert thoracic.replace("{enc}", "A") in codes
+
+
 def test_collapsed_vertebra_and_myeloma_status(derive):
     assert "M48.54XA" in {c.code for c in derive("Kypho T9 for collapsed vertebra NEC, no osteoporosis", "2020-01-01").codes}
     assert "C90.02" in {c.code for c in derive("kyphoplasty T10, multiple myeloma in relapse", "2020-01-01").codes}
@@ -242,6 +249,25 @@ def test_sedation_by_an_unknown_performer_is_asked_for(parse, codebook):
     known = codebook.derive(parse("KP L2, 30 min sedation given by the surgeon", "2019-05-15"))
     assert asked.missing == "sedation_performer" and "CRNA" in asked.clarification
     assert known.missing is None
+
+
+def test_a_named_sacral_code_states_the_side(derive, codebook):
+    bilateral = next(e for e in codebook.where(date(2012, 7, 1), family="sacral_augmentation")
+                     if e.laterality == "bilateral")
+    derivation = derive(f"2012 sacroplasty done under CT - which S&I code went with the {bilateral.code}?", "2012-07-01")
+    assert derivation.clarification is None and bilateral.code in {c.code for c in derivation.codes}
+
+
+def test_a_fracture_that_has_not_united_is_a_nonunion_encounter(derive):
+    codes = {c.code for c in derive("osteoporotic vertebral fx that hasn't united months later - code?", "2023-02-07").codes}
+    assert any(c.endswith("K") for c in codes)
+
+
+def test_a_rule_asked_about_a_named_sacral_code_is_not_a_case(derive, codebook):
+    unilateral = next(e for e in codebook.where(date(2012, 7, 1), family="sacral_augmentation")
+                      if e.laterality == "unilateral")
+    derivation = derive(f"sacroplasty in 2012 - was imaging guidance included in {unilateral.code}?", "2012-07-01")
+    assert derivation.codes == []
 
 
 @pytest.mark.parametrize(("question", "left_off"), [

@@ -127,6 +127,17 @@ def test_imaging_codes_and_modifiers_mentioned(parse):
     assert parse("vertebroplasty L3, CT guided, 2010-11-05; 0200T-50?").mentioned_modifiers == ["50"]
 
 
+@pytest.mark.parametrize(("question", "modifiers"), [
+    ("0200T with -50 for both sides of sacrum?", ["50"]),
+    ("2012 vertebroplasty, bilat transpedicular. does it get -50?", ["50"]),
+    ("do we need 51 or 59 on the add-on lines for the extra levels", ["51", "59"]),
+    ("bx at a diff vertebra than the VP - XS or 59?", ["XS", "59"]),
+    ("kypho L1, pain 5 -10 days, sedation 20 min", []),
+])
+def test_modifiers_named_without_the_word_modifier(parse, question, modifiers):
+    assert parse(question).mentioned_modifiers == modifiers
+
+
 @pytest.mark.parametrize("question", ["How do I code a lumbar fusion L4-L5?", "What's the weather today?",
                                       "knee arthroscopy with meniscectomy codes"])
 def test_out_of_scope(parse, question):

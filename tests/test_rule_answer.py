@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from assistant.retrieval import Passage
-from assistant.rule_answer import answer_rule, best_sentences, is_rule_question
+from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question
+from assistant.sentences import best_sentences
 
 
 def _answer(parse, codebook, question, dos="2024-05-01", passages=()):
@@ -85,3 +86,127 @@ def test_the_best_sentence_is_the_one_sharing_the_rarest_words():
 def test_two_codes_named_ask_whether_the_add_on_goes_with_the_other(parse, codebook, question, says, names):
     rule = answer_rule(parse(question, "2024-05-01"), codebook, [])
     assert says in rule.summary and names in rule.summary
+
+
+def _passage(text: str, doc_id: str = "doc-1") -> Passage:
+    return Passage(doc_id=doc_id, chunk_id=f"{doc_id}#0", title="Title", text=text, source="s", license="public",
+                   codes=[], score=1.0)
+
+
+def test_a_question_is_never_answered_with_a_question_or_a_table_row():
+    passage = _passage("Title\n\nCan I bill the RDQ score cutoff on the LCD claim?\n"
+                       "| RDQ | score | cutoff |\n"
+                       "- The LCD wants an RDQ score above 17 when the pain stays at 5 or more.")
+    quotes = best_sentences("RDQ score cutoff in the LCD?", [passage])
+    assert [q.text for q in quotes] == ["The LCD wants an RDQ score above 17 when the pain stays at 5 or more."]
+
+
+def test_a_quantity_question_prefers_the_sentence_that_states_a_number():
+    passage = _passage("Title\n\n- Height loss is measured on the imaging study that dates the fracture.\n"
+                       "- Loss of more than 25% of vertebral body height counts toward the course criterion.")
+    quotes = best_sentences("whats the height loss % criterion?", [passage], limit=1)
+    assert "25%" in quotes[0].text
+
+
+def test_sentences_come_without_markdown_markers():
+    passage = _passage("Title\n\n- **Continuum of care**: the patient is _referred_ for a `BMD` test, see [LCD](http://x).")
+    quotes = best_sentences("BMD referral for the LCD?", [passage])
+    assert quotes[0].text == "Continuum of care: the patient is referred for a BMD test, see LCD."
+
+
+def test_a_question_with_no_case_is_answered_from_the_passages(parse, codebook):
+    facts = parse("what does the LCD want for the continuum of care?", "2024-05-01")
+    passage = _passage("Title\n\n- Continuum of care: the patient is referred for BMD testing.")
+    rule = answer_from_passages(facts.question, [passage])
+    assert rule.summary == "Continuum of care: the patient is referred for BMD testing. [doc-1]"
+
+
+def test_a_rule_question_naming_no_level_is_not_asked_for_case_facts(parse, codebook):
+    facts = parse("is there an add-on code for sacroplasty if more than one sacral segment gets cement?", "2024-05-01")
+    derivation = codebook.derive(facts)
+    assert facts.question_form == "rule" and derivation.clarification is None and derivation.codes == []
+    rule = answer_rule(facts, codebook, [])
+    sacral = codebook.where(date(2024, 5, 1), family="sacral_augmentation")
+    assert "no add-on code" in rule.summary and any(e.code in rule.summary for e in sacral)
+
+
+def test_the_same_words_with_a_treated_level_are_a_case(parse, codebook):
+    facts = parse("kyphoplasty T12 vs vertebroplasty L1, codes?", "2024-05-01")
+    assert facts.question_form == "rule" and codebook.derive(facts).codes
+
+
+def test_a_fracture_stated_or_asked_about_is_coded_and_a_rule_question_about_it_is_not(parse, codebook):
+    assert codebook.derive(parse("Osteoporotic compression fx.", "2024-05-01")).codes
+    assert codebook.derive(parse("osteoporotic compression fx, initial?", "2024-05-01")).codes
+    assert not codebook.derive(parse("osteoporotic compression fx - anything else?", "2024-05-01")).codes
+    assert not codebook.derive(parse("osteoporotic compression fx vs collapsed vertebra?", "2024-05-01")).codes
+
+
+def test_a_units_question_with_a_count_gives_the_units_for_that_count(parse, codebook):
+    add_on = _entry(codebook, "augmentation", "add_on", date(2024, 5, 1))
+    rule = _answer(parse, codebook, f"kypho at 5 levels same session - how many units of {add_on.code}?")
+    assert f"{add_on.code} x4" in rule.summary
+
+
+def test_a_timed_code_named_with_too_few_minutes_is_answered_no(parse, codebook):
+    timed = next(e for e in codebook.where(date(2022, 5, 1), family="sedation", role="primary") if e.min_minutes)
+    short = timed.min_minutes - 2
+    rule = _answer(parse, codebook, f"sedation only {short} min during kypho - still bill {timed.code}?", "2022-05-01")
+    assert rule.summary.startswith(f"No: {short} minutes") and str(timed.min_minutes) in rule.summary
+    assert _answer(parse, codebook, f"sedation {timed.min_minutes + 5} min during kypho - {timed.code}?",
+                   "2022-05-01") is None
+
+
+def test_a_code_not_valid_on_the_date_given_says_so_whatever_was_asked(parse, codebook):
+    new = next(e for e in codebook.where(date(2024, 5, 1), family="sedation", role="primary") if e.effective_from)
+    before = date(new.effective_from.year - 1, 12, 15)
+    rule = _answer(parse, codebook, f"can {new.code} go on a claim w/ DOS {before.isoformat()}?", before.isoformat())
+    assert "not valid" in rule.summary and new.effective_from.isoformat() in rule.summary
+
+
+def test_a_modifier_asked_about_a_named_service_is_answered_for_that_services_code(parse, codebook):
+    day = date(2019, 6, 1)
+    biopsy = codebook.where(day, family="biopsy")[0]
+    rule = _answer(parse, codebook, "2019 bx at a diff vertebra than the VP - XS or 59?", day.isoformat())
+    assert rule.summary.count(f"may apply to {biopsy.code}") == 2
+
+
+def test_a_modifier_not_yet_valid_on_the_date_is_answered_no_with_its_start(parse, codebook):
+    late = next(e for e in codebook.entries.values() if e.system == "modifier" and e.effective_from)
+    before = date(late.effective_from.year - 2, 6, 1)
+    rule = _answer(parse, codebook, f"{before.year} claim, bx at a diff vertebra than the VP - {late.code} or 59?",
+                   before.isoformat())
+    assert rule.summary.startswith(f"No: modifier {late.code} took effect {late.effective_from.isoformat()}")
+
+
+def test_a_family_with_no_code_on_the_date_names_the_unlisted_code(parse, codebook):
+    first = min(e.effective_from for e in codebook.entries.values() if e.family == "sacral_augmentation")
+    before = date(first.year - 1, 5, 14)
+    unlisted = next(e for e in codebook.where(before, family="unlisted") if "sacral_augmentation" in e.fallback_for)
+    rule = _answer(parse, codebook, f"sacroplasty cpt back in early {before.year}?", before.isoformat())
+    assert f"report {unlisted.code}" in rule.summary
+
+
+def test_a_family_named_in_the_past_is_still_the_family_asked_about(parse, codebook):
+    day = date(2012, 7, 1)
+    rule = _answer(parse, codebook, "lumbar kypho code back in 2012?", day.isoformat())
+    lumbar = next(e for e in codebook.where(day, family="augmentation", role="primary") if "lumbar" in e.regions)
+    assert lumbar.code in rule.summary
+
+
+def test_a_bold_question_label_is_not_part_of_the_answer():
+    passage = _passage("Title\n\n**How does the time work?** Count intraservice time only, from the first dose on.")
+    assert best_sentences("how does intraservice time work?", [passage])[0].text.startswith("Count intraservice")
+
+
+def test_a_definition_without_a_code_leads_with_the_sources_then_the_family(parse, codebook):
+    facts = parse("kypho vs vertebroplasty - whats the coding difference?", "2024-05-01")
+    passage = _passage("Title\n\n- The difference: kyphoplasty creates a cavity with a balloon before the cement goes in.")
+    rule = answer_rule(facts, codebook, [passage])
+    assert rule.summary.startswith("The difference: kyphoplasty") and "codes on 2024-05-01" in rule.summary
+
+
+def test_a_number_written_as_a_word_states_a_quantity():
+    passage = _passage("Title\n\n- Levels past the max for a session are a contraindication in the policy text.\n"
+                       "- More than three levels is a relative contraindication.")
+    assert "three" in best_sentences("max # of levels before its a contraindication?", [passage], limit=1)[0].text
