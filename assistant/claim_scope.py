@@ -11,9 +11,10 @@ from assistant.facts import Facts
 DIAGNOSIS_SYSTEM = "ICD-10-CM"
 
 
-SCOPE_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si")}
+SCOPE_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si"),
+                  "anesthesia": ("anesthesia",)}
 ASKED = {"procedure": "procedure codes", "diagnosis": "diagnosis codes", "sedation": "sedation codes",
-         "biopsy": "biopsy line", "imaging": "imaging codes"}
+         "biopsy": "biopsy line", "imaging": "imaging codes", "anesthesia": "anesthesia code"}
 
 
 def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> tuple[list[CodeLine], list[str]]:
@@ -47,5 +48,5 @@ def _in_scope(scope: str, entry) -> bool:
     if scope == "diagnosis":
         return entry.system == DIAGNOSIS_SYSTEM
     if scope == "procedure":
-        return entry.system != DIAGNOSIS_SYSTEM
+        return entry.system != DIAGNOSIS_SYSTEM and entry.family not in SCOPE_FAMILIES["anesthesia"]
     return entry.family in SCOPE_FAMILIES[scope]

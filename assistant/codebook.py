@@ -291,6 +291,7 @@ class Codebook:
                     self._derive_family(family, bodies, facts, result)
             self._derive_biopsy(facts, result)
             self._derive_sedation(facts, result)
+            self._derive_anesthesia(facts, result)
             self._apply_modifier_cues(facts, result)
         elif facts.sedation_minutes and (not facts.procedures or facts.focus == "sedation"):
             self._derive_sedation(facts, result)  # sedation alone, or the sedation of a case not yet placed
@@ -556,6 +557,18 @@ class Codebook:
         else:
             found = [next(iter(self.where(day, family=f, role="primary")), None) for f in facts.procedures]
         return [e for e in found if e]
+
+    def _derive_anesthesia(self, facts: Facts, result: Derivation) -> None:
+        """The anesthesia provider's one code for the session, only when the coder asks for that claim."""
+        if facts.billing_scope != "anesthesia":
+            return
+        regions = [b.region for b in facts.bodies]
+        found = [e for e in self.where(facts.date_of_service, family="anesthesia", role="primary")
+                 if e.derive and regions and regions[0] in e.regions]
+        if found:
+            result.codes.append(DerivedCode(
+                code=found[0].code, reason="anesthesia for the session, one code whatever the number of levels; "
+                                           "the anesthesia time is reported with it"))
 
     def _derive_sedation(self, facts: Facts, result: Derivation) -> None:
         if not facts.sedation:

@@ -616,7 +616,7 @@ def billing_scope(reading: Reading) -> str | None:
     """What part of the claim the coder limits the question to, if any ("CPT?" asks for the procedure line)."""
     if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim", "negated")):
         return "diagnosis"
-    for scope in ("sedation", "biopsy", "imaging", "procedure"):
+    for scope in ("anesthesia", "sedation", "biopsy", "imaging", "procedure"):
         if reading.has(f"scope.{scope}_only"):
             return scope
     if reading.has("ask.procedure_codes") and not reading.has("ask.diagnosis"):

@@ -15,7 +15,8 @@ FAMILY_WORDS = {"vertebroplasty": ("procedure.vertebroplasty", "material.cement"
                 "sacral_augmentation": ("procedure.sacral_augmentation", "material.cement")}
 SCOPE_LABELS = {"procedure": "procedure codes only", "diagnosis": "diagnosis codes only",
                 "sedation": "sedation codes only", "biopsy": "biopsy line only", "imaging": "imaging codes only",
-                "professional": "professional claim", "facility": "facility claim"}
+                "professional": "professional claim", "facility": "facility claim",
+                "anesthesia": "anesthesia claim only"}
 NOT_DONE = ("negated", "not_treated", "historical", "hypothetical")
 
 

@@ -110,7 +110,7 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
 def _codes_a_body(entry: CodeEntry) -> bool:
     """A primary or add-on chosen by the treated body's region: the proposal's code of the wrong procedure
     (an augmentation add-on for a vertebroplasty level) is replaced by the one the body calls for."""
-    return entry.derive and bool(entry.regions) and entry.role in ("primary", "add_on")
+    return entry.derive and bool(entry.regions) and entry.units is not None and entry.role in ("primary", "add_on")
 
 
 def _add_ons_of(primary: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[CodeLine]:

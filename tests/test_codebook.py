@@ -293,3 +293,19 @@ def test_a_claims_own_primary_code_stands_for_the_unnamed_level(parse, codebook)
     rule = codebook.derive(parse("mod 50 on 22514 when they do bilateral balloons?", "2024-11-24"))
     assert [c.code for c in claim.codes][:2] == ["22514", "99152"]
     assert not rule.codes
+
+
+@pytest.mark.parametrize(("question", "dos", "code"), [
+    ("Anesthesia coder here. MAC for a kyphoplasty at L1. Which anesthesia code?", "2016-07-12", "01936"),
+    ("Anesthesia side only: general anesthesia for an L4 vertebroplasty. Code?", "2024-02-06", "01942"),
+    ("Anesthesia coder here. MAC for a T10 kyphoplasty", "2022-05-17", "01941"),
+])
+def test_the_anesthesia_claim_gets_one_anesthesia_code_by_date_and_region(parse, codebook, question, dos, code):
+    anesthesia = [c.code for c in codebook.derive(parse(question, dos)).codes
+                  if codebook.get(c.code).family == "anesthesia"]
+    assert anesthesia == [code]
+
+
+def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
+    derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
+    assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)
