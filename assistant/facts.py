@@ -326,10 +326,11 @@ def _other_fracture_spans(reading: Reading) -> list[tuple[int, int]]:
     levels = reading.found("level")
     for s in reading.scopes:
         start, end = reading.tokens[min(s.first, s.trigger.first)].start, reading.tokens[max(s.last, s.trigger.last)].end
-        if s.category == "not_treated":
+        names_a_level = any(start <= m.start < end for m in levels)
+        if s.category == "not_treated" and names_a_level:
             spans.append((start, _sentence_end(reading.text, end)))
         elif s.category == "hypothetical" or (             # the plan: "f/u 2 weeks" is not this encounter
-                s.category == "historical" and any(start <= m.start < end for m in levels)):
+                s.category == "historical" and names_a_level):
             spans.append((start, end))
     return spans
 

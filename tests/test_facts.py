@@ -401,3 +401,14 @@ def test_old_untreated_and_planned_words_do_not_set_the_seventh_character(parse)
     note = ("INDICATION: acute osteoporotic fractures T12 and L1. MRI also shows an old healed L3 deformity. "
             "PROCEDURE: balloon kyphoplasty T12 and L1. L3 was not addressed (chronic, healed). PLAN: f/u 2 weeks.")
     assert parse(note, "2020-09-15").encounter == "A"
+
+
+@pytest.mark.parametrize(("question", "bodies", "scope"), [
+    ("kyp L2 L3 L4 w/ bx taken at L3, dos 2021. just cpt", ["L2", "L3", "L4"], "procedure"),
+    ("kyphoplasty L2 and L4 (not L3), surgeon did fluoro", ["L2", "L4"], None),
+    ("Anesthesia group here. MAC for kyphoplasty L3. Anesthesia code only.", ["L3"], "anesthesia"),
+    ("sedation codes only: kypho T10, 50 min intraservice", ["T10"], "sedation"),
+])
+def test_levels_and_the_claim_asked_for(parse, question, bodies, scope):
+    facts = parse(question, "2021-07-01")
+    assert [b.name for b in facts.bodies] == bodies and facts.billing_scope == scope
