@@ -289,6 +289,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
             text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."
         if rule and rule.quotes and not rule.statements:    # what the case's record or claim needs, from the sources
             text += " " + rule.summary
+        elif rule and rule.statements:                      # the rule the question asks about the case, first
+            text = f"{rule.summary} {text}"
         return text
     if rule:
         return rule.summary

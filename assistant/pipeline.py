@@ -33,7 +33,7 @@ from assistant.llm import chat_model
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
-from assistant.rule_answer import answer_from_passages, answer_rule
+from assistant.rule_answer import answer_from_passages, answer_rule, rule_in_case
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -106,6 +106,8 @@ class Assistant:
                 rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
+            if rule is None and derivation.codes:
+                rule = rule_in_case(facts, self.codebook, [d.code for d in derivation.codes])
             if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
                 rule = answer_from_passages(facts.question, passages)
         model = self.model() if use_llm and facts.in_scope else None

@@ -135,6 +135,26 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
+CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced")
+
+
+def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
+    """A coded case whose question also asks a rule ("is the bx included?", "do the add-ons need 51?", "22522
+    goes with which primaries?"): that rule, on the codes the question names or else the case's own codes."""
+    asks = [a for a in facts.rule_asks if a in CASE_RULES]
+    if facts.mentioned_modifiers:          # a modifier named is what the question is about
+        asks = ["modifier"] + [a for a in asks if a != "modifier"]
+    if not asks:
+        return None
+    named = _named(facts, codebook)
+    subjects = named or [e for c in case_codes if (e := codebook.get(c)) and e.role == "primary" and e.regions]
+    statements: list[str] = []
+    for ask in asks:
+        for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
+            statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
+    return RuleAnswer(summary=" ".join(statements[:2]), statements=statements) if statements else None
+
+
 def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer | None:
     """A question the code table does not answer (a definition, a documentation or coverage rule): the passage
     sentences that best match it, each with its source, instead of a passage's opening lines."""

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from assistant.retrieval import Passage
-from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question
+from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question, rule_in_case
 from assistant.sentences import best_sentences
 
 
@@ -210,3 +210,17 @@ def test_a_number_written_as_a_word_states_a_quantity():
     passage = _passage("Title\n\n- Levels past the max for a session are a contraindication in the policy text.\n"
                        "- More than three levels is a relative contraindication.")
     assert "three" in best_sentences("max # of levels before its a contraindication?", [passage], limit=1)[0].text
+
+
+@pytest.mark.parametrize(("question", "dos", "says"), [
+    ("2012 vertebroplasty T7 + trocar bx of T7 same level - is the bx included now?", "2012-04-10", "included"),
+    ("2013 DOS vertebroplasty L2 L3 L4 - add on 22522 goes with which primaries?", "2013-05-08", "22520 or 22521"),
+    ("bilat kypho T8 billed 22523-50 and got denied. isnt bilateral supposed to get 50?", "2012-09-18",
+     "does not apply"),
+])
+def test_a_coded_case_answers_the_rule_it_asks_first(parse, codebook, question, dos, says):
+
+    facts = parse(question, dos)
+    derived = codebook.derive(facts)
+    rule = rule_in_case(facts, codebook, [c.code for c in derived.codes])
+    assert derived.codes and says in rule.summary
