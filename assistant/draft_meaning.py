@@ -3,8 +3,9 @@ the bone biopsy") misleads the coder as much as a wrong code: the rule check rea
 code the draft cites and compares the procedure or service they name with the code table's family for it.
 
 The words are the reader's own concepts (corpus/language/terms); a word describes a code when it stands in
-the same clause, nearer to that code than to any other, with no word of relation between them ("22514
-includes the biopsy" relates two services; it does not call 22514 a biopsy)."""
+the same clause, nearer to that code than to any other, with no word of relation (corpus/language/terms/
+relations.yaml) between them ("22514 includes the biopsy" relates two services; it does not call 22514 a
+biopsy)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,6 @@ CONCEPT_FAMILIES = {
 }
 JUDGED_FAMILIES = set().union(*CONCEPT_FAMILIES.values())  # codes of other families (unlisted, payer) are not judged
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)|\s-\s")
-RELATION = re.compile(r"\b(?:includ\w*|bundl\w*|with|without|plus|and|or|not|no|nor|never|instead|rather|than|versus|"
-                      r"vs|replac\w*|separate\w*|also|except|but|after|before|besides|in addition)\b", re.IGNORECASE)
 MAX_GAP = 40  # characters between a code and the words that describe it
 
 
@@ -61,12 +60,17 @@ def _families(concept: str) -> set[str]:
     return next((f for name, f in CONCEPT_FAMILIES.items() if concept == name or concept.startswith(name + ".")), set())
 
 
+def _relates(gap: str) -> bool:
+    """A word of relation between a code and the words near it ("22514 includes the biopsy")."""
+    return reader().read(gap).has("relation") if gap.strip() else False
+
+
 def _described_code(text: str, start: int, end: int, codes: list[tuple[int, int, str]]) -> str | None:
     """The code the words at start:end describe: the nearest in their clause, with only plain words between."""
     best: tuple[int, str] | None = None
     for code_start, code_end, code in codes:
         gap = text[code_end:start] if code_end <= start else text[end:code_start]
-        if len(gap) > MAX_GAP or CLAUSE_BREAK.search(gap) or RELATION.search(gap) or CODE_PATTERN.search(gap):
+        if len(gap) > MAX_GAP or CLAUSE_BREAK.search(gap) or CODE_PATTERN.search(gap) or _relates(gap):
             continue
         if best is None or len(gap) < best[0]:
             best = (len(gap), code)

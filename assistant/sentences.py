@@ -13,7 +13,6 @@ from assistant.reader import reader
 from assistant.retrieval import Passage
 
 WORD = re.compile(r"[a-z0-9]+")
-NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|half)\b", re.IGNORECASE)
 QUESTION_LABEL = re.compile(r"^\*\*[^*]*\?\*\*\s*")   # "**How does the time work?** Count ...": the label goes
 LIST_ITEM = re.compile(r"^(?:[-*>]|\d+[.)])\s+")
 SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(0-9])")
@@ -44,12 +43,16 @@ def best_sentences(question: str, passages: list[Passage], limit: int = 2) -> li
     scored = []
     for rank, sentence, stems in candidates:
         score = sum(weight[stem] for stem in stems & asked)
-        if quantity and not NUMBER.search(sentence):
+        if quantity and not _states_a_number(sentence):
             score /= 2        # "what's the cutoff?" is answered by a sentence that states a number
         if score:
             scored.append((score / math.sqrt(len(stems)) * (1 - 0.05 * rank), sentence, passages[rank].doc_id))
     scored.sort(key=lambda item: -item[0])
     return [Quote(text=sentence, doc_id=doc_id) for _, sentence, doc_id in scored[:limit]]
+
+
+def _states_a_number(sentence: str) -> bool:
+    return any(ch.isdigit() for ch in sentence) or reader().read(sentence).has("quantity.number")
 
 
 def _stems(text: str) -> set[str]:
