@@ -59,12 +59,23 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
+def _row_sentence(row: str) -> str:
+    """A table row as one line of text, its cells joined by dashes ("A — Initial encounter ... — M80.08XA"); a
+    separator row ("|---|") gives nothing. Header rows stay: they are short and rarely outscore a row."""
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    if all(set(c) <= set("-: ") for c in cells):
+        return ""
+    return " — ".join(c for c in cells if c)
+
+
 def _sentences(chunk_text: str) -> list[str]:
     """The chunk's sentences and list items (wrapped lines joined), without its title, headings and markers."""
     items: list[str] = []
     for line in chunk_text.split("\n")[1:]:
         stripped = line.strip()
-        if not stripped or stripped.startswith("#") or is_table_row(stripped):
+        if is_table_row(stripped):
+            items += ["", _row_sentence(stripped), ""]
+        elif not stripped or stripped.startswith("#"):
             items.append("")
         elif LIST_ITEM.match(stripped) or not items or not items[-1]:
             items.append(LIST_ITEM.sub("", stripped))

@@ -224,3 +224,13 @@ def test_a_coded_case_answers_the_rule_it_asks_first(parse, codebook, question, 
     derived = codebook.derive(facts)
     rule = rule_in_case(facts, codebook, [c.code for c in derived.codes])
     assert derived.codes and says in rule.summary
+
+
+def test_a_table_row_is_a_candidate_sentence_with_its_cells_joined():
+    passage = Passage(chunk_id="c", doc_id="icd-seventh-character", title="t", license="public", source="s",
+                      codes=[], score=1.0, text="7th characters\n| 7th | Meaning | Example |\n|---|---|---|\n"
+                           "| D | Subsequent encounter, routine healing | M-code with D |\n"
+                           "| G | Subsequent encounter, delayed healing | M-code with G |\n")
+    quotes = best_sentences("what does the D mean - routine healing follow up?", [passage], limit=1)
+    assert quotes[0].text == "D — Subsequent encounter, routine healing — M-code with D"
+    assert not any("---" in q.text for q in best_sentences("delayed healing?", [passage]))
