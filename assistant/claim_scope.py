@@ -18,11 +18,13 @@ ASKED = {"procedure": "procedure codes", "diagnosis": "diagnosis codes", "sedati
 
 
 def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> tuple[list[CodeLine], list[str]]:
-    """The codes inside the question's scope, and notes naming the ones left out."""
+    """The codes inside the question's scope, and notes naming the ones left out. A service's codes asked for with
+    the diagnosis ("just the ASA code and dx") keep the diagnosis codes."""
     scope = _asked(facts)
     if scope not in ASKED:
         return codes, []
-    kept = [c for c in codes if _in_scope(scope, codebook.get(c.code))]
+    kept = [c for c in codes if _in_scope(scope, codebook.get(c.code))
+            or (facts.asks_for_diagnosis and scope in SCOPE_FAMILIES and _in_scope("diagnosis", codebook.get(c.code)))]
     if scope == "diagnosis" and facts.fracture_code_only:
         kept = [c for c in kept if "fracture" in codebook.get(c.code).description.lower()] or kept
     left = [c for c in codes if c not in kept]

@@ -65,7 +65,8 @@ class Facts(BaseModel):
     mentioned_modifiers: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
-    settings: list[str] = Field(default_factory=list)    # payer and place of service stated: "place.facility"
+    settings: list[str] = Field(default_factory=list)    # payer, place of service and the surgeon's claim stated:
+                                                         # "place.facility", "scope.surgeon_claim"
     fracture_code_only: bool = False                     # "which fracture code": not the neoplasm's
     encounter: str = "A"
     general: bool = False
@@ -214,7 +215,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         conditions=_conditions(text, reading, conditions or {}),
         cues=_conditions(text, reading, cues or {}),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
-                         + reading.found("place", outside=("negated",))),
+                         + reading.found("place", outside=("negated",)) + reading.found("scope.surgeon_claim")),
         encounter=_encounter(_blank(text, _other_fracture_spans(reading)), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
@@ -489,11 +490,16 @@ def _treated_level_names(session: str, reading: Reading) -> set[str]:
     return {lv.name for _, lv in _named_levels(masked)} - untreated - (planned - named_elsewhere)
 
 
+SET_ASIDE = ("historical", "hypothetical", "not_treated")   # levels a note names only to leave them aside
+
+
 def _untreated_biopsy_site(reading: Reading, session: str, treated: set[str]) -> list[str]:
-    """A biopsy with no level of its own and exactly one named level left untreated: the biopsy was there."""
+    """A biopsy with no level of its own and exactly one named level left untreated: the biopsy was there. A
+    level named only in the history, the plan or as not treated is no candidate ("T12 not treated; plan XRT")."""
     if not reading.has("service.biopsy", outside=("negated",)):
         return []
-    untreated = _unique(lv.name for _, lv in _named_levels(session) if lv.name not in treated)
+    untreated = _unique(lv.name for at, lv in _named_levels(session)
+                        if lv.name not in treated and not reading.categories_at(at) & set(SET_ASIDE))
     return untreated if len(untreated) == 1 else []
 
 
@@ -537,7 +543,8 @@ def _imaging(reading: Reading) -> str | None:
 def _imaging_by_other(reading: Reading) -> bool:
     """The imaging was done and is billed by someone else (a radiologist's S&I, before 2015 its own codes)."""
     imaging = reading.found("imaging")
-    if reading.has("scope.surgeon_claim") and any("other_performer" in reading.categories_at(m.start) for m in imaging):
+    surgeon_side = reading.has("scope.surgeon_claim") or reading.has("claim.not_operator")
+    if surgeon_side and any("other_performer" in reading.categories_at(m.start) for m in imaging):
         return True
     return any("other_claim" in reading.categories_at(m.start) for m in imaging)
 

@@ -412,3 +412,10 @@ def test_old_untreated_and_planned_words_do_not_set_the_seventh_character(parse)
 def test_levels_and_the_claim_asked_for(parse, question, bodies, scope):
     facts = parse(question, "2021-07-01")
     assert [b.name for b in facts.bodies] == bodies and facts.billing_scope == scope
+
+
+def test_a_biopsy_without_a_level_is_not_placed_at_a_level_set_aside(parse):
+    note = ("INDICATION: pathologic fx T10, also lytic lesion T12.\nPROCEDURE: needle into T10, core bone biopsy "
+            "obtained, then balloon tamp inflated and PMMA placed. T12 not treated.\nPLAN: radiation for T12.")
+    facts = parse(note, "2014-07-21")
+    assert [b.name for b in facts.bodies] == ["T10"] and facts.biopsy_levels == []

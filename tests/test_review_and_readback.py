@@ -159,3 +159,21 @@ def test_the_fracture_code_alone_leaves_the_neoplasm_code_in_a_note(parse, codeb
     facts, _, checked = _checked(parse, codebook, question, "2020-10-06")
     kept, notes = limit_to_scope(facts, checked.codes, codebook)
     assert [c.code for c in kept] == ["M84.58XA"] and "C79.51" in notes[0]
+
+
+def test_a_service_asked_for_with_the_diagnosis_keeps_the_diagnosis(parse, codebook):
+    question = "anesthesia group coder: MAC for kyphoplasty L2 + L3, osteoporotic fx. just need the ASA code and dx"
+    facts, _, checked = _checked(parse, codebook, question, "2023-03-02")
+    kept, notes = limit_to_scope(facts, checked.codes, codebook)
+    families = {codebook.get(c.code).family for c in kept}
+    systems = {codebook.get(c.code).system for c in kept}
+    assert "anesthesia" in families and "ICD-10-CM" in systems
+    assert not families & {"augmentation", "vertebroplasty"} and notes
+
+
+def test_another_physicians_sedation_stays_off_the_surgeons_claim(derive):
+    on_surgeon = derive("for the surgeon's claim: KP L2, a hospitalist gave the moderate sedation 20 min. codes?",
+                        "2024-03-04")
+    whole = derive("KP L2, a hospitalist (not the operator) gave the moderate sedation 20 min. codes?", "2024-03-04")
+    other = {c.code for c in whole.codes} - {c.code for c in on_surgeon.codes}
+    assert other and set(on_surgeon.omitted) == other
