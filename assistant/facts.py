@@ -617,7 +617,19 @@ def _focus(reading: Reading) -> str | None:
     for focus in ("sedation", "biopsy", "imaging", "fracture_care"):
         if reading.has(f"focus.{focus}") or reading.has(f"scope.{focus}_only"):
             return focus
-    return "diagnosis" if reading.has("scope.diagnosis_only") else None
+    if reading.has("scope.diagnosis_only"):
+        return "diagnosis"
+    return "sedation" if _sedation_leads(reading) else None
+
+
+def _sedation_leads(reading: Reading) -> bool:
+    """A question that names no level and opens with the sedation, the procedure named after it ("mod sedation
+    25 min, same doc as the kypho - codes?"), asks about the sedation: a case to code would name its level."""
+    if reading.has("level"):
+        return False
+    first = min(reading.found("procedure", outside=("negated",)) + _sedation_mentions(reading),
+                key=lambda m: m.start, default=None)
+    return first is not None and first.concept in ("service.sedation", "drug.sedative")
 
 
 def billing_scope(reading: Reading) -> str | None:

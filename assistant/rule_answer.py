@@ -130,8 +130,10 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
         summary = f"{from_passages.summary} {statements[0]}"   # the codes of the family asked
         return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
-    lead = statements[:1] if "define" in asks and quotes else statements[:2]
-    summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if "define" in asks and quotes else []))
+    compared = "define" in asks and len(named) >= 2     # "0200T vs 0201T?": each code's own words
+    lead = statements[:1] if "define" in asks and quotes and not compared else statements[:2]
+    quoted = "define" in asks and quotes and not compared
+    summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if quoted else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
@@ -395,11 +397,12 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
 def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
     """The codes of each family the question names, on the date asked."""
     day = facts.date_of_service
-    services = [f for s in facts.services for f in SERVICE_FAMILIES.get(s, ())]
+    services = [f for s in _services_named(facts) for f in SERVICE_FAMILIES.get(s, ())]
     families = services + families_asked(facts)   # "VP imaging guidance codes": the service's codes lead
+    bundled = _always_included(facts, codebook)
     out = []
     for family in families:
-        entries = [e for e in codebook.where(day, family=family) if _listed(e, facts)]
+        entries = [e for e in codebook.where(day, family=family) if _listed(e, facts) and e.code not in bundled]
         name = FAMILY_NAMES.get(family, family)
         if entries:
             listed = "; ".join(f"{'+' if e.role == 'add_on' else ''}{e.code} ({e.description})" for e in entries)
@@ -409,6 +412,23 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
                            f"({unlisted.description}).")
     return out
+
+
+def _always_included(facts: Facts, codebook: Codebook) -> set[str]:
+    """Codes the procedure families asked about always include on the date: a service listing leaves them out
+    (before 2015 the cement codes' guidance was 72291/72292, never 77002-77021)."""
+    day = facts.date_of_service
+    primaries = [e for f in families_asked(facts) for e in codebook.where(day, family=f, role="primary")]
+    return {code for e in primaries for inc in e.includes if inc.scope == "always" for code in inc.codes}
+
+
+def _services_named(facts: Facts) -> list[str]:
+    """The services the question names; imaging by any word ("which S&I codes", "guidance codes"), not only by
+    the kind of imaging a case states."""
+    named = list(facts.services)
+    if "imaging" not in named and reader().read(facts.question).has("imaging", outside=("negated",)):
+        named.append("imaging")
+    return named
 
 
 def _listed(entry: CodeEntry, facts: Facts) -> bool:

@@ -419,3 +419,14 @@ def test_a_biopsy_without_a_level_is_not_placed_at_a_level_set_aside(parse):
             "obtained, then balloon tamp inflated and PMMA placed. T12 not treated.\nPLAN: radiation for T12.")
     facts = parse(note, "2014-07-21")
     assert [b.name for b in facts.bodies] == ["T10"] and facts.biopsy_levels == []
+
+
+def test_a_question_that_opens_with_the_sedation_and_names_no_level_is_about_the_sedation(parse):
+    assert parse("mod sedation intraservice 25 min, pt 81 y/o, same doc as the kypho. codes/units?").focus == "sedation"
+    assert parse("kypho with mod sedation 25 min, codes?").focus is None
+    assert parse("mod sedation 25 min for kypho L1, codes?").focus is None
+
+
+def test_local_anesthesia_is_not_an_anesthesia_claim(parse):
+    facts = parse("Kyphoplasty T11 under fluoro. Local anesthesia only. Codes for the surgeon?", "2020-02-19")
+    assert facts.billing_scope != "anesthesia" and facts.sedation_performer != "anesthesia"

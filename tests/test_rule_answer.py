@@ -234,3 +234,20 @@ def test_a_table_row_is_a_candidate_sentence_with_its_cells_joined():
     quotes = best_sentences("what does the D mean - routine healing follow up?", [passage], limit=1)
     assert quotes[0].text == "D — Subsequent encounter, routine healing — M-code with D"
     assert not any("---" in q.text for q in best_sentences("delayed healing?", [passage]))
+
+
+def test_a_listing_of_imaging_codes_leaves_out_what_the_procedure_always_includes(parse, codebook):
+    day = date(2014, 5, 28)
+    rule = _answer(parse, codebook, "2014 DOS kypho - which imaging S&I codes were available for the guidance?",
+                   day.isoformat())
+    primary = _entry(codebook, "augmentation", "primary", day)
+    always = {c for inc in primary.includes if inc.scope == "always" for c in inc.codes}
+    si = [e.code for e in codebook.where(day, family="imaging_si")]
+    assert si and all(code in rule.summary for code in si)
+    assert always and not any(code in rule.summary for code in always)
+
+
+def test_two_codes_compared_each_get_their_own_description(parse, codebook):
+    one, two = [e for e in codebook.where(date(2024, 5, 1), family="sacral_augmentation")][:2]
+    rule = _answer(parse, codebook, f"{one.code} vs {two.code} whats the difference?")
+    assert f"{one.code}: {one.description}" in rule.summary and f"{two.code}: {two.description}" in rule.summary
