@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.dates import AMBIGUOUS_NOTE
+from assistant.dates import AMBIGUOUS_NOTE, NO_DATE_NOTE
 from assistant.facts import Body, Facts
 from assistant.tabular import TabularNote
 from assistant.yamlfile import safe_load
@@ -140,7 +140,7 @@ class Derivation(BaseModel):
     codes: list[DerivedCode] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
-    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | level | procedure |
+    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | level | place | procedure |
                                 # laterality | sedation_minutes
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
@@ -339,8 +339,16 @@ class Codebook:
         missing = self._missing(facts)
         if missing is None:
             return None
+        if missing == "date" and facts.date_note.startswith(NO_DATE_NOTE):
+            era = ", ".join(e.code for e in self._named_out_of_date(facts))
+            return missing, self.clarifications["date_not_given"].format(codes=era)
         dates = facts.date_note.split(": ", 1)[1] if missing == "date" else ""
         return missing, self.clarifications[missing].format(dates=dates)
+
+    def _named_out_of_date(self, facts: Facts) -> list[CodeEntry]:
+        """The procedure and service codes the coder names that are not valid on the date the answer assumed."""
+        return [e for c in facts.mentioned_codes if (e := self.get(c.rstrip("-"))) and e.system != "modifier"
+                and e.system != "ICD-10-CM" and not e.valid_on(facts.date_of_service)]
 
     def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:
@@ -349,6 +357,8 @@ class Codebook:
             return None
         if facts.is_scenario and facts.date_note.startswith(AMBIGUOUS_NOTE):
             return "date"
+        if facts.is_scenario and facts.date_note.startswith(NO_DATE_NOTE) and self._named_out_of_date(facts):
+            return "date"     # "billing 22523 + 72291 for a kypho T9, right?": an old claim, its date decides
         spinal = any(b.region != "sacral" for b in facts.bodies)
         biopsy_code_named = any((e := self.get(c)) and e.family == "biopsy" for c in facts.mentioned_codes)
         if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
@@ -362,6 +372,9 @@ class Codebook:
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
+        if facts.is_scenario and facts.asks_component and "26" not in facts.cues \
+                and not any(s.startswith("place.") for s in facts.settings):
+            return "place"
         if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and self._laterality(facts) is None:
             return "laterality"
         if facts.sedation and facts.sedation_performer == "unknown" and not self._sedation_included(facts):

@@ -29,6 +29,7 @@ ALTERNATIVE = re.compile(r"^\s*(?:,\s*)?(?:or|or maybe|or possibly|vs\.?|versus)
 # "around the new year 2016/2017": two years offered as alternatives
 YEAR_PAIR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)\s*/\s*((?:19|20)\d\d)(?![\w/-])")
 AMBIGUOUS_NOTE = "two possible dates of service"
+NO_DATE_NOTE = "no date of service given"
 DATE_YEAR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)(?![\w/-])")
 
 
@@ -60,7 +61,7 @@ def date_of_service(texts: Sequence[str], explicit: date | None, today: date) ->
         if found[0] > today:
             raise InputError(f"the date of service {found[0].isoformat()} is in the future")
         return found
-    return today, "no date of service given: today's date was used", None
+    return today, f"{NO_DATE_NOTE}: today's date was used", None
 
 
 def _date_in_text(text: str) -> tuple[date, str, Span] | None:

@@ -10,7 +10,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.dates import date_of_service, parse_date_argument
+from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import (
@@ -78,6 +78,7 @@ class Facts(BaseModel):
                                                  # professional | facility
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
     asks_units: bool = False
+    asks_component: bool = False     # "26 or global?": the place of service decides
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
     question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
@@ -224,6 +225,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
+        asks_component=reading.has("ask.component"),
         rule_asks=_rule_asks(reading),
         question_form=_question_form(reading),
         treatment_named=reading.has("act.treatment", outside=("negated",)),
@@ -697,7 +699,7 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     updates: dict = {"question": current.question, "follow_up": True, "asks_for_codes": True,
                      "in_scope": previous.in_scope or current.in_scope}
     updates["date_span"] = current.date_span        # spans point into the current question only
-    if current.date_note != "no date of service given: today's date was used":
+    if not current.date_note.startswith(NO_DATE_NOTE):
         updates["date_of_service"], updates["date_note"] = current.date_of_service, current.date_note
     procedures = current.procedures or previous.procedures
     updates["procedures"] = procedures

@@ -309,3 +309,19 @@ def test_the_anesthesia_claim_gets_one_anesthesia_code_by_date_and_region(parse,
 def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
     derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
     assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)
+
+
+def test_codes_of_another_era_named_without_a_date_ask_for_the_date(derive, codebook):
+    old = next(e for e in codebook.entries.values() if e.family == "augmentation" and e.role == "primary"
+               and e.effective_to and "thoracic" in e.regions)
+    asked = derive(f"billing {old.code} for a kypho T9, is that right?")
+    assert asked.missing == "date" and old.code in asked.clarification and not asked.codes
+    dated = derive(f"billing {old.code} for a kypho T9, is that right?", old.effective_to.isoformat())
+    assert dated.missing is None and dated.codes
+
+
+def test_26_or_global_without_a_place_asks_where(derive):
+    asked = derive("radiologist did fluoro S&I for a kyphoplasty L3 in 2013. 72291 with the 26 or global?")
+    assert asked.missing == "place" and not asked.codes
+    told = derive("hospital outpt: radiologist did fluoro S&I for kypho L3 in 2013. 72291 with the 26 or global?")
+    assert told.missing is None and any("26" in c.modifiers for c in told.codes)
