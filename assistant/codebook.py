@@ -150,14 +150,27 @@ class Derivation(BaseModel):
 CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
 
 
+class RecordRule(BaseModel):
+    """What the record must show to support a code family (or Medicare coverage) on a date of service."""
+    subject: str
+    record: str
+    since: date | None = None
+    until: date | None = None
+    sources: list[str] = Field(min_length=1)
+
+    def holds_on(self, day: date) -> bool:
+        return (self.since is None or self.since <= day) and (self.until is None or day <= self.until)
+
+
 class Codebook:
     """Read-only view of the code table."""
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
                  seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None,
-                 tabular_notes: list[TabularNote] | None = None) -> None:
+                 tabular_notes: list[TabularNote] | None = None, records: list[RecordRule] | None = None) -> None:
         self.clarifications = clarifications or {}
+        self.records = records or []
         self.tabular_notes = tabular_notes or []
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
@@ -169,6 +182,7 @@ class Codebook:
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
         notes: list[TabularNote] = []
+        records: list[RecordRule] = []
         for path in sorted(directory.glob("*.yaml")):
             data = safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -178,7 +192,12 @@ class Codebook:
             supported = data.get("supported_from", supported)
             clarifications.update(data.get("clarifications", {}))
             notes += [TabularNote(**raw) for raw in data.get("tabular_notes", [])]
-        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes)
+            records += [RecordRule(**raw) for raw in data.get("documentation", [])]
+        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records)
+
+    def record_rule(self, subject: str, day: date) -> RecordRule | None:
+        """What the record must show for a code family (or "coverage") on a date."""
+        return next((r for r in self.records if r.subject == subject and r.holds_on(day)), None)
 
     def _expand(self, entries: list[CodeEntry]) -> list[CodeEntry]:
         """An entry written "S22.080{enc}" stands for one code per 7th character its category allows."""

@@ -23,6 +23,7 @@ FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral a
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
                 "biopsy": "bone biopsy", "imaging_guidance": "imaging guidance",
                 "imaging_si": "imaging supervision and interpretation", "fracture_treatment": "closed fracture care"}
+RECORD_SUBJECTS = {"coverage": "Medicare coverage (the PVA LCDs)", "unlisted": "an unlisted code"}
 UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
@@ -118,6 +119,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
         statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
     statements += _tabular(asks, facts, codebook)
+    if "documentation" in asks:
+        statements += _documentation(facts, codebook, named)
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -137,7 +140,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
-CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced")
+CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation")
 
 
 def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
@@ -150,7 +153,7 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
         return None
     named = _named(facts, codebook)
     subjects = named or [e for c in case_codes if (e := codebook.get(c)) and e.role == "primary" and e.regions]
-    statements: list[str] = []
+    statements: list[str] = _documentation(facts, codebook, subjects) if "documentation" in asks else []
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -412,6 +415,18 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
                            f"({unlisted.description}).")
     return out
+
+
+def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[str]:
+    """What the record must show, from the table: for Medicare coverage when the question is about an LCD or
+    medical necessity, then for each family the question names (its codes, then its services and procedures)."""
+    day = facts.date_of_service
+    coverage = ["coverage"] if reader().read(facts.question).has("ask.coverage") else []
+    services = [f for s in _services_named(facts) for f in SERVICE_FAMILIES.get(s, ())]
+    subjects = dict.fromkeys(coverage + [e.family for e in named] + services + families_asked(facts))
+    rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, day))]
+    return [f"For {RECORD_SUBJECTS.get(subject, FAMILY_NAMES.get(subject, subject))}, the record must show "
+            f"{rule.record}." for subject, rule in rules]
 
 
 def _always_included(facts: Facts, codebook: Codebook) -> set[str]:

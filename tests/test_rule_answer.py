@@ -251,3 +251,21 @@ def test_two_codes_compared_each_get_their_own_description(parse, codebook):
     one, two = [e for e in codebook.where(date(2024, 5, 1), family="sacral_augmentation")][:2]
     rule = _answer(parse, codebook, f"{one.code} vs {two.code} whats the difference?")
     assert f"{one.code}: {one.description}" in rule.summary and f"{two.code}: {two.description}" in rule.summary
+
+
+def test_what_to_document_comes_from_the_table_for_each_family_named(parse, codebook):
+    day = date(2024, 1, 1)
+    sedation_code = _entry(codebook, "sedation", "primary", day).code
+    rule = _answer(parse, codebook, f"what has to be documented to bill {sedation_code} with a kypho?", "2024-01-01")
+    assert rule.summary.startswith("For moderate sedation")
+    assert codebook.record_rule("sedation", day).record in rule.summary
+    coverage = _answer(parse, codebook, "LCD for PVA - what does the chart need to show?", "2024-01-01")
+    assert codebook.record_rule("coverage", day).record in coverage.summary
+
+
+def test_record_rules_hold_on_their_dates(codebook):
+    before, after = codebook.record_rule("sedation", date(2016, 6, 1)), codebook.record_rule("sedation", date(2018, 6, 1))
+    assert before and after and before.record != after.record
+    assert all(r.sources for r in codebook.records)
+    families = {e.family for e in codebook.entries.values()} | {"coverage"}
+    assert {r.subject for r in codebook.records} <= families
