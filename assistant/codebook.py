@@ -162,15 +162,24 @@ class RecordRule(BaseModel):
         return (self.since is None or self.since <= day) and (self.until is None or day <= self.until)
 
 
+class Definition(BaseModel):
+    """What a coding term means; it answers a question that names all its reader concepts."""
+    terms: list[str] = Field(min_length=1)
+    definition: str
+    sources: list[str] = Field(min_length=1)
+
+
 class Codebook:
     """Read-only view of the code table."""
 
     def __init__(self, entries: list[CodeEntry], conditions: list[Condition],
                  encounters: dict[str, list[str]], supported_from: date,
                  seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None,
-                 tabular_notes: list[TabularNote] | None = None, records: list[RecordRule] | None = None) -> None:
+                 tabular_notes: list[TabularNote] | None = None, records: list[RecordRule] | None = None,
+                 definitions: list[Definition] | None = None) -> None:
         self.clarifications = clarifications or {}
         self.records = records or []
+        self.definitions = sorted(definitions or [], key=lambda d: -len(d.terms))  # the most specific first
         self.tabular_notes = tabular_notes or []
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
@@ -183,6 +192,7 @@ class Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
         notes: list[TabularNote] = []
         records: list[RecordRule] = []
+        definitions: list[Definition] = []
         for path in sorted(directory.glob("*.yaml")):
             data = safe_load(path.read_text(encoding="utf-8")) or {}
             entries += [CodeEntry(**raw) for raw in data.get("codes", [])]
@@ -193,7 +203,12 @@ class Codebook:
             clarifications.update(data.get("clarifications", {}))
             notes += [TabularNote(**raw) for raw in data.get("tabular_notes", [])]
             records += [RecordRule(**raw) for raw in data.get("documentation", [])]
-        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records)
+            definitions += [Definition(**raw) for raw in data.get("definitions", [])]
+        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records, definitions)
+
+    def definition(self, concepts: set[str]) -> Definition | None:
+        """The definition of the most specific term the named concepts cover."""
+        return next((d for d in self.definitions if set(d.terms) <= concepts), None)
 
     def record_rule(self, subject: str, day: date) -> RecordRule | None:
         """What the record must show for a code family (or "coverage") on a date."""

@@ -681,7 +681,8 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
         return True
     if other:
         return False
-    return reading.has("topic.family_code") or reading.has("topic.family")
+    defines_a_term = reading.has("term") and reading.has("rule.define")   # "what makes a fx pathologic?"
+    return reading.has("topic.family_code") or reading.has("topic.family") or defines_a_term
 
 
 def _merge(previous: Facts, current: Facts) -> Facts:

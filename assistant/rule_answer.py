@@ -48,8 +48,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
-    if "define" in asks and (len(asks) > 1 or (facts.asks_for_codes and not facts.mentioned_codes
-                                               and facts.question_form != "rule")):
+    names_a_term = reader().read(facts.question).has("term")    # "what makes a fx 'pathologic' for coding?"
+    if "define" in asks and not names_a_term and (len(asks) > 1 or (
+            facts.asks_for_codes and not facts.mentioned_codes and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes:
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
@@ -119,6 +120,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
         statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
     statements += _tabular(asks, facts, codebook)
+    definition = _defined(facts, codebook)
     if "documentation" in asks:
         statements += _documentation(facts, codebook, named)
     for ask in asks:
@@ -128,6 +130,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
     from_passages = answer_from_passages(facts.question, passages)
     quotes = from_passages.quotes if from_passages else []
+    if definition:       # "what's a cat III code?": the table's definition is the answer
+        return RuleAnswer(summary=definition[0], statements=definition + statements, quotes=quotes)
     if not statements:
         return from_passages
     if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
@@ -149,11 +153,12 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     asks = [a for a in facts.rule_asks if a in CASE_RULES]
     if facts.mentioned_modifiers:          # a modifier named is what the question is about
         asks = ["modifier"] + [a for a in asks if a != "modifier"]
-    if not asks:
+    definition = _defined(facts, codebook)   # "what counts as a fragility fx? doc wrote 'fragility fx L1'"
+    if not asks and not definition:
         return None
     named = _named(facts, codebook)
     subjects = named or [e for c in case_codes if (e := codebook.get(c)) and e.role == "primary" and e.regions]
-    statements: list[str] = _documentation(facts, codebook, subjects) if "documentation" in asks else []
+    statements = definition + (_documentation(facts, codebook, subjects) if "documentation" in asks else [])
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -415,6 +420,15 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
                            f"({unlisted.description}).")
     return out
+
+
+def _defined(facts: Facts, codebook: Codebook) -> list[str]:
+    """A question asking what a term means, answered from the definitions table ("what's a cat III code?")."""
+    if "define" not in facts.rule_asks:
+        return []
+    concepts = {m.concept for m in reader().read(facts.question).mentions}
+    found = codebook.definition(concepts)
+    return [found.definition[0].upper() + found.definition[1:] + "."] if found else []
 
 
 def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[str]:

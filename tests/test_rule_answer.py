@@ -200,10 +200,10 @@ def test_a_bold_question_label_is_not_part_of_the_answer():
 
 
 def test_a_definition_without_a_code_leads_with_the_sources_then_the_family(parse, codebook):
-    facts = parse("kypho vs vertebroplasty - whats the coding difference?", "2024-05-01")
-    passage = _passage("Title\n\n- The difference: kyphoplasty creates a cavity with a balloon before the cement goes in.")
+    facts = parse("sacroplasty vs vertebroplasty - whats the coding difference?", "2024-05-01")
+    passage = _passage("Title\n\n- The difference: sacroplasty puts the cement into the sacrum, not a vertebral body.")
     rule = answer_rule(facts, codebook, [passage])
-    assert rule.summary.startswith("The difference: kyphoplasty") and "codes on 2024-05-01" in rule.summary
+    assert rule.summary.startswith("The difference: sacroplasty") and "codes on 2024-05-01" in rule.summary
 
 
 def test_a_number_written_as_a_word_states_a_quantity():
@@ -269,3 +269,20 @@ def test_record_rules_hold_on_their_dates(codebook):
     assert all(r.sources for r in codebook.records)
     families = {e.family for e in codebook.entries.values()} | {"coverage"}
     assert {r.subject for r in codebook.records} <= families
+
+
+@pytest.mark.parametrize(("question", "term"), [
+    ("0200T is a cat III code - what does that mean?", "term.category_iii"),
+    ("what makes a fx 'pathologic' for coding?", "term.pathologic_fracture"),
+    ("for mod sedation whats 'intraservice time'?", "term.intraservice_time"),
+    ("what's the diff between vertebroplasty and vertebral augmentation?", "procedure.augmentation"),
+])
+def test_a_term_asked_about_is_answered_from_the_definitions_table(parse, codebook, question, term):
+    facts = parse(question, "2026-11-27")
+    rule = answer_rule(facts, codebook, [])
+    found = next(d for d in codebook.definitions if term in d.terms)
+    assert facts.in_scope and rule.summary.startswith(found.definition[:40])
+
+
+def test_a_term_named_outside_a_definition_question_does_not_bring_a_scenario_into_scope(parse):
+    assert not parse("pathologic fx of the femur, icd code?").in_scope
