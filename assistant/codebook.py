@@ -7,6 +7,7 @@ import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -163,8 +164,10 @@ class RecordRule(BaseModel):
 
 
 class Definition(BaseModel):
-    """What a coding term means; it answers a question that names all its reader concepts."""
+    """What a coding term means (or a coverage fact); it answers a question that names all its reader concepts:
+    a "what is" question, or any rule question when `answers` is "any"."""
     terms: list[str] = Field(min_length=1)
+    answers: Literal["define", "any"] = "define"
     definition: str
     sources: list[str] = Field(min_length=1)
 
@@ -206,9 +209,10 @@ class Codebook:
             definitions += [Definition(**raw) for raw in data.get("definitions", [])]
         return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records, definitions)
 
-    def definition(self, concepts: set[str]) -> Definition | None:
+    def definition(self, concepts: set[str], define_asked: bool) -> Definition | None:
         """The definition of the most specific term the named concepts cover."""
-        return next((d for d in self.definitions if set(d.terms) <= concepts), None)
+        return next((d for d in self.definitions
+                     if set(d.terms) <= concepts and (define_asked or d.answers == "any")), None)
 
     def record_rule(self, subject: str, day: date) -> RecordRule | None:
         """What the record must show for a code family (or "coverage") on a date."""

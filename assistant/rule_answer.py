@@ -69,6 +69,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
+    if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):
+        asks.append("define")  # "evicore - how many levels will they approve?": a coverage fact of the table
     if not asks and facts.general:
         asks.append("sources")
     return asks
@@ -424,10 +426,9 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
 
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     """A question asking what a term means, answered from the definitions table ("what's a cat III code?")."""
-    if "define" not in facts.rule_asks:
-        return []
-    concepts = {m.concept for m in reader().read(facts.question).mentions}
-    found = codebook.definition(concepts)
+    define = "define" in facts.rule_asks and not (facts.mentioned_codes and len(facts.rule_asks) > 1)
+    concepts = {m.concept for m in reader().read(facts.question).mentions}  # "whats the add on code that goes
+    found = codebook.definition(concepts, define)                          # with 99152?" asks the pair
     return [found.definition[0].upper() + found.definition[1:] + "."] if found else []
 
 
@@ -435,12 +436,21 @@ def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> 
     """What the record must show, from the table: for Medicare coverage when the question is about an LCD or
     medical necessity, then for each family the question names (its codes, then its services and procedures)."""
     day = facts.date_of_service
-    coverage = ["coverage"] if reader().read(facts.question).has("ask.coverage") else []
+    lcd = ["coverage"] if reader().read(facts.question).has("ask.coverage") else []
     services = [f for s in _services_named(facts) for f in SERVICE_FAMILIES.get(s, ())]
-    subjects = dict.fromkeys(coverage + [e.family for e in named] + services + families_asked(facts))
+    procedures = families_asked(facts)
+    # a procedure asked about without a code: its medical-necessity record (the LCDs) follows its technique
+    coverage = ["coverage"] if procedures and not named and not services else []
+    modifiers = list(facts.mentioned_modifiers)     # "what does the note need to support -22?"
+    subjects = dict.fromkeys(lcd + modifiers + [e.family for e in named] + services + procedures + coverage)
     rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, day))]
-    return [f"For {RECORD_SUBJECTS.get(subject, FAMILY_NAMES.get(subject, subject))}, the record must show "
-            f"{rule.record}." for subject, rule in rules]
+    return [f"For {_record_subject(subject)}, the record must show {rule.record}." for subject, rule in rules]
+
+
+def _record_subject(subject: str) -> str:
+    if subject in RECORD_SUBJECTS or subject in FAMILY_NAMES:
+        return RECORD_SUBJECTS.get(subject) or FAMILY_NAMES[subject]
+    return f"modifier {subject}"
 
 
 def _always_included(facts: Facts, codebook: Codebook) -> set[str]:

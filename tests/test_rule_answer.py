@@ -267,8 +267,9 @@ def test_record_rules_hold_on_their_dates(codebook):
     before, after = codebook.record_rule("sedation", date(2016, 6, 1)), codebook.record_rule("sedation", date(2018, 6, 1))
     assert before and after and before.record != after.record
     assert all(r.sources for r in codebook.records)
-    families = {e.family for e in codebook.entries.values()} | {"coverage"}
-    assert {r.subject for r in codebook.records} <= families
+    known = {e.family for e in codebook.entries.values()} | {"coverage"} | {
+        e.code for e in codebook.entries.values() if e.system == "modifier"}
+    assert {r.subject for r in codebook.records} <= known
 
 
 @pytest.mark.parametrize(("question", "term"), [
@@ -286,3 +287,22 @@ def test_a_term_asked_about_is_answered_from_the_definitions_table(parse, codebo
 
 def test_a_term_named_outside_a_definition_question_does_not_bring_a_scenario_into_scope(parse):
     assert not parse("pathologic fx of the femur, icd code?").in_scope
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    ("absolute contraindications in the PVA LCDs?", {"term.contraindication"}),
+    ("chronic compression fx ~1 yr old, MRI no edema. LCD covers kypho?", {"term.chronic_fracture", "ask.coverage"}),
+    ("evicore pt - how many levels will they approve for kypho? do they take sacroplasty?", {"term.evicore"}),
+    ("BCBS commercial - how long conservative tx before kypho?", {"term.conservative_care", "term.commercial_payer"}),
+])
+def test_a_coverage_question_naming_a_coverage_term_gets_the_tables_fact(parse, codebook, question, terms):
+    facts = parse(question, "2024-01-01")
+    fact = next(d for d in codebook.definitions if set(d.terms) == terms)
+    derivation = codebook.derive(facts)
+    rule = answer_rule(facts, codebook, [], case_undecided=derivation.missing is not None)
+    assert fact.answers == "any" and rule.summary.startswith(fact.definition[1:30], 1)
+
+
+def test_a_modifier_named_in_a_documentation_question_gets_its_record_rule(parse, codebook):
+    rule = _answer(parse, codebook, "what does the op note need to support -22 on a kypho?")
+    assert rule.summary.startswith("For modifier 22") and codebook.record_rule("22", date(2024, 5, 1)).record in rule.summary
