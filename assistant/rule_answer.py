@@ -12,6 +12,7 @@ from datetime import date
 
 from assistant import tabular
 from assistant.codebook import Codebook, CodeEntry
+from assistant.dates import NO_DATE_NOTE
 from assistant.facts import Facts
 from assistant.reader import reader
 from assistant.retrieval import Passage
@@ -211,7 +212,7 @@ def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) 
 def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
     day = facts.date_of_service
     if ask in ("start", "end"):
-        return [_dates(entry, day, codebook)]
+        return _still_valid(ask, entry, facts) + [_dates(entry, day, codebook)]
     if ask == "replaced":
         return _replacement(entry, codebook)
     if ask == "pair":
@@ -224,6 +225,14 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
         return _modifiers(entry, facts, codebook)
     if ask == "define":
         return [f"{entry.code}: {entry.description}."]
+    return []
+
+
+def _still_valid(ask: str, entry: CodeEntry, facts: Facts) -> list[str]:
+    """"Was 22520 still good on 12/30/2014?": yes, first, when the code was valid on the date the question gives."""
+    given = not facts.date_note.startswith(NO_DATE_NOTE)
+    if ask == "end" and given and entry.valid_on(facts.date_of_service):
+        return [f"Yes: {entry.code} was valid on {facts.date_of_service.isoformat()}."]
     return []
 
 

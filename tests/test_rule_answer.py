@@ -306,3 +306,11 @@ def test_a_coverage_question_naming_a_coverage_term_gets_the_tables_fact(parse, 
 def test_a_modifier_named_in_a_documentation_question_gets_its_record_rule(parse, codebook):
     rule = _answer(parse, codebook, "what does the op note need to support -22 on a kypho?")
     assert rule.summary.startswith("For modifier 22") and codebook.record_rule("22", date(2024, 5, 1)).record in rule.summary
+
+
+def test_still_valid_on_a_date_given_starts_with_yes(parse, codebook):
+    old = next(e for e in codebook.entries.values() if e.family == "vertebroplasty" and e.effective_to)
+    day = old.effective_to.isoformat()
+    rule = _answer(parse, codebook, f"was {old.code} still good on that DOS ({day})?", day)
+    assert rule.summary.startswith(f"Yes: {old.code} was valid on {day}")
+    assert not _answer(parse, codebook, f"is {old.code} still good?", None).summary.startswith("Yes")
