@@ -234,8 +234,12 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
 
 
 def _rule_asks(reading: Reading) -> list[str]:
-    """The rules asked about (rule.start -> "start"), in the order the question names them."""
-    asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
+    """The rules asked about (rule.start -> "start"), in the order the question names them. A record said not to
+    hold something ("no osteoporosis is documented") states a fact; it does not ask what to document."""
+    negated_record = {id(m) for m in reading.found("rule.documentation")
+                      if "negated" in reading.categories_at(m.start)}
+    mentions = [m for m in reading.found("rule") if id(m) not in negated_record]
+    asks = [m.concept.split(".", 1)[1] for m in sorted(mentions, key=lambda m: m.start)]
     return list(dict.fromkeys(asks))
 
 

@@ -120,8 +120,8 @@ def _add_ons_of(primary: str, by_code: dict[str, CodeLine], codebook: Codebook) 
 def _second_primary(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
     """A second primary of a family whose primary is already reported (22514 beside 22513): its add-on instead."""
     entry = codebook.get(code)
-    if entry is None or entry.role != "primary" or entry.replaced_by:
-        return []                       # a deleted code is replaced by its successors instead
+    if entry is None or entry.role != "primary" or any(r.code in by_code for r in entry.replaced_by):
+        return []                       # a deleted code whose successor is reported is replaced by it instead
     for other in by_code:
         e = codebook.entries.get(other)
         if e and other != code and e.role == "primary" and e.family == entry.family:

@@ -430,3 +430,9 @@ def test_a_question_that_opens_with_the_sedation_and_names_no_level_is_about_the
 def test_local_anesthesia_is_not_an_anesthesia_claim(parse):
     facts = parse("Kyphoplasty T11 under fluoro. Local anesthesia only. Codes for the surgeon?", "2020-02-19")
     assert facts.billing_scope != "anesthesia" and facts.sedation_performer != "anesthesia"
+
+
+def test_a_record_said_not_to_hold_something_does_not_ask_what_to_document(parse):
+    facts = parse("Dx only: VP L1 2018; no osteoporosis or cancer is documented anywhere. Which dx?", "2018-06-01")
+    assert "documentation" not in facts.rule_asks
+    assert "documentation" in parse("what must be documented for a kypho?").rule_asks

@@ -177,3 +177,13 @@ def test_another_physicians_sedation_stays_off_the_surgeons_claim(derive):
     whole = derive("KP L2, a hospitalist (not the operator) gave the moderate sedation 20 min. codes?", "2024-03-04")
     other = {c.code for c in whole.codes} - {c.code for c in on_surgeon.codes}
     assert other and set(on_surgeon.omitted) == other
+
+
+def test_a_second_primary_of_its_own_era_is_replaced_by_the_add_on(parse, codebook):
+    question = "office VP T12 and L1, 2013. claim: 22520, 22521, 72291 x2. payer cut 22521. what should it have been"
+    facts, _, checked = _checked(parse, codebook, question, "2013-06-01")
+    verdicts = {v.code: v for v in review(facts, checked.codes, checked.rejected, codebook)}
+    second = verdicts["22521"] if verdicts["22520"].verdict == "correct" else verdicts["22520"]
+    add_on = next(c.code for c in checked.codes if codebook.get(c.code).role == "add_on"
+                  and codebook.get(c.code).family == "vertebroplasty")
+    assert second.verdict == "replace" and second.by == [add_on]
