@@ -6,6 +6,7 @@ import pytest
 
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
+from assistant.reader.matcher import is_composite
 
 LANGUAGE = Language.load()
 
@@ -98,3 +99,26 @@ def test_a_bad_entry_names_its_file_and_position(tmp_path):
 
 def test_a_real_word_one_letter_from_a_short_form_is_not_a_typo():
     assert not reader().read("Kypho T9 for collapsed vertebra NEC").has("procedure.vertebroplasty")
+
+
+def test_a_form_may_name_another_concept():
+    r = Reader(Language(terms=[Term(concept="number.3", forms=["three", "3"], source="s", examples=[{"text": "3"}]),
+                               Term(concept="count", forms=["@number levels", "@number lumbar levels"], source="s",
+                                    examples=[{"text": "3 levels"}])], rules=[]))
+    found = [(m.concept, r.read(t).text[m.start:m.end]) for t in ("kypho at three lumbar levels", "3-levels")
+             for m in r.read(t).found("count")]
+    assert found == [("count", "three lumbar levels"), ("count", "3-levels")]
+    assert not r.read("three of the levels").has("count")
+
+
+def test_concepts_named_in_forms_exist_as_plain_terms():
+    plain = {t.concept for t in LANGUAGE.terms if any(not is_composite(f) for f in t.forms)} | {"level"}
+    for term in LANGUAGE.terms:
+        for word in (w[1:] for f in term.forms for w in f.split() if w.startswith("@")):
+            assert any(c == word or c.startswith(word + ".") for c in plain), (term.concept, word)
+
+
+def test_a_question_is_a_sentence_that_ends_with_a_question_mark():
+    reading = reader().read("Is this covered. PKP L1 is covered? ok")
+    covered = reading.found("ask.coverage")
+    assert [reading.in_question(m) for m in covered] == [False, True]

@@ -14,7 +14,7 @@ from functools import lru_cache
 from assistant import spine
 from assistant.reader.context import Scope, scopes
 from assistant.reader.language import Language
-from assistant.reader.matcher import Matcher, Mention
+from assistant.reader.matcher import Matcher, Mention, is_composite
 from assistant.reader.tokens import Token, tokenize
 
 __all__ = ["Mention", "Reader", "Reading", "reader"]
@@ -52,6 +52,15 @@ class Reading:
         i = bisect_right(self._ends, offset)
         return i if i < len(self.tokens) else None
 
+    def in_question(self, mention: Mention) -> bool:
+        """The sentence holding the mention ends with a question mark ("is kypho covered for this pt?")."""
+        for token in self.tokens[mention.last + 1:]:
+            if token.text in (".", "!", "\n"):
+                return False
+            if token.text == "?":
+                return True
+        return False
+
     def scope_spans(self, category: str) -> list[tuple[int, int]]:
         """Character spans of the text in scope of a category."""
         return [(self.tokens[s.first].start, self.tokens[s.last].end) for s in self.scopes if s.category == category]
@@ -60,8 +69,9 @@ class Reading:
 class Reader:
     def __init__(self, language: Language) -> None:
         self.language = language
-        self._terms = Matcher({t.concept: t.forms for t in language.terms},
-                              fuzzy={t.concept for t in language.terms if t.fuzzy})
+        fuzzy = {t.concept for t in language.terms if t.fuzzy}
+        self._terms = Matcher({t.concept: [f for f in t.forms if not is_composite(f)] for t in language.terms}, fuzzy)
+        self._composites = Matcher({t.concept: [f for f in t.forms if is_composite(f)] for t in language.terms}, fuzzy)
         self._triggers = Matcher({f"context.{i}": [t for t in r.triggers if not t.startswith("@")]
                                   for i, r in enumerate(language.rules)})
         self._concept_triggers = [(f"context.{i}", t[1:]) for i, r in enumerate(language.rules)
@@ -81,7 +91,8 @@ class Reader:
 
     def _read(self, text: str) -> Reading:
         tokens = tokenize(text)
-        mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
+        mentions = self._terms.find(tokens) + _levels(text, tokens)
+        mentions = sorted(mentions + self._composites.find(tokens, mentions), key=lambda m: (m.first, m.last))
         triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
         found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens))
         return Reading(text, tokens, mentions, found)
