@@ -258,13 +258,7 @@ def _general(text: str, reading: Reading) -> bool:
 
 def _asks_about_coverage(reading: Reading) -> bool:
     """A coverage word in a sentence that ends with a question mark."""
-    for m in reading.found("ask.coverage"):
-        for token in reading.tokens[m.last + 1:]:
-            if token.text in (".", "!", "\n"):
-                break
-            if token.text == "?":
-                return True
-    return False
+    return any(map(reading.in_question, reading.found("ask.coverage")))
 
 
 def _unique(items) -> list:

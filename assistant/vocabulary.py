@@ -51,9 +51,6 @@ MODIFIER_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-# A coverage question is answered from policy, not with codes, unless it also asks for codes.
-COVERAGE_QUESTION = re.compile(r"(?:\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess)[^.?!]*\?", re.IGNORECASE)
-
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 
 
