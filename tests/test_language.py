@@ -122,3 +122,8 @@ def test_a_question_is_a_sentence_that_ends_with_a_question_mark():
     reading = reader().read("Is this covered. PKP L1 is covered? ok")
     covered = reading.found("ask.coverage")
     assert [reading.in_question(m) for m in covered] == [False, True]
+
+
+@pytest.mark.parametrize(("text", "only"), [(" , or maybe ", True), ("or maybe later", False), ("  ", False)])
+def test_a_text_that_is_only_one_mention(text, only):
+    assert reader().read(text).is_only("date.alternative") == only

@@ -52,6 +52,12 @@ class Reading:
         i = bisect_right(self._ends, offset)
         return i if i < len(self.tokens) else None
 
+    def is_only(self, concept: str) -> bool:
+        """The whole text, but for spaces around it, is one mention of the concept (", or maybe")."""
+        text = self.text.strip()
+        start = len(self.text) - len(self.text.lstrip())
+        return any(m.start == start and m.end == start + len(text) for m in self.found(concept))
+
     def in_question(self, mention: Mention) -> bool:
         """The sentence holding the mention ends with a question mark ("is kypho covered for this pt?")."""
         for token in self.tokens[mention.last + 1:]:
