@@ -127,3 +127,9 @@ def test_a_question_is_a_sentence_that_ends_with_a_question_mark():
 @pytest.mark.parametrize(("text", "only"), [(" , or maybe ", True), ("or maybe later", False), ("  ", False)])
 def test_a_text_that_is_only_one_mention(text, only):
     assert reader().read(text).is_only("date.alternative") == only
+
+
+def test_code_families_named_by_concepts_are_in_the_code_table(codebook):
+    families = {e.family for e in codebook.entries.values()}
+    named = set().union(*LANGUAGE.code_families().values())
+    assert named and named <= families
