@@ -25,8 +25,6 @@ from assistant.vocabulary import (
     MODIFIER_PATTERN,
     ORDINAL_LEVEL,
     ORDINALS,
-    SEDATION_END,
-    SEDATION_START,
     TIME_RANGE,
     WORD_NUMBERS,
 )
@@ -560,25 +558,31 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
         return None, performer
     minutes = list(MINUTES.finditer(text))
     if not minutes:
-        return _clock_minutes(text), performer
+        return _clock_minutes(reading), performer
     anchor = sed[0].start
     best = min(minutes, key=lambda m: abs(m.start() - anchor))
     return int(best[1]), performer
 
 
-def _clock_minutes(text: str) -> int | None:
+def _clock_minutes(reading: Reading) -> int | None:
     """Intraservice time from clock times: from the sedative's first dose to the end of face-to-face time
     ("0921 midazolam given; ...; hands off to PACU at 0953"), each time read with its own clause; else from
     the first to the last time named."""
+    text = reading.text
     times = [(m.start(), m.end(), int(m[1] or m[3]) * 60 + int(m[2] or m[4])) for m in CLOCK_TIME.finditer(text)]
     if len(times) < 2:
         return _time_range_minutes(text)
     breaks = [0] + [m.end() for m in CLAUSE_BREAK.finditer(text)] + [len(text)]
-    near = [text[max(x for x in breaks if x <= a):min(x for x in breaks if x >= b)] for a, b, _ in times]
-    first = next((i for i, ctx in enumerate(near) if SEDATION_START.search(ctx)), 0)
-    last = next((i for i, ctx in enumerate(near) if i > first and SEDATION_END.search(ctx)), len(times) - 1)
+    near = [(max(x for x in breaks if x <= a), min(x for x in breaks if x >= b)) for a, b, _ in times]
+    first = next((i for i, clause in enumerate(near) if _said_within(reading, "sedation_clock.start", clause)), 0)
+    last = next((i for i, clause in enumerate(near) if i > first and _said_within(reading, "sedation_clock.end", clause)),
+                len(times) - 1)
     minutes = times[last][2] - times[first][2]
     return minutes if minutes > 0 else None
+
+
+def _said_within(reading: Reading, concept: str, span: tuple[int, int]) -> bool:
+    return any(span[0] <= m.start and m.end <= span[1] for m in reading.found(concept))
 
 
 def _time_range_minutes(text: str) -> int | None:

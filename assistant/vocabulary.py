@@ -29,9 +29,6 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 # a military-time range "0815-0845" (four digits each; year ranges such as "2019-2020" are not times)
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
-SEDATION_START = re.compile(r"first dose|given|administered|start\w*|began|begin|midazolam|versed|fentanyl|ketamine|"
-                            r"propofol", re.IGNORECASE)
-SEDATION_END = re.compile(r"hand(?:s|ed)? off|ended|\bend\b|stop\w*|face-to-face|transferred|to pacu", re.IGNORECASE)
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
 AGE_PATTERNS = [
     re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
