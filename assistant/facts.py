@@ -13,20 +13,17 @@ from assistant import spine
 from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
+from assistant.reader.numbers import bodies_stated, ordinal_levels
 from assistant.vocabulary import (
     AGE_PATTERNS,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
-    COUNT_PHRASE,
     HIDDEN_TEXT,
     LEVEL_RANGE,
     MINUTES,
     MODIFIER_PATTERN,
-    ORDINAL_LEVEL,
-    ORDINALS,
     TIME_RANGE,
-    WORD_NUMBERS,
 )
 
 MAX_QUESTION_CHARS = 4000
@@ -172,7 +169,9 @@ def normalized(text: str) -> str:
     """Hidden comments blanked and ordinal levels named ("the 3rd lumbar vertebra" -> "L3"), each padded to its
     original length so that offsets into the result are offsets into the question."""
     text = HIDDEN_TEXT.sub(lambda m: " " * len(m.group(0)), text)
-    return ORDINAL_LEVEL.sub(lambda m: f"{m[2][0].upper()}{ORDINALS[m[1].lower()]}".ljust(len(m.group(0))), text)
+    for phrase, name in ordinal_levels(reader().read(text)):
+        text = text[:phrase.start] + name.ljust(phrase.end - phrase.start) + text[phrase.end:]
+    return text
 
 
 def _parse_one(question: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
@@ -290,7 +289,7 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("vertebroplasty", cement)
     if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
         return [], {}                   # augmentation named, the note silent on any device: the family is asked
-    states_bodies = bool(_named_levels(reading.text) or COUNT_PHRASE.search(reading.text))
+    states_bodies = bool(_named_levels(reading.text) or reading.has("count.bodies"))
     if not positions and states_bodies and not reading.has("time.current"):   # "kyphoplasty at 3 levels yesterday"
         for m in reading.found("procedure", outside=("negated", "not_treated", "hypothetical", "reference")):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
@@ -388,13 +387,10 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
             bodies.append(Body(name=None, region="sacral", procedure="sacral_augmentation"))
         return bodies, False
     regions = [r for r in spine.REGION_ORDER if _said(reading, f"region.{r}", text)]
-    count_match = COUNT_PHRASE.search(text)
-    count = None
-    if count_match:
-        word = count_match[1].lower()
-        count = WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
-        if count_match[2]:
-            regions = [count_match[2].lower()]
+    stated = bodies_stated(reading, text)
+    count = stated.count if stated else None
+    if stated and stated.region:
+        regions = [stated.region]
     if not regions:
         return [], bool(count)
     if "sacral" in regions and "sacral_augmentation" in procedures:
@@ -745,7 +741,7 @@ def _carry_procedure(body: Body, procedures: list[str]) -> str | None:
 
 
 def _states_count(text: str) -> bool:
-    return bool(COUNT_PHRASE.search(text))
+    return reader().read(text).has("count.bodies")
 
 
 def _looks_like_follow_up(text: str) -> bool:

@@ -3,21 +3,6 @@ times, ages, codes and modifiers, biopsy sites. Words and phrases live in corpus
 
 import re
 
-WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "single": 1, "a": 1}
-COUNT_PHRASE = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|single|\d)\s*[- ]?\s*(?:(cervical|thoracic|lumbar|sacral)\s+)?"
-    r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
-    re.IGNORECASE,
-)
-ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
-            "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
-            "tenth": 10, "10th": 10, "eleventh": 11, "11th": 11, "twelfth": 12, "12th": 12}
-ORDINAL_LEVEL = re.compile(
-    r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")\s+(cervical|thoracic|lumbar|sacral)\b"
-    r"(?:\s+(?:vertebral body|vertebra|body|level|segment))?",
-    re.IGNORECASE,
-)
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 LEVEL_RANGE = re.compile(

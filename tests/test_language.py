@@ -7,6 +7,7 @@ import pytest
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
+from assistant.reader.numbers import bodies_stated, ordinal_levels
 
 LANGUAGE = Language.load()
 
@@ -133,3 +134,21 @@ def test_code_families_named_by_concepts_are_in_the_code_table(codebook):
     families = {e.family for e in codebook.entries.values()}
     named = set().union(*LANGUAGE.code_families().values())
     assert named and named <= families
+
+
+@pytest.mark.parametrize(("text", "count", "region"), [("kypho at 3 lumbar levels", 3, "lumbar"),
+                                                         ("two-level PVP, thoracic", 2, None),
+                                                         ("single vertebral body", 1, None)])
+def test_a_count_of_bodies_and_its_region(text, count, region):
+    stated = bodies_stated(reader().read(text))
+    assert (stated.count, stated.region) == (count, region)
+
+
+def test_no_count_without_a_body_word():
+    assert bodies_stated(reader().read("one of the fx was old")) is None
+
+
+def test_levels_named_by_their_ordinal():
+    text = "cement into the 3rd lumbar vertebra and the twelfth thoracic"
+    assert [(text[m.start:m.end], name) for m, name in ordinal_levels(reader().read(text))] == [
+        ("the 3rd lumbar vertebra", "L3"), ("the twelfth thoracic", "T12")]
