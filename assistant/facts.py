@@ -108,8 +108,9 @@ class Facts(BaseModel):
         return sorted({b.region for b in self.bodies}, key=spine.REGION_ORDER.index)
 
 
-ConditionTerms = Mapping[str, tuple[Sequence[re.Pattern], Sequence[re.Pattern]]]
-EncounterTerms = Mapping[str, Sequence[re.Pattern]]
+TermRef = str | Sequence[str]        # a concept of the reader's language, or concepts stated in one sentence
+ConditionTerms = Mapping[str, tuple[Sequence[TermRef], Sequence[TermRef]]]
+EncounterTerms = Mapping[str, Sequence[str]]
 
 
 def validate_question(question: object) -> str:
@@ -210,11 +211,11 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(text),
-        conditions=_conditions(text, reading, conditions or {}),
-        cues=_conditions(text, reading, cues or {}),
+        conditions=_conditions(reading, conditions or {}),
+        cues=_conditions(reading, cues or {}),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
                          + reading.found("place", outside=("negated",)) + reading.found("scope.surgeon_claim")),
-        encounter=_encounter(_blank(text, _other_fracture_spans(reading)), encounters or {}),
+        encounter=_encounter(reading, _other_fracture_spans(reading), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
@@ -651,19 +652,37 @@ def _modifiers(text: str) -> list[str]:
     return _unique(found)
 
 
-def _conditions(text: str, reading: Reading, conditions: ConditionTerms) -> list[str]:
-    def present(pattern: re.Pattern) -> bool:
-        # a pattern may hold its own trigger ("not in remission"): only the context before it counts
-        return any(not reading.categories_at(m.start(), triggers=False) & {"negated", "uncertain"}
-                   for m in pattern.finditer(text))
-
+def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
     return [cid for cid, (terms, unless) in conditions.items()
-            if any(present(t) for t in terms) and not any(present(u) for u in unless)]
+            if any(stated(reading, t) for t in terms) and not any(stated(reading, u) for u in unless)]
 
 
-def _encounter(text: str, encounters: EncounterTerms) -> str:
-    for letter, patterns in encounters.items():
-        if letter != "A" and any(p.search(text) for p in patterns):
+def stated(reading: Reading, term: TermRef) -> list[Mention]:
+    """The mentions that state a term, outside any negation or uncertainty before them (a form may hold its own
+    trigger: "not in remission"); for concepts stated in one sentence, the first of each group."""
+    concepts = [term] if isinstance(term, str) else list(term)
+    found = []
+    for first in reading.found(concepts[0]):
+        group = [first] + [_nearest_in_sentence(reading, first, c) for c in concepts[1:]]
+        if all(group):
+            lead = min(group, key=lambda m: m.start)
+            if not reading.categories_at(lead.start, triggers=False) & {"negated", "uncertain"}:
+                found.append(lead)
+    return found
+
+
+def _nearest_in_sentence(reading: Reading, anchor: Mention, concept: str) -> Mention | None:
+    """The mention of a concept nearest the anchor with no full stop between them."""
+    near = [m for m in reading.found(concept) if not any(
+        t.text == "." for t in reading.tokens[min(m.last, anchor.last) + 1:max(m.first, anchor.first)])]
+    return min(near, key=lambda m: abs(m.start - anchor.start), default=None)
+
+
+def _encounter(reading: Reading, left_out: list[tuple[int, int]], encounters: EncounterTerms) -> str:
+    """The 7th character a concept states, outside what the text says of other (old, untreated) fractures."""
+    for letter, concepts in encounters.items():
+        if letter != "A" and any(not any(a <= m.start < b for a, b in left_out)
+                                 for c in concepts for m in reading.found(c)):
             return letter
     return "A"
 

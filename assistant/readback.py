@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.facts import ConditionTerms, Facts, age_match, normalized
+from assistant.facts import ConditionTerms, Facts, age_match, normalized, stated
 from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import LEVEL_RANGE, MINUTES
 
@@ -38,7 +38,7 @@ def understood(facts: Facts, conditions: ConditionTerms | None = None) -> list[U
     text = normalized(facts.question)
     reading = reader().read(text)
     items = _procedures(facts, reading) + [_date(facts)]
-    items += _services(facts, reading) + _diagnoses(facts, text, conditions or {})
+    items += _services(facts, reading) + _diagnoses(facts, reading, conditions or {})
     if facts.billing_scope:
         items.append(_item(facts, "billing_scope", SCOPE_LABELS[facts.billing_scope], reading.found("scope")))
     return items
@@ -111,18 +111,10 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
     return items
 
 
-def _diagnoses(facts: Facts, text: str, conditions: ConditionTerms) -> list[Understood]:
+def _diagnoses(facts: Facts, reading: Reading, conditions: ConditionTerms) -> list[Understood]:
     items = []
     for condition in facts.conditions:
         terms, _ = conditions.get(condition, ((), ()))
-        spans = [Mention("condition", 0, 0, m.start(), _word_end(text, m.end())) for t in terms
-                 for m in t.finditer(text)][:1]
+        spans = [m for t in terms for m in stated(reading, t)][:1]
         items.append(_item(facts, "diagnosis", condition.replace("_", " "), spans))
     return items
-
-
-def _word_end(text: str, end: int) -> int:
-    """A pattern may match the start of a word ("osteopor"); the evidence is the whole word."""
-    while end < len(text) and text[end].isalnum():
-        end += 1
-    return end

@@ -152,3 +152,11 @@ def test_levels_named_by_their_ordinal():
     text = "cement into the 3rd lumbar vertebra and the twelfth thoracic"
     assert [(text[m.start:m.end], name) for m, name in ordinal_levels(reader().read(text))] == [
         ("the 3rd lumbar vertebra", "L3"), ("the twelfth thoracic", "T12")]
+
+
+def test_every_concept_the_code_table_names_is_in_the_language(codebook):
+    named = {c for terms, unless in list(codebook.condition_terms().values()) + list(codebook.cue_terms().values())
+             for t in list(terms) + list(unless) for c in ([t] if isinstance(t, str) else t)}
+    named |= {c for concepts in codebook.encounter_terms().values() for c in concepts}
+    known = LANGUAGE.concepts()
+    assert named and all(any(k == c or k.startswith(c + ".") for k in known) for c in named), named - known
