@@ -22,7 +22,6 @@ from assistant.vocabulary import (
     HIDDEN_TEXT,
     LEVEL_RANGE,
     MINUTES,
-    MODIFIER_PATTERN,
     TIME_RANGE,
 )
 
@@ -210,7 +209,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         patient_age=_age(text),
         laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
-        mentioned_modifiers=_modifiers(text),
+        mentioned_modifiers=_modifiers(reading),
         conditions=_conditions(reading, conditions or {}),
         cues=_conditions(reading, cues or {}),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
@@ -644,12 +643,12 @@ def billing_scope(reading: Reading) -> str | None:
     return None
 
 
-def _modifiers(text: str) -> list[str]:
-    found = []
-    for m in MODIFIER_PATTERN.finditer(text):
-        value = next(g for g in m.groups() if g).upper()
-        found.append(value)
-    return _unique(found)
+def _modifiers(reading: Reading) -> list[str]:
+    """The modifiers the text names: each modifier-shaped word inside a phrase that writes a modifier
+    (corpus/language/terms/modifiers.yaml), in the order written."""
+    phrases = reading.found("modifier.written")
+    values = [m for m in reading.found("shape.modifier") if any(p.first <= m.first and m.last <= p.last for p in phrases)]
+    return _unique(reading.text[m.start:m.end].upper() for m in sorted(values, key=lambda m: m.start))
 
 
 def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
@@ -659,15 +658,15 @@ def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
 
 def stated(reading: Reading, term: TermRef) -> list[Mention]:
     """The mentions that state a term, outside any negation or uncertainty before them (a form may hold its own
-    trigger: "not in remission"); for concepts stated in one sentence, the first of each group."""
+    trigger: "not in remission"); concepts stated in one sentence make one mention from the first to the last."""
     concepts = [term] if isinstance(term, str) else list(term)
     found = []
     for first in reading.found(concepts[0]):
         group = [first] + [_nearest_in_sentence(reading, first, c) for c in concepts[1:]]
         if all(group):
-            lead = min(group, key=lambda m: m.start)
+            lead, end = min(group, key=lambda m: m.start), max(group, key=lambda m: m.end)
             if not reading.categories_at(lead.start, triggers=False) & {"negated", "uncertain"}:
-                found.append(lead)
+                found.append(Mention(first.concept, lead.first, end.last, lead.start, end.end))
     return found
 
 

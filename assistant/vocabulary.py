@@ -23,15 +23,19 @@ AGE_PATTERNS = [
     re.compile(r"\b(?:pt|patient)\s+(?:is\s+)?(\d{1,3})\b(?!\s*(?:mg|cc|ml|min|%|levels?|units?))", re.IGNORECASE),
 ]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
-# a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
-MODIFIER_PATTERN = re.compile(
-    r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF])|(?<=\badd )|(?<=\bappend ))-\s?(\d{2}|X[EPSU]|TC)\b"
-    r"|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b"
-    r"|(?:\b(?:a|an|add|use|append|or|need|put)\s+|\s[-–]\s)-?(\d{2}|TC)\s+(?:on|to|with)\b"
-    r"|\b(\d{2})(?=\s+or\s+(?:\d{2}|X[EPSU])\s+(?:on|to|with)\b|\s+or\s+X[EPSU]\b)|(?<=\bX[EPSU] or )(\d{2})\b"
-    r"|(?:^|\s)-(\d{2}|X[EPSU]|TC)(?:\s+(?:on|to|with)\b|(?=\s*(?:[?.,]|$)|\s+for\b))",
-    re.IGNORECASE,
-)
+# Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
+# phrases of corpus/language/terms/modifiers.yaml build on ("modifier @shape.modifier").
+MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
+SHAPES = {
+    "shape.modifier": re.compile(rf"(?<![\w.]){MODIFIER}(?![\w])", re.IGNORECASE),
+    "shape.x_modifier": re.compile(r"\bX[EPSU]\b", re.IGNORECASE),
+    # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
+    "shape.code_modifier": re.compile(rf"(?:\b\d{{5}}|\b\d{{4}}[TF])-\s?{MODIFIER}\b", re.IGNORECASE),
+    # a hyphen before a modifier, after a space ("add -59", "use - 59 on")
+    "shape.dash_modifier": re.compile(rf"(?:^|(?<=\s))[-\u2013]\s?{MODIFIER}\b", re.IGNORECASE),
+    # a hyphen-prefixed modifier that ends its clause ("does it get -50?")
+    "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
+}
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 

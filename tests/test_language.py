@@ -8,6 +8,7 @@ from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
 from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.vocabulary import SHAPES
 
 LANGUAGE = Language.load()
 
@@ -113,7 +114,7 @@ def test_a_form_may_name_another_concept():
 
 
 def test_concepts_named_in_forms_exist_as_plain_terms():
-    plain = {t.concept for t in LANGUAGE.terms if any(not is_composite(f) for f in t.forms)} | {"level"}
+    plain = {t.concept for t in LANGUAGE.terms if any(not is_composite(f) for f in t.forms)} | {"level"} | set(SHAPES)
     for term in LANGUAGE.terms:
         for word in (w[1:] for f in term.forms for w in f.split() if w.startswith("@")):
             assert any(c == word or c.startswith(word + ".") for c in plain), (term.concept, word)

@@ -16,6 +16,7 @@ from assistant.reader.context import Scope, scopes
 from assistant.reader.language import Language
 from assistant.reader.matcher import Matcher, Mention, is_composite
 from assistant.reader.tokens import Token, tokenize
+from assistant.vocabulary import SHAPES
 
 __all__ = ["Mention", "Reader", "Reading", "reader"]
 
@@ -97,7 +98,7 @@ class Reader:
 
     def _read(self, text: str) -> Reading:
         tokens = tokenize(text)
-        mentions = self._terms.find(tokens) + _levels(text, tokens)
+        mentions = self._terms.find(tokens) + _levels(text, tokens) + _shapes(text, tokens)
         mentions = sorted(mentions + self._composites.find(tokens, mentions), key=lambda m: (m.first, m.last))
         triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
         found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens))
@@ -117,11 +118,19 @@ def reader() -> Reader:
 
 def _levels(text: str, tokens: list[Token]) -> list[Mention]:
     """Vertebral levels ("T12", "l 1", "T-9") as mentions of the concept "level"."""
+    return [_mention_of("level", m.start(), m.end(), tokens) for m in spine.LEVEL_PATTERN.finditer(text)
+            if spine.level(m.group(0))]
+
+
+def _shapes(text: str, tokens: list[Token]) -> list[Mention]:
+    """Structural shapes (a modifier "59", a code with its modifier "22513-50") as mentions, for the phrases of
+    corpus/language/ to build on ("modifier @shape.modifier")."""
+    return [_mention_of(concept, m.start(), m.end(), tokens)
+            for concept, pattern in SHAPES.items() for m in pattern.finditer(text)]
+
+
+def _mention_of(concept: str, start: int, end: int, tokens: list[Token]) -> Mention:
     ends = [t.end for t in tokens]
-    out = []
-    for m in spine.LEVEL_PATTERN.finditer(text):
-        if spine.level(m.group(0)):
-            first = bisect_right(ends, m.start())
-            last = bisect_right(ends, m.end() - 1)
-            out.append(Mention("level", first, min(last, len(tokens) - 1), m.start(), m.end()))
-    return out
+    first = bisect_right(ends, start)
+    last = bisect_right(ends, end - 1)
+    return Mention(concept, first, min(last, len(tokens) - 1), start, end)
