@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant import spine
 from assistant.reader.context import Scope, scopes
 from assistant.reader.language import Language
-from assistant.reader.matcher import Matcher, Mention, is_composite
+from assistant.reader.matcher import Matcher, Mention, concept_and_groups, is_composite
 from assistant.reader.tokens import Token, tokenize
 from assistant.vocabulary import SHAPES
 
@@ -32,11 +33,15 @@ class Reading:
 
     def __post_init__(self) -> None:
         self._ends = [t.end for t in self.tokens]
+        self._by_concept: dict[str, list[Mention]] = defaultdict(list)   # each concept and each of its groups
+        for m in self.mentions:
+            for concept in concept_and_groups(m.concept):
+                self._by_concept[concept].append(m)
 
     def found(self, concept: str, *, outside: tuple[str, ...] = ()) -> list[Mention]:
         """Mentions of a concept (or of its sub-concepts: "procedure" finds "procedure.augmentation"),
         leaving out those in the scope of any category in `outside`."""
-        hits = [m for m in self.mentions if m.concept == concept or m.concept.startswith(concept + ".")]
+        hits = self._by_concept.get(concept, [])
         return [m for m in hits if not (outside and self.categories_at(m.start) & set(outside))]
 
     def has(self, concept: str, *, outside: tuple[str, ...] = ()) -> bool:

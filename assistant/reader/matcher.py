@@ -91,17 +91,29 @@ class Matcher:
         """The forms found in the tokens; a form word "@concept" matches one of `mentions` (found before)."""
         starts: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))  # first -> concept -> lasts
         for m in mentions:
-            for concept in _concept_and_groups(m.concept):
+            for concept in concept_and_groups(m.concept):
                 starts[m.first][concept].append(m.last)
         found = []
         for i, token in enumerate(tokens):
             candidates = self._exact.get(token.text, []) + self._loose.get(token.text[0], [])
             candidates += [f for c in starts.get(i, {}) for f in self._exact.get("@" + c, [])]
             for form in candidates:
-                last = _match_at(form.words, form.fuzzy, tokens, i, starts)
+                last = (_match_at(form.words, form.fuzzy, tokens, i, starts) if starts
+                        else _match_words(form.words, form.fuzzy, tokens, i))
                 if last is not None:
                     found.append(Mention(form.concept, i, last, token.start, tokens[last].end))
         return _longest_per_concept(found)
+
+
+def _match_words(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int) -> int | None:
+    """The last token of a match of plain words from token k, or None (the fast path: no "@concept")."""
+    for n, pattern in enumerate(words):
+        while n and k < len(tokens) and tokens[k].text in SKIPPED:
+            k += 1
+        if k >= len(tokens) or not _word_matches(pattern, tokens[k].text, fuzzy):
+            return None
+        k += 1
+    return k - 1
 
 
 def _match_at(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int,
@@ -122,7 +134,7 @@ def _match_at(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int,
     return max(lasts, default=None)
 
 
-def _concept_and_groups(concept: str) -> list[str]:
+def concept_and_groups(concept: str) -> list[str]:
     """"drug.sedative" -> ["drug", "drug.sedative"]: a form's "@drug" matches any drug."""
     parts = concept.split(".")
     return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
@@ -130,11 +142,10 @@ def _concept_and_groups(concept: str) -> list[str]:
 
 def _longest_per_concept(mentions: list[Mention]) -> list[Mention]:
     """Drop a mention inside a longer one of the same concept group ("procedure", "device", ...)."""
-    kept = []
+    groups: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
-        group = m.concept.split(".")[0]
-        inside = any(o is not m and o.concept.split(".")[0] == group and o.first <= m.first and m.last <= o.last
-                     and (o.last - o.first) > (m.last - m.first) for o in mentions)
-        if not inside:
-            kept.append(m)
+        groups[m.concept.split(".")[0]].append(m)
+    kept = [m for group in groups.values() for m in group
+            if not any(o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
+                       for o in group)]
     return sorted(set(kept), key=lambda m: (m.first, m.last, m.concept))
