@@ -30,16 +30,15 @@ class _Form:
 
 
 def _form_words(form: str) -> tuple[str, ...]:
+    if is_composite(form):
+        pieces = [(p.lower(),) if p.startswith("@") else _form_words(p) for p in form.split()]
+        return tuple(w for piece in pieces for w in piece)
     words: list[str] = []
-    for piece in form.split():
-        if piece.startswith("@"):
-            words.append(piece.lower())
-            continue
-        for token in tokenize(piece.replace("*", "\u2217")):
-            if token.text == "\u2217" and words:
-                words[-1] += "*"
-            elif token.text not in SKIPPED:
-                words.append(token.text)
+    for token in tokenize(form.replace("*", "\u2217")):
+        if token.text == "\u2217" and words:
+            words[-1] += "*"
+        elif token.text not in SKIPPED:
+            words.append(token.text)
     return tuple(words)
 
 
