@@ -206,7 +206,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         sedation=_sedation_mentions(reading) != [],
         sedation_minutes=minutes,
         sedation_performer=performer,
-        patient_age=_age(text),
+        patient_age=_age(reading),
         laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(reading),
@@ -592,13 +592,11 @@ def _time_range_minutes(text: str) -> int | None:
     return None
 
 
-def _age(text: str) -> int | None:
-    m = age_match(text)
+def _age(reading: Reading) -> int | None:
+    m = age_match(reading.text)
     if m:
         return int(m[1])
-    if re.search(r"\b(?:infant|toddler|newborn|baby)\b", text, re.IGNORECASE):
-        return 1
-    return None
+    return 1 if reading.has("age.infant") else None
 
 
 def age_match(text: str) -> re.Match | None:
@@ -763,4 +761,5 @@ def _states_count(text: str) -> bool:
 
 
 def _looks_like_follow_up(text: str) -> bool:
-    return bool(re.match(r"\s*(?:and|what if|what about|how about|same|also|instead|if it|now|then|ok|okay)\b", text, re.I))
+    """The turn opens with a follow-up word ("and if ...", "what about L3?"): corpus/language/terms/questions.yaml."""
+    return any(m.first == 0 for m in reader().read(text).found("follow_up.opener"))

@@ -8,6 +8,7 @@ from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
 from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.tokens import tokenize
 from assistant.vocabulary import SHAPES
 
 LANGUAGE = Language.load()
@@ -161,3 +162,8 @@ def test_every_concept_the_code_table_names_is_in_the_language(codebook):
     named |= {c for concepts in codebook.encounter_terms().values() for c in concepts}
     known = LANGUAGE.concepts()
     assert named and all(any(k == c or k.startswith(c + ".") for k in known) for c in named), named - known
+
+
+def test_tokens_keep_the_offsets_of_the_original_text():
+    text = "\u0130 PKP L1 \u2019s"             # a capital whose lower case is two characters, a curly apostrophe
+    assert [(t.text, text[t.start:t.end].lower()) for t in tokenize(text)][1:3] == [("pkp", "pkp"), ("l1", "l1")]
