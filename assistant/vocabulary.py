@@ -1,5 +1,7 @@
-"""Structural patterns the facts parser still reads with regular expressions: levels, counts, dates and
-times, ages, codes and modifiers, biopsy sites. Words and phrases live in corpus/language/ instead."""
+"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times,
+minutes and ages written against their numbers ("38min", "79yo"), code shapes and the shapes of modifiers.
+Words and phrases live in corpus/language/ instead (counts, ordinals, sedation clock words and the words
+around a modifier included)."""
 
 import re
 
