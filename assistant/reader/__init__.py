@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant import spine
-from assistant.reader.context import Scope, scopes
+from assistant.reader.context import ListWords, Scope, scopes
 from assistant.reader.language import Language
 from assistant.reader.matcher import Matcher, Mention, concept_and_groups, is_composite
 from assistant.reader.tokens import Token, tokenize
@@ -89,6 +89,7 @@ class Reader:
         self._concept_triggers = [(f"context.{i}", t[1:]) for i, r in enumerate(language.rules)
                                   for t in r.triggers if t.startswith("@")]
         self._recent: dict[str, Reading] = {}
+        self._lists = ListWords(language.words_of("list.join"), language.words_of("list.filler"))
         self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
 
     def read(self, text: str) -> Reading:
@@ -106,7 +107,7 @@ class Reader:
         mentions = self._terms.find(tokens) + _levels(text, tokens) + _shapes(text, tokens)
         mentions = sorted(mentions + self._composites.find(tokens, mentions), key=lambda m: (m.first, m.last))
         triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
-        found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens))
+        found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens), self._lists)
         return Reading(text, tokens, mentions, found)
 
     def _mentions_as_triggers(self, mentions: list[Mention]) -> list[Mention]:

@@ -77,6 +77,10 @@ class Language(BaseModel):
     def concepts(self) -> set[str]:
         return {t.concept for t in self.terms}
 
+    def words_of(self, concept: str) -> frozenset[str]:
+        """The forms of a concept as single words (a list's joining words: ",", "and", "thru")."""
+        return frozenset(f.strip().lower() for t in self.terms if t.concept == concept for f in t.forms)
+
     def code_families(self) -> dict[str, set[str]]:
         """The code-table families each concept names, for the concepts that name any."""
         return {t.concept: set(t.code_families) for t in self.terms if t.code_families}
