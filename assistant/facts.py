@@ -161,7 +161,6 @@ def parse(
 
 
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
-ALTERNATIVES = {"or", "vs", "versus", "/", "."}
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
@@ -305,7 +304,8 @@ def _offers_both_families(reading: Reading) -> bool:
     """The coder offers a vertebroplasty and an augmentation code as alternatives ("22511 or 22514?")."""
     codes = sorted((m for m in reading.found("code") if m.concept.split(".", 1)[1] in SPINE_FAMILIES),
                    key=lambda m: m.first)
-    return any(a.concept != b.concept and all(t.text in ALTERNATIVES for t in reading.tokens[a.last + 1:b.first])
+    choice = reader().language.words_of("code_choice")
+    return any(a.concept != b.concept and all(t.text in choice for t in reading.tokens[a.last + 1:b.first])
                and b.first > a.last + 1 for a, b in zip(codes, codes[1:], strict=False))
 
 
