@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -593,17 +592,24 @@ def _time_range_minutes(text: str) -> int | None:
 
 
 def _age(reading: Reading) -> int | None:
-    m = age_match(reading.text)
-    if m:
-        return int(m[1])
+    stated = age_stated(reading)
+    if stated:
+        return stated[0]
     return 1 if reading.has("age.infant") else None
 
 
-def age_match(text: str) -> re.Match | None:
+def age_stated(reading: Reading) -> tuple[int, Mention] | None:
+    """The patient's age and where it is written: a number against its unit ("79yo", "79F"), else a phrase of
+    corpus/language/terms/patient.yaml ("age 79", "pt is 79") that no dose, time or count follows."""
     for pattern in AGE_PATTERNS:
-        m = pattern.search(text)
+        m = pattern.search(reading.text)
         if m and 0 <= int(m[1]) <= 120:
-            return m
+            return int(m[1]), Mention("age", 0, 0, m.start(), m.end())
+    units = {m.first for m in reading.found("age.not_before")}
+    for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):
+        value = int(reading.text[reading.tokens[phrase.last].start:phrase.end])
+        if phrase.last + 1 not in units and 0 <= value <= 120:
+            return value, phrase
     return None
 
 

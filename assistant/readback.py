@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.facts import ConditionTerms, Facts, age_match, normalized, stated
+from assistant.facts import ConditionTerms, Facts, age_stated, normalized, stated
 from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import LEVEL_RANGE, MINUTES
 
@@ -104,10 +104,9 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
         items.append(_item(facts, "sedation", value, spans))
         if facts.sedation_performer:
             items.append(_item(facts, "sedation_performer", facts.sedation_performer, reading.found("performer")))
-    age = age_match(reading.text)
+    age = age_stated(reading)
     if facts.patient_age is not None:
-        items.append(_item(facts, "patient_age", str(facts.patient_age),
-                           [Mention("age", 0, 0, age.start(), age.end())] if age else []))
+        items.append(_item(facts, "patient_age", str(facts.patient_age), [age[1]] if age else []))
     return items
 
 

@@ -17,18 +17,19 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
+# an age written against its unit ("79yo", "79-year-old", "79F", "4 y 7 m"); an age named by words ("age 79",
+# "pt is 79") is corpus/language/terms/patient.yaml
 AGE_PATTERNS = [
     re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
-    re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
     re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
-    re.compile(r"\b(?:pt|patient)\s+(?:is\s+)?(\d{1,3})\b(?!\s*(?:mg|cc|ml|min|%|levels?|units?))", re.IGNORECASE),
 ]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
 # Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
 # phrases of corpus/language/terms/modifiers.yaml build on ("modifier @shape.modifier").
 MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
 SHAPES = {
+    "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
     "shape.modifier": re.compile(rf"(?<![\w.]){MODIFIER}(?![\w])", re.IGNORECASE),
     "shape.x_modifier": re.compile(r"\bX[EPSU]\b", re.IGNORECASE),
     # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
