@@ -3,9 +3,7 @@ derive(facts) -> the code set a scenario requires, or the question to ask instea
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -117,17 +115,13 @@ class SeventhCharacters(BaseModel):
 
 class Condition(BaseModel):
     id: str
-    terms: list[str]
-    unless: list[str] = Field(default_factory=list)
+    terms: list[str | list[str]]        # concepts of the reader's language; a list: all in one sentence
+    unless: list[str | list[str]] = Field(default_factory=list)
     codes: list[str] = Field(default_factory=list)
     by_level: dict[str, str] = Field(default_factory=dict)
     by_region: dict[str, str] = Field(default_factory=dict)
     why: str
     also: str | None = None  # what else to code that the table cannot decide from the question
-
-    @cached_property
-    def patterns(self) -> tuple[list[re.Pattern], list[re.Pattern]]:
-        return ([re.compile(t, re.I) for t in self.terms], [re.compile(u, re.I) for u in self.unless])
 
 
 class DerivedCode(BaseModel):
@@ -259,12 +253,13 @@ class Codebook:
         """The add-on code that goes with `primary` on `day` (e.g. 22514 -> 22515)."""
         return next((e for e in self.where(day, role="add_on", **fields) if primary in e.add_on_for), None)
 
-    def condition_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
-        return {c.id: c.patterns for c in self.conditions}
+    def condition_terms(self) -> dict[str, tuple[list[str | list[str]], list[str | list[str]]]]:
+        """The concepts that state each condition, and those that rule it out."""
+        return {c.id: (c.terms, c.unless) for c in self.conditions}
 
-    def cue_terms(self) -> dict[str, tuple[list[re.Pattern], list[re.Pattern]]]:
-        """Phrases that call for a modifier (e.g. 22 for documented extra work), keyed by modifier."""
-        return {e.code: ([re.compile(c, re.I) for c in e.cues], []) for e in self.entries.values() if e.cues}
+    def cue_terms(self) -> dict[str, tuple[list[str | list[str]], list[str | list[str]]]]:
+        """The concepts that call for a modifier (e.g. 22 for documented extra work), keyed by modifier."""
+        return {e.code: (list(e.cues), []) for e in self.entries.values() if e.cues}
 
     def completions(self, prefix: str) -> list[CodeEntry]:
         """The table's codes that complete an incomplete one ("M80.08" -> M80.08XA, M80.08XD, ...)."""
@@ -277,8 +272,9 @@ class Codebook:
         self._derive_diagnoses(facts, result)
         return result.codes
 
-    def encounter_terms(self) -> dict[str, list[re.Pattern]]:
-        return {k: [re.compile(p, re.I) for p in v] for k, v in self.encounters.items()}
+    def encounter_terms(self) -> dict[str, list[str]]:
+        """The concepts that state each 7th character's encounter."""
+        return dict(self.encounters)
 
     def inclusions(self, code: str, day: date) -> list[Inclusion]:
         entry = self.get(code)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from assistant.errors import InputError
+from assistant.reader import reader
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -23,9 +24,6 @@ DATE_DAY_MONTH = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+((?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
-# "could be Dec 2014 or Dec 2015": two dates offered as alternatives
-ALTERNATIVE = re.compile(r"^\s*(?:,\s*)?(?:or|or maybe|or possibly|vs\.?|versus)\s+"
-                         r"(?:(?:early|late|mid|around|about|maybe|possibly|in)\s+)?$", re.IGNORECASE)
 # "around the new year 2016/2017": two years offered as alternatives
 YEAR_PAIR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)\s*/\s*((?:19|20)\d\d)(?![\w/-])")
 AMBIGUOUS_NOTE = "two possible dates of service"
@@ -110,9 +108,15 @@ def _alternative(text: str, dates: list[tuple[int, date, str]]) -> date | None:
     """The second date when the text offers two as alternatives ("2014 or 2015")."""
     ends = _ends(text)
     for (pos, first, _), (next_pos, second, _) in zip(dates, dates[1:], strict=False):
-        if first != second and pos in ends and ALTERNATIVE.match(text[ends[pos]:next_pos]):
+        if first != second and pos in ends and _offers_alternatives(text[ends[pos]:next_pos]):
             return second
     return None
+
+
+def _offers_alternatives(between: str) -> bool:
+    """The words between two dates offer them as alternatives ("or", ", or maybe early"; corpus/language/terms/
+    dates.yaml), and nothing else stands between them."""
+    return between[-1:].isspace() and reader().read(between).is_only("date.alternative")
 
 
 def _among(day: date, note: str) -> bool:

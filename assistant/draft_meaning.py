@@ -11,22 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.codebook import Codebook
 from assistant.reader import reader
 from assistant.vocabulary import CODE_PATTERN
 
-# the code-table families each reader concept names; a concept not listed here says nothing about a family
-CONCEPT_FAMILIES = {
-    "procedure.vertebroplasty": {"vertebroplasty"},
-    "procedure.augmentation": {"augmentation"},
-    "procedure.sacral_augmentation": {"sacral_augmentation"},
-    "service.biopsy": {"biopsy"},
-    "service.sedation": {"sedation"},
-    "service.fracture_care": {"fracture_treatment"},
-    "imaging": {"imaging_guidance", "imaging_si"},
-}
-JUDGED_FAMILIES = set().union(*CONCEPT_FAMILIES.values())  # codes of other families (unlisted, payer) are not judged
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)|\s-\s")
 MAX_GAP = 40  # characters between a code and the words that describe it
 
@@ -49,15 +39,26 @@ def misnamed_codes(draft: str, codebook: Codebook) -> list[Misnamed]:
         families = _families(mention.concept)
         code = _described_code(draft, mention.start, mention.end, codes) if families else None
         entry = codebook.get(code) if code else None
-        if entry is None or entry.family not in JUDGED_FAMILIES or entry.family in families:
+        if entry is None or entry.family not in _judged_families() or entry.family in families:
             continue
         words = draft[mention.start:mention.end]
         found.setdefault((code, words.lower()), Misnamed(code, words, entry.family))
     return list(found.values())
 
 
+@lru_cache(maxsize=1)
+def _concept_families() -> dict[str, set[str]]:
+    """The code-table families each reader concept names (its `code_families` in corpus/language/terms)."""
+    return reader().language.code_families()
+
+
 def _families(concept: str) -> set[str]:
-    return next((f for name, f in CONCEPT_FAMILIES.items() if concept == name or concept.startswith(name + ".")), set())
+    return _concept_families().get(concept, set())
+
+
+def _judged_families() -> set[str]:
+    """Codes of other families (unlisted, payer) are not judged: no word names them."""
+    return set().union(*_concept_families().values())
 
 
 def _relates(gap: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -13,22 +12,16 @@ from assistant import spine
 from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
+from assistant.reader.numbers import bodies_stated, ordinal_levels
 from assistant.vocabulary import (
     AGE_PATTERNS,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
-    COUNT_PHRASE,
     HIDDEN_TEXT,
     LEVEL_RANGE,
     MINUTES,
-    MODIFIER_PATTERN,
-    ORDINAL_LEVEL,
-    ORDINALS,
-    SEDATION_END,
-    SEDATION_START,
     TIME_RANGE,
-    WORD_NUMBERS,
 )
 
 MAX_QUESTION_CHARS = 4000
@@ -113,8 +106,9 @@ class Facts(BaseModel):
         return sorted({b.region for b in self.bodies}, key=spine.REGION_ORDER.index)
 
 
-ConditionTerms = Mapping[str, tuple[Sequence[re.Pattern], Sequence[re.Pattern]]]
-EncounterTerms = Mapping[str, Sequence[re.Pattern]]
+TermRef = str | Sequence[str]        # a concept of the reader's language, or concepts stated in one sentence
+ConditionTerms = Mapping[str, tuple[Sequence[TermRef], Sequence[TermRef]]]
+EncounterTerms = Mapping[str, Sequence[str]]
 
 
 def validate_question(question: object) -> str:
@@ -166,7 +160,6 @@ def parse(
 
 
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
-ALTERNATIVES = {"or", "vs", "versus", "/", "."}
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
 
@@ -174,7 +167,9 @@ def normalized(text: str) -> str:
     """Hidden comments blanked and ordinal levels named ("the 3rd lumbar vertebra" -> "L3"), each padded to its
     original length so that offsets into the result are offsets into the question."""
     text = HIDDEN_TEXT.sub(lambda m: " " * len(m.group(0)), text)
-    return ORDINAL_LEVEL.sub(lambda m: f"{m[2][0].upper()}{ORDINALS[m[1].lower()]}".ljust(len(m.group(0))), text)
+    for phrase, name in ordinal_levels(reader().read(text)):
+        text = text[:phrase.start] + name.ljust(phrase.end - phrase.start) + text[phrase.end:]
+    return text
 
 
 def _parse_one(question: str, explicit_date: date | None, today: date, conditions: ConditionTerms | None,
@@ -209,15 +204,15 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         sedation=_sedation_mentions(reading) != [],
         sedation_minutes=minutes,
         sedation_performer=performer,
-        patient_age=_age(text),
+        patient_age=_age(reading),
         laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
-        mentioned_modifiers=_modifiers(text),
-        conditions=_conditions(text, reading, conditions or {}),
-        cues=_conditions(text, reading, cues or {}),
+        mentioned_modifiers=_modifiers(reading),
+        conditions=_conditions(reading, conditions or {}),
+        cues=_conditions(reading, cues or {}),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
                          + reading.found("place", outside=("negated",)) + reading.found("scope.surgeon_claim")),
-        encounter=_encounter(_blank(text, _other_fracture_spans(reading)), encounters or {}),
+        encounter=_encounter(reading, _other_fracture_spans(reading), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
@@ -262,13 +257,7 @@ def _general(text: str, reading: Reading) -> bool:
 
 def _asks_about_coverage(reading: Reading) -> bool:
     """A coverage word in a sentence that ends with a question mark."""
-    for m in reading.found("ask.coverage"):
-        for token in reading.tokens[m.last + 1:]:
-            if token.text in (".", "!", "\n"):
-                break
-            if token.text == "?":
-                return True
-    return False
+    return any(map(reading.in_question, reading.found("ask.coverage")))
 
 
 def _unique(items) -> list:
@@ -302,7 +291,7 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("vertebroplasty", cement)
     if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
         return [], {}                   # augmentation named, the note silent on any device: the family is asked
-    states_bodies = bool(_named_levels(reading.text) or COUNT_PHRASE.search(reading.text))
+    states_bodies = bool(_named_levels(reading.text) or reading.has("count.bodies"))
     if not positions and states_bodies and not reading.has("time.current"):   # "kyphoplasty at 3 levels yesterday"
         for m in reading.found("procedure", outside=("negated", "not_treated", "hypothetical", "reference")):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
@@ -318,7 +307,8 @@ def _offers_both_families(reading: Reading) -> bool:
     """The coder offers a vertebroplasty and an augmentation code as alternatives ("22511 or 22514?")."""
     codes = sorted((m for m in reading.found("code") if m.concept.split(".", 1)[1] in SPINE_FAMILIES),
                    key=lambda m: m.first)
-    return any(a.concept != b.concept and all(t.text in ALTERNATIVES for t in reading.tokens[a.last + 1:b.first])
+    choice = reader().language.words_of("code_choice")
+    return any(a.concept != b.concept and all(t.text in choice for t in reading.tokens[a.last + 1:b.first])
                and b.first > a.last + 1 for a, b in zip(codes, codes[1:], strict=False))
 
 
@@ -400,13 +390,10 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
             bodies.append(Body(name=None, region="sacral", procedure="sacral_augmentation"))
         return bodies, False
     regions = [r for r in spine.REGION_ORDER if _said(reading, f"region.{r}", text)]
-    count_match = COUNT_PHRASE.search(text)
-    count = None
-    if count_match:
-        word = count_match[1].lower()
-        count = WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
-        if count_match[2]:
-            regions = [count_match[2].lower()]
+    stated = bodies_stated(reading, text)
+    count = stated.count if stated else None
+    if stated and stated.region:
+        regions = [stated.region]
     if not regions:
         return [], bool(count)
     if "sacral" in regions and "sacral_augmentation" in procedures:
@@ -570,25 +557,31 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
         return None, performer
     minutes = list(MINUTES.finditer(text))
     if not minutes:
-        return _clock_minutes(text), performer
+        return _clock_minutes(reading), performer
     anchor = sed[0].start
     best = min(minutes, key=lambda m: abs(m.start() - anchor))
     return int(best[1]), performer
 
 
-def _clock_minutes(text: str) -> int | None:
+def _clock_minutes(reading: Reading) -> int | None:
     """Intraservice time from clock times: from the sedative's first dose to the end of face-to-face time
     ("0921 midazolam given; ...; hands off to PACU at 0953"), each time read with its own clause; else from
     the first to the last time named."""
+    text = reading.text
     times = [(m.start(), m.end(), int(m[1] or m[3]) * 60 + int(m[2] or m[4])) for m in CLOCK_TIME.finditer(text)]
     if len(times) < 2:
         return _time_range_minutes(text)
     breaks = [0] + [m.end() for m in CLAUSE_BREAK.finditer(text)] + [len(text)]
-    near = [text[max(x for x in breaks if x <= a):min(x for x in breaks if x >= b)] for a, b, _ in times]
-    first = next((i for i, ctx in enumerate(near) if SEDATION_START.search(ctx)), 0)
-    last = next((i for i, ctx in enumerate(near) if i > first and SEDATION_END.search(ctx)), len(times) - 1)
+    near = [(max(x for x in breaks if x <= a), min(x for x in breaks if x >= b)) for a, b, _ in times]
+    first = next((i for i, clause in enumerate(near) if _said_within(reading, "sedation_clock.start", clause)), 0)
+    last = next((i for i, clause in enumerate(near) if i > first and _said_within(reading, "sedation_clock.end", clause)),
+                len(times) - 1)
     minutes = times[last][2] - times[first][2]
     return minutes if minutes > 0 else None
+
+
+def _said_within(reading: Reading, concept: str, span: tuple[int, int]) -> bool:
+    return any(span[0] <= m.start and m.end <= span[1] for m in reading.found(concept))
 
 
 def _time_range_minutes(text: str) -> int | None:
@@ -602,20 +595,25 @@ def _time_range_minutes(text: str) -> int | None:
     return None
 
 
-def _age(text: str) -> int | None:
-    m = age_match(text)
-    if m:
-        return int(m[1])
-    if re.search(r"\b(?:infant|toddler|newborn|baby)\b", text, re.IGNORECASE):
-        return 1
-    return None
+def _age(reading: Reading) -> int | None:
+    stated = age_stated(reading)
+    if stated:
+        return stated[0]
+    return 1 if reading.has("age.infant") else None
 
 
-def age_match(text: str) -> re.Match | None:
+def age_stated(reading: Reading) -> tuple[int, Mention] | None:
+    """The patient's age and where it is written: a number against its unit ("79yo", "79F"), else a phrase of
+    corpus/language/terms/patient.yaml ("age 79", "pt is 79") that no dose, time or count follows."""
     for pattern in AGE_PATTERNS:
-        m = pattern.search(text)
+        m = pattern.search(reading.text)
         if m and 0 <= int(m[1]) <= 120:
-            return m
+            return int(m[1]), Mention("age", 0, 0, m.start(), m.end())
+    units = {m.first for m in reading.found("age.not_before")}
+    for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):
+        value = int(reading.text[reading.tokens[phrase.last].start:phrase.end])
+        if phrase.last + 1 not in units and 0 <= value <= 120:
+            return value, phrase
     return None
 
 
@@ -653,27 +651,45 @@ def billing_scope(reading: Reading) -> str | None:
     return None
 
 
-def _modifiers(text: str) -> list[str]:
-    found = []
-    for m in MODIFIER_PATTERN.finditer(text):
-        value = next(g for g in m.groups() if g).upper()
-        found.append(value)
-    return _unique(found)
+def _modifiers(reading: Reading) -> list[str]:
+    """The modifiers the text names: each modifier-shaped word inside a phrase that writes a modifier
+    (corpus/language/terms/modifiers.yaml), in the order written."""
+    phrases = reading.found("modifier.written")
+    values = [m for m in reading.found("shape.modifier") if any(p.first <= m.first and m.last <= p.last for p in phrases)]
+    return _unique(reading.text[m.start:m.end].upper() for m in sorted(values, key=lambda m: m.start))
 
 
-def _conditions(text: str, reading: Reading, conditions: ConditionTerms) -> list[str]:
-    def present(pattern: re.Pattern) -> bool:
-        # a pattern may hold its own trigger ("not in remission"): only the context before it counts
-        return any(not reading.categories_at(m.start(), triggers=False) & {"negated", "uncertain"}
-                   for m in pattern.finditer(text))
-
+def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
     return [cid for cid, (terms, unless) in conditions.items()
-            if any(present(t) for t in terms) and not any(present(u) for u in unless)]
+            if any(stated(reading, t) for t in terms) and not any(stated(reading, u) for u in unless)]
 
 
-def _encounter(text: str, encounters: EncounterTerms) -> str:
-    for letter, patterns in encounters.items():
-        if letter != "A" and any(p.search(text) for p in patterns):
+def stated(reading: Reading, term: TermRef) -> list[Mention]:
+    """The mentions that state a term, outside any negation or uncertainty before them (a form may hold its own
+    trigger: "not in remission"); concepts stated in one sentence make one mention from the first to the last."""
+    concepts = [term] if isinstance(term, str) else list(term)
+    found = []
+    for first in reading.found(concepts[0]):
+        group = [first] + [_nearest_in_sentence(reading, first, c) for c in concepts[1:]]
+        if all(group):
+            lead, end = min(group, key=lambda m: m.start), max(group, key=lambda m: m.end)
+            if not reading.categories_at(lead.start, triggers=False) & {"negated", "uncertain"}:
+                found.append(Mention(first.concept, lead.first, end.last, lead.start, end.end))
+    return found
+
+
+def _nearest_in_sentence(reading: Reading, anchor: Mention, concept: str) -> Mention | None:
+    """The mention of a concept nearest the anchor with no full stop between them."""
+    near = [m for m in reading.found(concept) if not any(
+        t.text == "." for t in reading.tokens[min(m.last, anchor.last) + 1:max(m.first, anchor.first)])]
+    return min(near, key=lambda m: abs(m.start - anchor.start), default=None)
+
+
+def _encounter(reading: Reading, left_out: list[tuple[int, int]], encounters: EncounterTerms) -> str:
+    """The 7th character a concept states, outside what the text says of other (old, untreated) fractures."""
+    for letter, concepts in encounters.items():
+        if letter != "A" and any(not any(a <= m.start < b for a, b in left_out)
+                                 for c in concepts for m in reading.found(c)):
             return letter
     return "A"
 
@@ -751,8 +767,9 @@ def _carry_procedure(body: Body, procedures: list[str]) -> str | None:
 
 
 def _states_count(text: str) -> bool:
-    return bool(COUNT_PHRASE.search(text))
+    return reader().read(text).has("count.bodies")
 
 
 def _looks_like_follow_up(text: str) -> bool:
-    return bool(re.match(r"\s*(?:and|what if|what about|how about|same|also|instead|if it|now|then|ok|okay)\b", text, re.I))
+    """The turn opens with a follow-up word ("and if ...", "what about L3?"): corpus/language/terms/questions.yaml."""
+    return any(m.first == 0 for m in reader().read(text).found("follow_up.opener"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.facts import ConditionTerms, Facts, age_match, normalized
+from assistant.facts import ConditionTerms, Facts, age_stated, normalized, stated
 from assistant.reader import Mention, Reading, reader
 from assistant.vocabulary import LEVEL_RANGE, MINUTES
 
@@ -38,7 +38,7 @@ def understood(facts: Facts, conditions: ConditionTerms | None = None) -> list[U
     text = normalized(facts.question)
     reading = reader().read(text)
     items = _procedures(facts, reading) + [_date(facts)]
-    items += _services(facts, reading) + _diagnoses(facts, text, conditions or {})
+    items += _services(facts, reading) + _diagnoses(facts, reading, conditions or {})
     if facts.billing_scope:
         items.append(_item(facts, "billing_scope", SCOPE_LABELS[facts.billing_scope], reading.found("scope")))
     return items
@@ -104,25 +104,16 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
         items.append(_item(facts, "sedation", value, spans))
         if facts.sedation_performer:
             items.append(_item(facts, "sedation_performer", facts.sedation_performer, reading.found("performer")))
-    age = age_match(reading.text)
+    age = age_stated(reading)
     if facts.patient_age is not None:
-        items.append(_item(facts, "patient_age", str(facts.patient_age),
-                           [Mention("age", 0, 0, age.start(), age.end())] if age else []))
+        items.append(_item(facts, "patient_age", str(facts.patient_age), [age[1]] if age else []))
     return items
 
 
-def _diagnoses(facts: Facts, text: str, conditions: ConditionTerms) -> list[Understood]:
+def _diagnoses(facts: Facts, reading: Reading, conditions: ConditionTerms) -> list[Understood]:
     items = []
     for condition in facts.conditions:
         terms, _ = conditions.get(condition, ((), ()))
-        spans = [Mention("condition", 0, 0, m.start(), _word_end(text, m.end())) for t in terms
-                 for m in t.finditer(text)][:1]
+        spans = [m for t in terms for m in stated(reading, t)][:1]
         items.append(_item(facts, "diagnosis", condition.replace("_", " "), spans))
     return items
-
-
-def _word_end(text: str, end: int) -> int:
-    """A pattern may match the start of a word ("osteopor"); the evidence is the whole word."""
-    while end < len(text) and text[end].isalnum():
-        end += 1
-    return end

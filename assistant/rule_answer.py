@@ -15,10 +15,10 @@ from assistant.codebook import Codebook, CodeEntry
 from assistant.dates import NO_DATE_NOTE
 from assistant.facts import Facts
 from assistant.reader import reader
+from assistant.reader.numbers import bodies_stated
 from assistant.retrieval import Passage
 from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
-from assistant.vocabulary import COUNT_PHRASE, WORD_NUMBERS
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
@@ -321,11 +321,8 @@ def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = 
 
 def bodies_counted(question: str) -> int | None:
     """The number of bodies a question states ("kypho at 5 levels"), if any."""
-    m = COUNT_PHRASE.search(question)
-    if not m:
-        return None
-    word = m[1].lower()
-    return WORD_NUMBERS.get(word) or (int(word) if word.isdigit() else None)
+    stated = bodies_stated(reader().read(question))
+    return stated.count if stated else None
 
 
 def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:

@@ -1,23 +1,10 @@
-"""Structural patterns the facts parser still reads with regular expressions: levels, counts, dates and
-times, ages, codes and modifiers, biopsy sites. Words and phrases live in corpus/language/ instead."""
+"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times,
+minutes and ages written against their numbers ("38min", "79yo"), code shapes and the shapes of modifiers.
+Words and phrases live in corpus/language/ instead (counts, ordinals, sedation clock words and the words
+around a modifier included)."""
 
 import re
 
-WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "single": 1, "a": 1}
-COUNT_PHRASE = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|single|\d)\s*[- ]?\s*(?:(cervical|thoracic|lumbar|sacral)\s+)?"
-    r"(?:levels?|vertebra(?:e|l bodies|l body|l levels?)?|bodies|body|segments?)\b",
-    re.IGNORECASE,
-)
-ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
-            "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
-            "tenth": 10, "10th": 10, "eleventh": 11, "11th": 11, "twelfth": 12, "12th": 12}
-ORDINAL_LEVEL = re.compile(
-    r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")\s+(cervical|thoracic|lumbar|sacral)\b"
-    r"(?:\s+(?:vertebral body|vertebra|body|level|segment))?",
-    re.IGNORECASE,
-)
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 LEVEL_RANGE = re.compile(
@@ -29,30 +16,29 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 # a military-time range "0815-0845" (four digits each; year ranges such as "2019-2020" are not times)
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
-SEDATION_START = re.compile(r"first dose|given|administered|start\w*|began|begin|midazolam|versed|fentanyl|ketamine|"
-                            r"propofol", re.IGNORECASE)
-SEDATION_END = re.compile(r"hand(?:s|ed)? off|ended|\bend\b|stop\w*|face-to-face|transferred|to pacu", re.IGNORECASE)
 MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
+# an age written against its unit ("79yo", "79-year-old", "79F", "4 y 7 m"); an age named by words ("age 79",
+# "pt is 79") is corpus/language/terms/patient.yaml
 AGE_PATTERNS = [
     re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
-    re.compile(r"\bage[ds]?\s*:?\s*(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
     re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
-    re.compile(r"\b(?:pt|patient)\s+(?:is\s+)?(\d{1,3})\b(?!\s*(?:mg|cc|ml|min|%|levels?|units?))", re.IGNORECASE),
 ]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
-# a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
-MODIFIER_PATTERN = re.compile(
-    r"(?:(?<=\b\d{5})|(?<=\b\d{4}[TF])|(?<=\badd )|(?<=\bappend ))-\s?(\d{2}|X[EPSU]|TC)\b"
-    r"|\b(?:modifiers?|mod)\s*-?\s*(\d{2}|X[EPSU]|TC)\b|\b(X[EPSU])\b"
-    r"|(?:\b(?:a|an|add|use|append|or|need|put)\s+|\s[-–]\s)-?(\d{2}|TC)\s+(?:on|to|with)\b"
-    r"|\b(\d{2})(?=\s+or\s+(?:\d{2}|X[EPSU])\s+(?:on|to|with)\b|\s+or\s+X[EPSU]\b)|(?<=\bX[EPSU] or )(\d{2})\b"
-    r"|(?:^|\s)-(\d{2}|X[EPSU]|TC)(?:\s+(?:on|to|with)\b|(?=\s*(?:[?.,]|$)|\s+for\b))",
-    re.IGNORECASE,
-)
-
-# A coverage question is answered from policy, not with codes, unless it also asks for codes.
-COVERAGE_QUESTION = re.compile(r"(?:\bcover(?:ed|age|s)?\b|\blcds?\b|medical(?:ly)? necess)[^.?!]*\?", re.IGNORECASE)
+# Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
+# phrases of corpus/language/terms/modifiers.yaml build on ("modifier @shape.modifier").
+MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
+SHAPES = {
+    "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
+    "shape.modifier": re.compile(rf"(?<![\w.]){MODIFIER}(?![\w])", re.IGNORECASE),
+    "shape.x_modifier": re.compile(r"\bX[EPSU]\b", re.IGNORECASE),
+    # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
+    "shape.code_modifier": re.compile(rf"(?:\b\d{{5}}|\b\d{{4}}[TF])-\s?{MODIFIER}\b", re.IGNORECASE),
+    # a hyphen before a modifier, after a space ("add -59", "use - 59 on")
+    "shape.dash_modifier": re.compile(rf"(?:^|(?<=\s))[-\u2013]\s?{MODIFIER}\b", re.IGNORECASE),
+    # a hyphen-prefixed modifier that ends its clause ("does it get -50?")
+    "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
+}
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 

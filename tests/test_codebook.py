@@ -325,3 +325,13 @@ def test_26_or_global_without_a_place_asks_where(derive):
     assert asked.missing == "place" and not asked.codes
     told = derive("hospital outpt: radiologist did fluoro S&I for kypho L3 in 2013. 72291 with the 26 or global?")
     assert told.missing is None and any("26" in c.modifiers for c in told.codes)
+
+
+def test_condition_terms_are_concepts_read_in_context(derive):
+    relapse = {c.code for c in derive("PKP L2, multiple myeloma, relapsed", "2022-02-02").codes}
+    apart = {c.code for c in derive("PKP L2 for myeloma. Pain relapsed after PT", "2022-02-02").codes}
+    assert "C90.02" in relapse and "C90.02" not in apart
+    assert "C90.00" in {c.code for c in derive("PKP L2, myeloma not in remission", "2022-02-02").codes}
+    both = {c.code for c in derive("PVP L2, osteoporosis due to long-term prednisone", "2022-02-02").codes}
+    assert {"M80.88XA", "Z79.52"} <= both and "M80.08XA" not in both
+    assert "M80.08XA" not in {c.code for c in derive("PVP L2, no osteoporosis, fell off a ladder", "2022-02-02").codes}

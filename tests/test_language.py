@@ -6,6 +6,10 @@ import pytest
 
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
+from assistant.reader.matcher import is_composite
+from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.tokens import tokenize
+from assistant.vocabulary import SHAPES
 
 LANGUAGE = Language.load()
 
@@ -98,3 +102,68 @@ def test_a_bad_entry_names_its_file_and_position(tmp_path):
 
 def test_a_real_word_one_letter_from_a_short_form_is_not_a_typo():
     assert not reader().read("Kypho T9 for collapsed vertebra NEC").has("procedure.vertebroplasty")
+
+
+def test_a_form_may_name_another_concept():
+    r = Reader(Language(terms=[Term(concept="number.3", forms=["three", "3"], source="s", examples=[{"text": "3"}]),
+                               Term(concept="count", forms=["@number levels", "@number lumbar levels"], source="s",
+                                    examples=[{"text": "3 levels"}])], rules=[]))
+    found = [(m.concept, r.read(t).text[m.start:m.end]) for t in ("kypho at three lumbar levels", "3-levels")
+             for m in r.read(t).found("count")]
+    assert found == [("count", "three lumbar levels"), ("count", "3-levels")]
+    assert not r.read("three of the levels").has("count")
+
+
+def test_concepts_named_in_forms_exist_as_plain_terms():
+    plain = {t.concept for t in LANGUAGE.terms if any(not is_composite(f) for f in t.forms)} | {"level"} | set(SHAPES)
+    for term in LANGUAGE.terms:
+        for word in (w[1:] for f in term.forms for w in f.split() if w.startswith("@")):
+            assert any(c == word or c.startswith(word + ".") for c in plain), (term.concept, word)
+
+
+def test_a_question_is_a_sentence_that_ends_with_a_question_mark():
+    reading = reader().read("Is this covered. PKP L1 is covered? ok")
+    covered = reading.found("ask.coverage")
+    assert [reading.in_question(m) for m in covered] == [False, True]
+
+
+@pytest.mark.parametrize(("text", "only"), [(" , or maybe ", True), ("or maybe later", False), ("  ", False)])
+def test_a_text_that_is_only_one_mention(text, only):
+    assert reader().read(text).is_only("date.alternative") == only
+
+
+def test_code_families_named_by_concepts_are_in_the_code_table(codebook):
+    families = {e.family for e in codebook.entries.values()}
+    named = set().union(*LANGUAGE.code_families().values())
+    assert named and named <= families
+
+
+@pytest.mark.parametrize(("text", "count", "region"), [("kypho at 3 lumbar levels", 3, "lumbar"),
+                                                         ("two-level PVP, thoracic", 2, None),
+                                                         ("single vertebral body", 1, None)])
+def test_a_count_of_bodies_and_its_region(text, count, region):
+    stated = bodies_stated(reader().read(text))
+    assert (stated.count, stated.region) == (count, region)
+
+
+def test_no_count_without_a_body_word():
+    assert bodies_stated(reader().read("one of the fx was old")) is None
+
+
+def test_levels_named_by_their_ordinal():
+    text = "cement into the 3rd lumbar vertebra and the twelfth thoracic"
+    assert [(text[m.start:m.end], name) for m, name in ordinal_levels(reader().read(text))] == [
+        ("the 3rd lumbar vertebra", "L3"), ("the twelfth thoracic", "T12")]
+
+
+def test_every_concept_the_code_table_names_is_in_the_language(codebook):
+    named = {c for terms, unless in list(codebook.condition_terms().values()) + list(codebook.cue_terms().values())
+             for t in list(terms) + list(unless) for c in ([t] if isinstance(t, str) else t)}
+    named |= {c for concepts in codebook.encounter_terms().values() for c in concepts}
+    known = LANGUAGE.concepts()
+    assert named and all(any(k == c or k.startswith(c + ".") for k in known) for c in named), named - known
+
+
+def test_tokens_keep_the_offsets_of_the_original_text():
+    text = "\u0130 PKP L1 \u2019s"             # a capital whose lower case is two characters, a curly apostrophe
+    assert [(t.text, text[t.start:t.end].lower()) for t in tokenize(text)][1:3] == [("pkp", "pkp"), ("l1", "l1")]

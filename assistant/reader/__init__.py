@@ -8,14 +8,16 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant import spine
-from assistant.reader.context import Scope, scopes
+from assistant.reader.context import ListWords, Scope, scopes
 from assistant.reader.language import Language
-from assistant.reader.matcher import Matcher, Mention
+from assistant.reader.matcher import Matcher, Mention, concept_and_groups, is_composite
 from assistant.reader.tokens import Token, tokenize
+from assistant.vocabulary import SHAPES
 
 __all__ = ["Mention", "Reader", "Reading", "reader"]
 
@@ -31,11 +33,15 @@ class Reading:
 
     def __post_init__(self) -> None:
         self._ends = [t.end for t in self.tokens]
+        self._by_concept: dict[str, list[Mention]] = defaultdict(list)   # each concept and each of its groups
+        for m in self.mentions:
+            for concept in concept_and_groups(m.concept):
+                self._by_concept[concept].append(m)
 
     def found(self, concept: str, *, outside: tuple[str, ...] = ()) -> list[Mention]:
         """Mentions of a concept (or of its sub-concepts: "procedure" finds "procedure.augmentation"),
         leaving out those in the scope of any category in `outside`."""
-        hits = [m for m in self.mentions if m.concept == concept or m.concept.startswith(concept + ".")]
+        hits = self._by_concept.get(concept, [])
         return [m for m in hits if not (outside and self.categories_at(m.start) & set(outside))]
 
     def has(self, concept: str, *, outside: tuple[str, ...] = ()) -> bool:
@@ -52,6 +58,21 @@ class Reading:
         i = bisect_right(self._ends, offset)
         return i if i < len(self.tokens) else None
 
+    def is_only(self, concept: str) -> bool:
+        """The whole text, but for spaces around it, is one mention of the concept (", or maybe")."""
+        text = self.text.strip()
+        start = len(self.text) - len(self.text.lstrip())
+        return any(m.start == start and m.end == start + len(text) for m in self.found(concept))
+
+    def in_question(self, mention: Mention) -> bool:
+        """The sentence holding the mention ends with a question mark ("is kypho covered for this pt?")."""
+        for token in self.tokens[mention.last + 1:]:
+            if token.text in (".", "!", "\n"):
+                return False
+            if token.text == "?":
+                return True
+        return False
+
     def scope_spans(self, category: str) -> list[tuple[int, int]]:
         """Character spans of the text in scope of a category."""
         return [(self.tokens[s.first].start, self.tokens[s.last].end) for s in self.scopes if s.category == category]
@@ -60,13 +81,15 @@ class Reading:
 class Reader:
     def __init__(self, language: Language) -> None:
         self.language = language
-        self._terms = Matcher({t.concept: t.forms for t in language.terms},
-                              fuzzy={t.concept for t in language.terms if t.fuzzy})
+        fuzzy = {t.concept for t in language.terms if t.fuzzy}
+        self._terms = Matcher({t.concept: [f for f in t.forms if not is_composite(f)] for t in language.terms}, fuzzy)
+        self._composites = Matcher({t.concept: [f for f in t.forms if is_composite(f)] for t in language.terms}, fuzzy)
         self._triggers = Matcher({f"context.{i}": [t for t in r.triggers if not t.startswith("@")]
                                   for i, r in enumerate(language.rules)})
         self._concept_triggers = [(f"context.{i}", t[1:]) for i, r in enumerate(language.rules)
                                   for t in r.triggers if t.startswith("@")]
         self._recent: dict[str, Reading] = {}
+        self._lists = ListWords(language.words_of("list.join"), language.words_of("list.filler"))
         self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
 
     def read(self, text: str) -> Reading:
@@ -81,9 +104,10 @@ class Reader:
 
     def _read(self, text: str) -> Reading:
         tokens = tokenize(text)
-        mentions = sorted(self._terms.find(tokens) + _levels(text, tokens), key=lambda m: (m.first, m.last))
+        mentions = self._terms.find(tokens) + _levels(text, tokens) + _shapes(text, tokens)
+        mentions = sorted(mentions + self._composites.find(tokens, mentions), key=lambda m: (m.first, m.last))
         triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
-        found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens))
+        found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens), self._lists)
         return Reading(text, tokens, mentions, found)
 
     def _mentions_as_triggers(self, mentions: list[Mention]) -> list[Mention]:
@@ -100,11 +124,19 @@ def reader() -> Reader:
 
 def _levels(text: str, tokens: list[Token]) -> list[Mention]:
     """Vertebral levels ("T12", "l 1", "T-9") as mentions of the concept "level"."""
+    return [_mention_of("level", m.start(), m.end(), tokens) for m in spine.LEVEL_PATTERN.finditer(text)
+            if spine.level(m.group(0))]
+
+
+def _shapes(text: str, tokens: list[Token]) -> list[Mention]:
+    """Structural shapes (a modifier "59", a code with its modifier "22513-50") as mentions, for the phrases of
+    corpus/language/ to build on ("modifier @shape.modifier")."""
+    return [_mention_of(concept, m.start(), m.end(), tokens)
+            for concept, pattern in SHAPES.items() for m in pattern.finditer(text)]
+
+
+def _mention_of(concept: str, start: int, end: int, tokens: list[Token]) -> Mention:
     ends = [t.end for t in tokens]
-    out = []
-    for m in spine.LEVEL_PATTERN.finditer(text):
-        if spine.level(m.group(0)):
-            first = bisect_right(ends, m.start())
-            last = bisect_right(ends, m.end() - 1)
-            out.append(Mention("level", first, min(last, len(tokens) - 1), m.start(), m.end()))
-    return out
+    first = bisect_right(ends, start)
+    last = bisect_right(ends, end - 1)
+    return Mention(concept, first, min(last, len(tokens) - 1), start, end)

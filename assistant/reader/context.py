@@ -10,8 +10,13 @@ from assistant.reader.language import ContextRule
 from assistant.reader.matcher import Mention
 from assistant.reader.tokens import Token
 
-LIST_JOINS = {",", "and", "&", "or", "/", "nor", "+", "-", "thru", "through", "to"}
-LIST_FILLERS = {"a", "an", "the", "any", "other", "at", "of"}
+
+@dataclass(frozen=True)
+class ListWords:
+    """The words that join the items of a list ("T12, L1 and L2") and those that may stand beside a join ("or
+    the"): the terms list.join and list.filler of corpus/language/terms/lists.yaml."""
+    joins: frozenset[str] = frozenset()
+    fillers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class Scope:
 
 
 def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Mention],
-           tokens: list[Token], cancels: list[Mention] = ()) -> list[Scope]:
+           tokens: list[Token], cancels: list[Mention] = (), lists: ListWords = ListWords()) -> list[Scope]:
     """The scopes of the triggers found (trigger mention concept = "context.<rule index>"). A pseudo trigger
     has no scope: it only exists to outrank the shorter trigger inside it."""
     found = []
@@ -46,21 +51,21 @@ def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Men
             limit = min([len(tokens) - 1] + [s - 1 for s in stops if s > trigger.last])
             last = min(trigger.last + rule.max_scope, limit)
             if rule.list_of:
-                last = _list_end(mentions, tokens, rule.list_of, (trigger.last + 1, last), limit, forward=True)
+                last = _list_end(mentions, tokens, rule.list_of, (trigger.last + 1, last), limit, lists, forward=True)
             if last > trigger.last:
                 found.append(Scope(rule.category, trigger.last + 1, last, trigger))
         if rule.direction in ("backward", "bidirectional"):
             limit = max([0] + [s + 1 for s in stops if s < trigger.first])
             first = max(trigger.first - rule.max_scope, limit)
             if rule.list_of:
-                first = _list_end(mentions, tokens, rule.list_of, (first, trigger.first - 1), limit, forward=False)
+                first = _list_end(mentions, tokens, rule.list_of, (first, trigger.first - 1), limit, lists, forward=False)
             if first < trigger.first:
                 found.append(Scope(rule.category, first, trigger.first - 1, trigger))
     return found
 
 
-def _list_end(mentions: list[Mention], tokens: list[Token], concept: str, scope: tuple[int, int], limit: int, *,
-              forward: bool) -> int:
+def _list_end(mentions: list[Mention], tokens: list[Token], concept: str, scope: tuple[int, int], limit: int,
+              lists: ListWords, *, forward: bool) -> int:
     """The far end (a token index) of a scope that holds the list of `concept` nearest the trigger: it ends
     with the list, even past max_scope up to a terminator ("no balloon, curette or other cavity device")."""
     first, last = scope
@@ -75,16 +80,16 @@ def _list_end(mentions: list[Mention], tokens: list[Token], concept: str, scope:
         gap = tokens[kept.last + 1:m.first] if forward else tokens[m.last + 1:kept.first]
         if m.first <= kept.last if forward else m.last >= kept.first:
             continue                       # overlapping mentions of the same words
-        if not _joins(gap):
+        if not _joins(gap, lists):
             break
         kept = m
     return kept.last if forward else kept.first
 
 
-def _joins(gap: list[Token]) -> bool:
+def _joins(gap: list[Token], lists: ListWords) -> bool:
     """One joining word, with articles or "other" around it: ", ", " and the ", " or other "."""
-    joins = [t for t in gap if t.text in LIST_JOINS]
-    return len(joins) == 1 and all(t.text in LIST_JOINS | LIST_FILLERS for t in gap)
+    joins = [t for t in gap if t.text in lists.joins]
+    return len(joins) == 1 and all(t.text in lists.joins | lists.fillers for t in gap)
 
 
 def _rule_index(trigger: Mention) -> int:

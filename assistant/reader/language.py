@@ -30,6 +30,8 @@ class Term(BaseModel):
     concept: str
     forms: list[str]
     fuzzy: bool = False              # tolerate one typo in words of 10+ letters ("vertebroplsty")
+    code_families: list[str] = Field(default_factory=list)   # the code-table families the concept names: the
+                                                             # draft check reads "22515 for the biopsy" against them
     source: str
     examples: list[TermExample] = Field(min_length=1)
 
@@ -74,6 +76,14 @@ class Language(BaseModel):
 
     def concepts(self) -> set[str]:
         return {t.concept for t in self.terms}
+
+    def words_of(self, concept: str) -> frozenset[str]:
+        """The forms of a concept as single words (a list's joining words: ",", "and", "thru")."""
+        return frozenset(f.strip().lower() for t in self.terms if t.concept == concept for f in t.forms)
+
+    def code_families(self) -> dict[str, set[str]]:
+        """The code-table families each concept names, for the concepts that name any."""
+        return {t.concept: set(t.code_families) for t in self.terms if t.code_families}
 
 
 def _load_list(directory: Path, model: type[BaseModel]) -> list:

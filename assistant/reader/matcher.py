@@ -1,8 +1,10 @@
-"""Finds the surface forms of concepts in a token list (exact words, word prefixes, one typo)."""
+"""Finds the surface forms of concepts in a token list (exact words, word prefixes, one typo). A word of a form
+written "@concept" stands for any mention of that concept found before ("@number @region levels")."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.reader.tokens import Token, tokenize
@@ -28,13 +30,21 @@ class _Form:
 
 
 def _form_words(form: str) -> tuple[str, ...]:
-    words = []
+    if is_composite(form):
+        pieces = [(p.lower(),) if p.startswith("@") else _form_words(p) for p in form.split()]
+        return tuple(w for piece in pieces for w in piece)
+    words: list[str] = []
     for token in tokenize(form.replace("*", "\u2217")):
         if token.text == "\u2217" and words:
             words[-1] += "*"
         elif token.text not in SKIPPED:
             words.append(token.text)
     return tuple(words)
+
+
+def is_composite(form: str) -> bool:
+    """A form that names another concept ("@number levels"): matched after the plain forms."""
+    return any(piece.startswith("@") for piece in form.split())
 
 
 def _word_matches(pattern: str, word: str, fuzzy: bool) -> bool:
@@ -70,40 +80,71 @@ class Matcher:
                 if not words:
                     continue
                 form = _Form(concept, words, concept in fuzzy)
-                if words[0].endswith("*") or (form.fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH):
+                loose = words[0].endswith("*") or (form.fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH)
+                if loose and not words[0].startswith("@"):
                     self._loose[words[0][0]].append(form)
                 else:
                     self._exact[words[0]].append(form)
 
-    def find(self, tokens: list[Token]) -> list[Mention]:
+    def find(self, tokens: list[Token], mentions: Sequence[Mention] = ()) -> list[Mention]:
+        """The forms found in the tokens; a form word "@concept" matches one of `mentions` (found before)."""
+        starts: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))  # first -> concept -> lasts
+        for m in mentions:
+            for concept in concept_and_groups(m.concept):
+                starts[m.first][concept].append(m.last)
         found = []
         for i, token in enumerate(tokens):
             candidates = self._exact.get(token.text, []) + self._loose.get(token.text[0], [])
+            candidates += [f for c in starts.get(i, {}) for f in self._exact.get("@" + c, [])]
             for form in candidates:
-                last = self._match_at(form, tokens, i)
+                last = (_match_at(form.words, form.fuzzy, tokens, i, starts) if starts
+                        else _match_words(form.words, form.fuzzy, tokens, i))
                 if last is not None:
                     found.append(Mention(form.concept, i, last, token.start, tokens[last].end))
         return _longest_per_concept(found)
 
-    @staticmethod
-    def _match_at(form: _Form, tokens: list[Token], i: int) -> int | None:
-        k = i
-        for n, pattern in enumerate(form.words):
-            while n and k < len(tokens) and tokens[k].text in SKIPPED:
-                k += 1
-            if k >= len(tokens) or not _word_matches(pattern, tokens[k].text, form.fuzzy):
-                return None
+
+def _match_words(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int) -> int | None:
+    """The last token of a match of plain words from token k, or None (the fast path: no "@concept")."""
+    for n, pattern in enumerate(words):
+        while n and k < len(tokens) and tokens[k].text in SKIPPED:
             k += 1
+        if k >= len(tokens) or not _word_matches(pattern, tokens[k].text, fuzzy):
+            return None
+        k += 1
+    return k - 1
+
+
+def _match_at(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int,
+              starts: dict[int, dict[str, list[int]]], *, first: bool = True) -> int | None:
+    """The last token of the longest match of `words` from token k, or None."""
+    if not words:
         return k - 1
+    while not first and k < len(tokens) and tokens[k].text in SKIPPED:
+        k += 1
+    if k >= len(tokens):
+        return None
+    pattern = words[0]
+    if pattern.startswith("@"):
+        nexts = [last + 1 for last in starts.get(k, {}).get(pattern[1:], [])]
+    else:
+        nexts = [k + 1] if _word_matches(pattern, tokens[k].text, fuzzy) else []
+    lasts = [e for n in nexts if (e := _match_at(words[1:], fuzzy, tokens, n, starts, first=False)) is not None]
+    return max(lasts, default=None)
+
+
+def concept_and_groups(concept: str) -> list[str]:
+    """"drug.sedative" -> ["drug", "drug.sedative"]: a form's "@drug" matches any drug."""
+    parts = concept.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
 
 
 def _longest_per_concept(mentions: list[Mention]) -> list[Mention]:
     """Drop a mention inside a longer one of the same concept group ("procedure", "device", ...)."""
-    kept = []
+    groups: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
-        group = m.concept.split(".")[0]
-        inside = any(o is not m and o.concept.split(".")[0] == group and o.first <= m.first and m.last <= o.last
-                     and (o.last - o.first) > (m.last - m.first) for o in mentions)
-        if not inside:
-            kept.append(m)
+        groups[m.concept.split(".")[0]].append(m)
+    kept = [m for group in groups.values() for m in group
+            if not any(o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
+                       for o in group)]
     return sorted(set(kept), key=lambda m: (m.first, m.last, m.concept))

@@ -26,4 +26,7 @@ def tokenize(text: str) -> list[Token]:
 
 def _lower_same_length(text: str) -> str:
     """Lower case, character by character, so offsets stay those of the original text."""
-    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text).replace("\u2019", "'")
+    lowered = text.lower()
+    if len(lowered) != len(text):        # a character whose lower case is longer ("İ"): one by one
+        lowered = "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+    return lowered.replace("\u2019", "'")
