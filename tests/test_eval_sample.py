@@ -69,6 +69,7 @@ def test_ci_sample_size_is_set_in_thresholds_and_smaller_than_the_suite(suite):
     thresholds = yaml.safe_load((PROJECT_ROOT / "evals" / "thresholds.yaml").read_text())
     size, served = thresholds["ci_model_sample"], thresholds["ci_openai_sample"]
     assert len({c.category for c in suite}) <= size < len(suite)
+    assert {c.category for c in stratified_sample(suite, size)} == {c.category for c in suite}  # one of each, at least
     served_cases = stratified_sample(suite, served)
     assert {c.category for c in served_cases} == {c.category for c in suite} and len(served_cases) < size
     # (d)'s sample lies inside the embedded model's, so the report compares drafts of both on the same cases
