@@ -36,7 +36,7 @@ browser:
 
 test: install browser
 	$(BIN)/ruff check assistant tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 serve: install
 	$(BIN)/assistant index

@@ -66,6 +66,7 @@ def markdown(summary: dict, results: list[CaseResult], gate_failures: list[str],
     for category in sorted(summary[baselines[0]]["exact_match_by_category"]):
         lines.append(f"| {category} | " + " | ".join(
             _fmt(summary[b]["exact_match_by_category"].get(category)) for b in baselines) + " |")
+    lines += time_lines(summary, meta)
     lines += ["", "## Latency per stage (ms)", "", "| baseline | stage | p50 | p95 |", "|---|---|---|---|"]
     for b in baselines:
         for stage, values in summary[b]["latency_ms"].items():
@@ -122,6 +123,21 @@ def _column(baseline: str, meta: dict) -> str:
     sample = (meta.get("sampled") or {}).get(baseline)
     label = BASELINES.get(baseline, baseline)
     return f"{label} (sample {sample['cases']}/{sample['of']})" if sample else label
+
+
+def time_lines(summary: dict, meta: dict) -> list[str]:
+    """Where the eval's time went: the setup, then each baseline's cases and the model's drafts within them."""
+    rows = [(b, figures) for b, figures in summary.items() if figures.get("seconds") is not None]
+    if not rows:
+        return []
+    lines = ["", "## Time per baseline (s)", "",
+             f"Setup (code table, index, model load): {meta.get('setup_seconds', 'n/a')} s; the whole eval: "
+             f"{meta.get('seconds', 'n/a')} s.", "",
+             "| baseline | cases | seconds | model drafts | the rest |", "|---|---|---|---|---|"]
+    for baseline, figures in rows:
+        rest = round(figures["seconds"] - figures["draft_seconds"], 1)
+        lines.append(f"| {baseline} | {figures['cases']} | {figures['seconds']} | {figures['draft_seconds']} | {rest} |")
+    return lines
 
 
 def sample_lines(sampled: dict[str, dict[str, int]]) -> list[str]:

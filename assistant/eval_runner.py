@@ -25,16 +25,18 @@ class EvalOutcome:
     paths: dict[str, Path]
     seconds: float
     sampled: dict[str, dict[str, int]] = field(default_factory=dict)  # baseline -> {"cases": n, "of": total}
+    setup_seconds: float = 0.0  # before the first case: the code table, the index and the model loaded
 
     @property
     def passed(self) -> bool:
         return not self.failures
 
     def summary_text(self) -> str:
-        lines = [f"Eval finished in {self.seconds:.0f} s; report: {self.paths['md']}"]
+        lines = [f"Eval finished in {self.seconds:.0f} s (setup {self.setup_seconds:.0f} s); report: {self.paths['md']}"]
         for baseline, m in self.summary.items():
             drafts = self.sampled.get(FULL_DRAFT) if baseline == "full" else None
-            lines.append(f"  {baseline:12s}{_sample_note(self.sampled.get(baseline))} exact={m['exact_match']} "
+            lines.append(f"  {baseline:12s}{_sample_note(self.sampled.get(baseline))}{_time_note(m)} "
+                         f"exact={m['exact_match']} "
                          f"recall@5={m['recall_at_5']} forbidden={m['forbidden_reported']} "
                          f"unverified={m['unverified_codes']} scope={_na(m['scope_accuracy'])} "
                          f"clarify={_na(m['clarification_accuracy'])} draft_agrees={m['draft_pass_rate']}"
@@ -56,6 +58,13 @@ def _backends(assistant: Assistant, openai_assistant: Assistant | None, baseline
 
 def _na(value: object) -> object:
     return "n/a" if value is None else value
+
+
+def _time_note(figures: dict) -> str:
+    """ "412 s (model drafts 390 s)": the baseline's time in the eval, and its model drafts' share of it."""
+    if figures.get("seconds") is None:
+        return ""
+    return f" {figures['seconds']:.0f} s (model drafts {figures.get('draft_seconds') or 0:.0f} s)"
 
 
 def _sample_note(sample: dict[str, int] | None) -> str:
@@ -105,7 +114,11 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     openai_assistant = None
     if settings.openai_base_url and settings.llm_backend != "openai":
         openai_assistant = Assistant(settings.model_copy(update={"llm_backend": "openai"}), progress=progress)
-    evaluator = Evaluator(assistant, openai_assistant)
+    evaluator = Evaluator(assistant, openai_assistant)  # opens (or builds) the index
+    for loaded in (assistant, openai_assistant):
+        if loaded is not None:
+            loaded.model()  # loaded before the first case, so the baselines' times are their own
+    setup_seconds = round(time.perf_counter() - started, 1)
     chosen = baselines or evaluator.baselines()
     if "full" not in chosen:
         chosen.append("full")
@@ -117,9 +130,10 @@ def run_eval(baselines: list[str] | None = None, categories: list[str] | None = 
     failures = [] if blind else gate(summary, thresholds)
     seconds = round(time.perf_counter() - started, 1)
     meta = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "cases": len(cases),
-            "seconds": seconds, "model": assistant.model_name, "baselines": chosen, "sampled": sampled,
-            "backends": _backends(assistant, openai_assistant, chosen)}
+            "seconds": seconds, "setup_seconds": setup_seconds, "model": assistant.model_name, "baselines": chosen,
+            "sampled": sampled, "backends": _backends(assistant, openai_assistant, chosen)}
     first_runs = yaml.safe_load((evals_dir / "first_runs.yaml").read_text()) or []
     paths = write_report(evals_dir / "report", summary, results, failures, meta, name="blind" if blind else "latest",
                          first_runs=first_runs)
-    return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds, sampled=sampled)
+    return EvalOutcome(summary=summary, failures=failures, paths=paths, seconds=seconds, sampled=sampled,
+                       setup_seconds=setup_seconds)

@@ -95,6 +95,7 @@ class CaseResult(BaseModel):
     first_token_ms: int | None = None  # from the question to the draft's first token; None: no draft streamed
     draft_tokens: int | None = None   # streamed chunks of the draft (one token each from both backends)
     tokens_per_s: float | None = None  # the draft's tokens after the first, per second of streaming
+    wall_ms: int | None = None        # the case's whole time in the evaluator (answering and scoring)
 
 
 class TokenClock:
@@ -166,7 +167,9 @@ class Evaluator:
         results = []
         for baseline, case in tqdm(jobs, desc="Evaluating", unit="case", disable=not progress):
             draft = baseline != "full" or drafted is None or case.id in drafted  # (d) drafts every case it runs
-            results.append(self.run_case(case, baseline, draft=draft))
+            started = time.perf_counter()
+            result = self.run_case(case, baseline, draft=draft)
+            results.append(result.model_copy(update={"wall_ms": int((time.perf_counter() - started) * 1000)}))
         return results
 
     def run_case(self, case: Case, baseline: str, draft: bool = True) -> CaseResult:
@@ -296,6 +299,10 @@ def _percentile(values: list[int], q: float) -> int:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _seconds(milliseconds: list[int | None]) -> float:
+    return round(sum(ms or 0 for ms in milliseconds) / 1000, 1)
+
+
 def metrics(results: list[CaseResult]) -> dict:
     by_baseline: dict[str, dict] = {}
     for baseline in dict.fromkeys(r.baseline for r in results):
@@ -324,6 +331,9 @@ def metrics(results: list[CaseResult]) -> dict:
             "review_accuracy": _rate([r.review_ok for r in rs if r.review_ok is not None]),
             "answer_accuracy": _rate([r.answer_ok for r in rs if r.answer_ok is not None]),
             "errors": sum(1 for r in rs if r.error),
+            # where the eval's time goes: the baseline's cases end to end, and the model's drafts within them
+            "seconds": _seconds([r.wall_ms for r in rs]),
+            "draft_seconds": _seconds([r.timings_ms.get("draft") for r in rs]),
             "latency_ms": {s: {"p50": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.5),
                                "p95": _percentile([r.timings_ms[s] for r in rs if s in r.timings_ms], 0.95)}
                            for s in stages},

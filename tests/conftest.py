@@ -53,6 +53,19 @@ def real_assistant(data_dir):
     return Assistant(Settings.from_env(data_dir=data_dir, llm_backend="gguf"), progress=False)
 
 
+@pytest.fixture
+def indexed_data_dir(real_assistant, tmp_path) -> Path:
+    """A data directory of this test's own, holding a copy of the session's index of the real corpus: for
+    tests that start from a built index and then damage or change it, without embedding the corpus again
+    (a build embeds every chunk; the tests that check a build from nothing still build one)."""
+    import shutil
+
+    assert real_assistant.index.chunks  # built once per session, in data_dir
+    copy = tmp_path / "data"
+    shutil.copytree(real_assistant.settings.data_dir, copy)
+    return copy
+
+
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_SKIP = ("ASSISTANT_TEST_DATABASE_URL is unset: it names a PostgreSQL server where this role may create "
                  "databases (.ci/run starts one: `source .ci/postgres && start_postgres \"$(mktemp -d)\"`)")

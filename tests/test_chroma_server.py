@@ -92,8 +92,9 @@ def server_settings(chroma_url, tmp_path, codebook):
 
 
 @pytest.fixture(scope="session")
-def local_index(tmp_path_factory, codebook):
-    settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("local"), llm_backend="none")
+def local_index(data_dir, codebook):
+    """The session's local index of the real corpus (the one the pipeline tests use; built once)."""
+    settings = Settings.from_env(data_dir=data_dir, llm_backend="none")
     return open_index(settings.model_copy(update={"chroma_url": None}), codebook, progress=False)
 
 

@@ -69,6 +69,7 @@ def test_ci_sample_size_is_set_in_thresholds_and_smaller_than_the_suite(suite):
     thresholds = yaml.safe_load((PROJECT_ROOT / "evals" / "thresholds.yaml").read_text())
     size, served = thresholds["ci_model_sample"], thresholds["ci_openai_sample"]
     assert len({c.category for c in suite}) <= size < len(suite)
+    assert {c.category for c in stratified_sample(suite, size)} == {c.category for c in suite}  # one of each, at least
     served_cases = stratified_sample(suite, served)
     assert {c.category for c in served_cases} == {c.category for c in suite} and len(served_cases) < size
     # (d)'s sample lies inside the embedded model's, so the report compares drafts of both on the same cases
@@ -195,3 +196,35 @@ def test_the_report_puts_the_embedded_and_served_figures_side_by_side_on_the_sam
     assert "| drafts streamed | 3 | 3 |" in report  # (c) over the 3 cases (d) ran, not its 18
     assert "draft agrees with the rule-checked codes it was given" in report and "not whether it could find" in report
     assert "## (c) embedded" not in markdown(metrics(results[:18]), results[:18], [], {})
+
+
+class _TimedAssistant(_RecordingAssistant):
+    """Takes 20 ms an answer, of which it says the model's draft took 50 ms (so the two figures differ)."""
+
+    def ask(self, question, date_of_service=None, history=None, *, use_llm=True, on_token=None):
+        time.sleep(0.02)
+        answer = super().ask(question, date_of_service, history, use_llm=use_llm, on_token=on_token)
+        answer.timings_ms = {"draft": 50 if use_llm else 0, "total": 20}
+        return answer
+
+
+def test_each_baseline_reports_its_time_and_its_model_drafts_share_in_the_summary_and_the_report():
+    from pathlib import Path
+
+    from assistant.eval_runner import EvalOutcome
+
+    cases = _cases()
+    plan = CasePlan.of(cases, ["full"], sample=6)
+    results = Evaluator(_TimedAssistant()).run(plan.runs, plan.drafted, progress=False)
+    assert all(r.wall_ms >= 20 for r in results)  # each case's own time, measured by the evaluator
+    summary = metrics(results)
+    assert summary["full"]["draft_seconds"] == 0.3  # the 6 drafted cases' reported 50 ms each
+    assert summary["full"]["seconds"] >= 0.4  # 18 cases of at least 20 ms
+    report = markdown(summary, results, [], {"setup_seconds": 12.5, "seconds": 99.0})
+    assert "## Time per baseline (s)" in report and "Setup (code table, index, model load): 12.5 s" in report
+    rest = round(summary["full"]["seconds"] - 0.3, 1)
+    assert f"| full | 18 | {summary['full']['seconds']} | 0.3 | {rest} |" in report
+    outcome = EvalOutcome(summary=summary, failures=[], paths={"md": Path("r.md")}, seconds=99, setup_seconds=12.5)
+    first, full = outcome.summary_text().splitlines()[:2]
+    assert first.startswith("Eval finished in 99 s (setup 12 s)")
+    assert f" {summary['full']['seconds']:.0f} s (model drafts 0 s) exact=" in full

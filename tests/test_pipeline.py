@@ -89,9 +89,8 @@ def test_index_is_incremental_and_atomic(real_assistant, tmp_path):
     assert open_index(settings, real_assistant.codebook, progress=False).chunks
 
 
-def test_corrupt_index_names_the_repair_command(tmp_path, real_assistant):
-    settings = Settings.from_env(data_dir=tmp_path / "data", llm_backend="none")
-    build_index(settings, real_assistant.codebook, progress=False)
+def test_corrupt_index_names_the_repair_command(indexed_data_dir, real_assistant):
+    settings = Settings.from_env(data_dir=indexed_data_dir, llm_backend="none")
     path = current_index(settings)
     (path / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):
@@ -106,9 +105,8 @@ def test_corrupt_index_names_the_repair_command(tmp_path, real_assistant):
     assert json.loads((current_index(settings) / "manifest.json").read_text())["chunks"]
 
 
-def test_changed_vector_files_are_detected(tmp_path, real_assistant):
-    settings = Settings.from_env(data_dir=tmp_path / "data", llm_backend="none")
-    build_index(settings, real_assistant.codebook, progress=False)
+def test_changed_vector_files_are_detected(indexed_data_dir, real_assistant):
+    settings = Settings.from_env(data_dir=indexed_data_dir, llm_backend="none")
     path = current_index(settings)
     checksums = json.loads((path / "manifest.json").read_text())["files"]
     assert {name.rsplit("/", 1)[-1] for name in checksums} == {"data_level0.bin", "header.bin", "link_lists.bin"}
