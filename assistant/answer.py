@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from assistant.codebook import Codebook, Derivation
+from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, Derivation
 from assistant.facts import Facts
 from assistant.plain_text import plain
 from assistant.readback import Understood
@@ -177,7 +177,7 @@ def _completion_line(code: str, facts: Facts, codebook: Codebook, strong) -> str
 def _diagnosis_notes(facts: Facts, codebook: Codebook, strong) -> list[str]:
     """A diagnosis code the coder named that the stated condition does not call for: name the one it does."""
     named = {c.rstrip("-").upper() for c in facts.mentioned_codes}
-    named_icd = [c for c in named if (e := codebook.get(c)) and e.system == "ICD-10-CM"]
+    named_icd = [c for c in named if (e := codebook.get(c)) and e.system == DIAGNOSIS_SYSTEM]
     wanted = [d for d in codebook.diagnoses_for(facts) if d.code not in named]
     if not named_icd or not wanted:
         return []

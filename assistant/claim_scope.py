@@ -5,11 +5,8 @@ instead of reported."""
 from __future__ import annotations
 
 from assistant.answer import CodeLine
-from assistant.codebook import Codebook
+from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook
 from assistant.facts import Facts
-
-DIAGNOSIS_SYSTEM = "ICD-10-CM"
-
 
 SCOPE_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si"),
                   "anesthesia": ("anesthesia",)}

@@ -142,6 +142,7 @@ class Derivation(BaseModel):
     omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
 
 
+DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
 CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
 
 
@@ -382,7 +383,7 @@ class Codebook:
     def _named_out_of_date(self, facts: Facts) -> list[CodeEntry]:
         """The procedure and service codes the coder names that are not valid on the date the answer assumed."""
         return [e for c in facts.mentioned_codes if (e := self.get(c.rstrip("-"))) and e.system != "modifier"
-                and e.system != "ICD-10-CM" and not e.valid_on(facts.date_of_service)]
+                and e.system != DIAGNOSIS_SYSTEM and not e.valid_on(facts.date_of_service)]
 
     def _missing(self, facts: Facts) -> str | None:
         if not facts.in_scope or facts.general:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant import tabular
-from assistant.codebook import Codebook, CodeEntry
+from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry
 from assistant.dates import NO_DATE_NOTE
 from assistant.facts import Facts
 from assistant.reader import reader
@@ -70,6 +70,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
+    if "pair" in asks and codebook and _named(facts, codebook) and all(
+            e.system == DIAGNOSIS_SYSTEM for e in _named(facts, codebook)):
+        asks[asks.index("pair")] = "code_also"   # "which codes go with M84.58XA?": the tabular's notes
     if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):
         asks.append("define")  # "evicore - how many levels will they approve?": a coverage fact of the table
     if not asks and facts.general:
@@ -353,7 +356,7 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
 def diagnoses_named(facts: Facts, codebook: Codebook) -> list[str]:
     """The ICD-10-CM codes, incomplete codes and categories the question names ("M80.88XA", "M80.8", "M80")."""
     codes = [c.rstrip("-") for c in facts.mentioned_codes
-             if "." in c or ((e := codebook.get(c)) is not None and e.system == "ICD-10-CM")]
+             if "." in c or ((e := codebook.get(c)) is not None and e.system == DIAGNOSIS_SYSTEM)]
     return list(dict.fromkeys(codes + categories_in(facts.question, codebook.entries)))
 
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from assistant.retrieval import Passage
-from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question, rule_in_case
+from assistant.rule_answer import answer_from_passages, answer_rule, is_rule_question, rule_asks, rule_in_case
 from assistant.sentences import best_sentences
 
 
@@ -314,3 +314,10 @@ def test_still_valid_on_a_date_given_starts_with_yes(parse, codebook):
     rule = _answer(parse, codebook, f"was {old.code} still good on that DOS ({day})?", day)
     assert rule.summary.startswith(f"Yes: {old.code} was valid on {day}")
     assert not _answer(parse, codebook, f"is {old.code} still good?", None).summary.startswith("Yes")
+
+
+def test_which_codes_go_with_a_diagnosis_code_asks_its_tabular_notes(parse, codebook):
+    code = next(c for c, e in codebook.entries.items() if e.system == "ICD-10-CM" and c.startswith("M84.5"))
+    asks = rule_asks(parse(f"multiple myeloma pathologic fx T8, which codes go with {code}?", "2022-01-01"),
+                     codebook=codebook)
+    assert "code_also" in asks and "pair" not in asks
