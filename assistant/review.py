@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from assistant.codebook import DIAGNOSIS_SYSTEM
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
 if TYPE_CHECKING:
@@ -47,8 +48,11 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     """Verdicts only where the scenario was coded: otherwise there is nothing to compare the proposal with."""
     if not codes or not facts.in_scope:
         return []
-    proposed = proposed_codes(facts.question)
     by_code = {c.code: c for c in codes}
+    coded_diagnoses = any((e := codebook.get(c)) and e.system == DIAGNOSIS_SYSTEM for c in by_code)
+    # a diagnosis the coder states while asking for the CPT is context, not a proposal to judge
+    proposed = [p for p in proposed_codes(facts.question) if coded_diagnoses
+                or not ((e := codebook.get(p.code)) and e.system == DIAGNOSIS_SYSTEM)]
     reasons = {r.code: r.reason for r in rejected}
     verdicts: list[Verdict] = []
     for n, line in enumerate(proposed):

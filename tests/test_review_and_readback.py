@@ -187,3 +187,10 @@ def test_a_second_primary_of_its_own_era_is_replaced_by_the_add_on(parse, codebo
     add_on = next(c.code for c in checked.codes if codebook.get(c.code).role == "add_on"
                   and codebook.get(c.code).family == "vertebroplasty")
     assert second.verdict == "replace" and second.by == [add_on]
+
+
+def test_a_diagnosis_stated_while_asking_for_the_cpt_gets_no_verdict(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "ASC claim for kypho L3 - dx M80.08XA, which CPT? facility side only",
+                                 "2022-03-01")
+    verdicts = review(facts, checked.codes, checked.rejected, codebook)
+    assert not any(codebook.get(v.code.split("-")[0]).system == "ICD-10-CM" for v in verdicts)
