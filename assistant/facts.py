@@ -560,7 +560,8 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
         return _clock_minutes(reading), performer
     anchor = sed[0].start
     best = min(minutes, key=lambda m: abs(m.start() - anchor))
-    return int(best[1]), performer
+    below = any(0 <= best.start() - m.end <= 1 for m in reading.found("quantity.below"))
+    return int(best[1]) - (1 if below else 0), performer    # "under 10 min": less than ten minutes
 
 
 def _clock_minutes(reading: Reading) -> int | None:

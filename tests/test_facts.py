@@ -436,3 +436,8 @@ def test_a_record_said_not_to_hold_something_does_not_ask_what_to_document(parse
     facts = parse("Dx only: VP L1 2018; no osteoporosis or cancer is documented anywhere. Which dx?", "2018-06-01")
     assert "documentation" not in facts.rule_asks
     assert "documentation" in parse("what must be documented for a kypho?").rule_asks
+
+
+def test_sedation_under_a_number_of_minutes_is_below_it(parse):
+    assert parse("kypho L1 2022, sedation by the surgeon under 10 min, codes?").sedation_minutes == 9
+    assert parse("kypho L1 2022, sedation by the surgeon 10 min, codes?").sedation_minutes == 10
