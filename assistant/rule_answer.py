@@ -70,9 +70,11 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
-    if "pair" in asks and codebook and _named(facts, codebook) and all(
-            e.system == DIAGNOSIS_SYSTEM for e in _named(facts, codebook)):
+    named = _named(facts, codebook) if codebook else []
+    if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
         asks[asks.index("pair")] = "code_also"   # "which codes go with M84.58XA?": the tabular's notes
+    elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named) and "includes" not in asks:
+        asks[asks.index("pair")] = "includes"    # "20225 billed with 22513 denied": reported together at all?
     if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):
         asks.append("define")  # "evicore - how many levels will they approve?": a coverage fact of the table
     if not asks and facts.general:
@@ -341,8 +343,10 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
         hits = [e.code for e in others if e.code in inclusion.codes]
         if hits:
             where = " at the treated level" if inclusion.scope == "same_level" else ""
+            elsewhere = "; at a level that was not treated it is reported separately" \
+                if inclusion.scope == "same_level" else ""
             out.append(f"{', '.join(hits)} {'is' if len(hits) == 1 else 'are'} included in {entry.code}{where} on "
-                       f"{day.isoformat()} ({inclusion.reason}): not separately reportable.")
+                       f"{day.isoformat()} ({inclusion.reason}): not separately reportable{elsewhere}.")
     covered = {c for i in included for c in i.codes}
     separate = [e.code for e in others if e.code not in covered]
     if separate:

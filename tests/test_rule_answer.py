@@ -321,3 +321,13 @@ def test_which_codes_go_with_a_diagnosis_code_asks_its_tabular_notes(parse, code
     asks = rule_asks(parse(f"multiple myeloma pathologic fx T8, which codes go with {code}?", "2022-01-01"),
                      codebook=codebook)
     assert "code_also" in asks and "pair" not in asks
+
+
+def test_two_codes_billed_together_without_an_add_on_ask_whether_one_includes_the_other(parse, codebook):
+    day = date(2019, 4, 2)
+    primary = _entry(codebook, "augmentation", "primary", day)
+    biopsy = next(c for i in primary.includes if i.scope == "same_level" for c in i.codes)
+    facts = parse(f"denial: CO-97 on {biopsy} billed with {primary.code}, biopsy of the kypho level. appeal?", day)
+    assert "includes" in rule_asks(facts, codebook=codebook) and "pair" not in rule_asks(facts, codebook=codebook)
+    rule = answer_rule(facts, codebook, [])
+    assert "not separately reportable" in rule.summary and "not treated it is reported separately" in rule.summary
