@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from assistant.config import Settings
 from assistant.corpus import Chunk
 from assistant.errors import ChromaServerError
+from assistant.vector_search import VECTORS_FILE, ChromaVectors, VectorFile, VectorSearch
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -36,9 +39,11 @@ COSINE = {"hnsw:space": "cosine"}
 CHUNK_KEY = "chunk"   # metadata: the chunk as JSON, so a store without a manifest can rebuild it exactly
 SEQ_KEY = "seq"       # metadata: the chunk's position in the corpus, so BM25 ties break as in the local index
 COPY_BATCH = 256
-# The HNSW files that hold the vectors. Chroma rewrites chroma.sqlite3 and length.bin each time it opens a
-# collection, even to read it, so those two cannot be checked against a checksum taken at build time.
-VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin")
+READ_BATCH = 5000  # vectors read from a collection at a time when a version is published
+# The files that hold the vectors: Chroma's HNSW files and the vector file searched when answering. Chroma
+# rewrites chroma.sqlite3 and length.bin each time it opens a collection, even to read it, so those two cannot
+# be checked against a checksum taken at build time.
+VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin", VECTORS_FILE)
 # Chroma applies and saves vectors to the HNSW files in batches (100 by default) and leaves the rest in its
 # log, to be applied by whichever process opens the collection next, rewriting the files then. Batches of 2
 # make every write of a build reach the files before it is published, so their checksums stay true.
@@ -70,8 +75,8 @@ class IndexStore(Protocol):
     def discard(self, name: str) -> None:
         """Remove a version that was never published (best effort)."""
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
-        """The chunks in corpus order and the collection of a version, for searching."""
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
+        """The chunks in corpus order and the nearest-vector search of a version."""
 
     def location(self, name: str) -> str:
         """Where a version is, for reports and error messages."""
@@ -141,12 +146,26 @@ def file_checksums(directory: Path) -> dict[str, str]:
     return sums
 
 
+def _collection_vectors(collection: Collection, ids: list[str]) -> np.ndarray:
+    """The vectors a collection holds for `ids`, in that order (read in pages: a version may be large)."""
+    rows = {}
+    for offset in range(0, collection.count(), READ_BATCH):
+        got = collection.get(include=["embeddings"], limit=READ_BATCH, offset=offset)
+        rows.update(zip(got["ids"], got["embeddings"], strict=True))
+    return np.array([rows[cid] for cid in ids], dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class LocalStore:
-    """index/<build-xxxxxxxx>/ directories (a persistent Chroma + manifest.json each) and a CURRENT file.
+    """index/<build-xxxxxxxx>/ directories (a persistent Chroma, vectors.npy and manifest.json each) and a
+    CURRENT file.
 
-    The manifest keeps the chunks, their hashes and a checksum of each HNSW vector file, checked when a
-    version is opened: a changed or missing vector file is reported as corruption instead of searched."""
+    Chroma holds the vectors while a build writes them (an incremental build copies the directory and
+    embeds only changed chunks); publishing writes them once more, as vectors.npy in the manifest's chunk
+    order, and answers search that file (assistant/vector_search.py) without opening Chroma. The manifest
+    keeps the chunks, their hashes and a checksum of each vector file (HNSW files and vectors.npy), checked
+    when a version is opened: a changed or missing vector file is reported as corruption instead of searched.
+    A version published before vectors.npy existed is searched through Chroma; `assistant index` writes it."""
 
     root: Path
 
@@ -199,8 +218,19 @@ class LocalStore:
         finally:
             _release(client)
 
+    def _write_vectors(self, name: str, chunks: list[Chunk]) -> None:
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if chunks:
+            client = _chroma_client(self.root / name)
+            try:
+                vectors = _collection_vectors(client.get_collection(COLLECTION), [c.id for c in chunks])
+            finally:
+                _release(client)
+        VectorFile.write(self.root / name / VECTORS_FILE, vectors)
+
     def publish(self, name: str, chunks: list[Chunk]) -> str | None:
         replaced = self.current()
+        self._write_vectors(name, chunks)  # first: opening the collection may still write its HNSW files
         (self.root / name / "manifest.json").write_text(json.dumps(
             {"hashes": {c.id: c.content_hash for c in chunks}, "chunks": [c.model_dump(mode="json") for c in chunks],
              "files": file_checksums(self.root / name)}))
@@ -246,9 +276,13 @@ class LocalStore:
             raise ValueError(f"vector files changed or missing since the build: {', '.join(changed[:3])}")
         return manifest
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
         manifest = self.check(name)
-        return [Chunk(**c) for c in manifest["chunks"]], _chroma_client(self.root / name).get_collection(COLLECTION)
+        chunks = [Chunk(**c) for c in manifest["chunks"]]
+        if VECTORS_FILE in manifest.get("files", {}):
+            return chunks, VectorFile.read(self.root / name / VECTORS_FILE)
+        # published before vector files were written: Chroma's own search (chromadb imported)
+        return chunks, ChromaVectors(_chroma_client(self.root / name).get_collection(COLLECTION), [c.id for c in chunks])
 
     def location(self, name: str) -> str:
         return str(self.root / name)
@@ -339,10 +373,11 @@ class ServerStore:
         with suppress(Exception):
             self._client().delete_collection(name)
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
         collection = self._client().get_collection(name)
         metas = sorted(collection.get(include=["metadatas"])["metadatas"], key=lambda m: m[SEQ_KEY])
-        return [Chunk.model_validate_json(m[CHUNK_KEY]) for m in metas], collection
+        chunks = [Chunk.model_validate_json(m[CHUNK_KEY]) for m in metas]
+        return chunks, ChromaVectors(collection, [c.id for c in chunks])
 
     def location(self, name: str) -> str:
         return f"{self.url} (collection {name})"
