@@ -2,8 +2,8 @@
 
 Both stores keep whole versions side by side and a pointer to the current one, so a build writes a new
 version and switches the pointer at the end (a failed build leaves the pointer alone). The build and
-search logic in assistant/retrieval.py talks only to the `IndexStore` interface; `index_store()` is the
-one place that picks the store from the settings.
+search logic in assistant/retrieval.py talks only to the `IndexStore` interface; `index_store()` builds
+the store `Settings.index_backend` (assistant/config.py) chooses.
 """
 
 from __future__ import annotations
@@ -83,8 +83,10 @@ class IndexStore(Protocol):
 
 
 def index_store(settings: Settings) -> IndexStore:
-    """The one place that chooses the store: a Chroma server when ASSISTANT_CHROMA_URL is set."""
-    return ServerStore(settings.chroma_url) if settings.chroma_url else LocalStore(settings.data_dir / "index")
+    """The store `settings.index_backend` chooses (a Chroma server when ASSISTANT_CHROMA_URL is set)."""
+    if settings.index_backend == "chroma-server":
+        return ServerStore(settings.chroma_url)
+    return LocalStore(settings.data_dir / "index")
 
 
 def _new_name(prefix: str) -> str:

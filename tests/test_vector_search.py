@@ -16,7 +16,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError
-from assistant.index_store import COLLECTION, _chroma_client, _release
+from assistant.index_store import COLLECTION, LocalStore, ServerStore, _chroma_client, _release, index_store
 from assistant.retrieval import _search_index, build_index, current_index, open_index, search
 from assistant.vector_search import VECTORS_FILE, ChromaVectors, VectorFile
 
@@ -125,3 +125,11 @@ def test_an_index_from_before_vector_files_answers_through_chroma_until_indexed_
     upgraded = open_index(index_copy, codebook, progress=False)
     assert isinstance(upgraded.vectors, VectorFile)
     assert [search(upgraded, q, day=DAY) for q in queries] == want
+
+
+def test_the_settings_choose_where_the_index_lives(tmp_path):
+    local = Settings.from_env(data_dir=tmp_path).model_copy(update={"chroma_url": None})
+    server = local.model_copy(update={"chroma_url": "http://127.0.0.1:8123"})
+    assert (local.index_backend, server.index_backend) == ("local", "chroma-server")
+    assert index_store(local) == LocalStore(tmp_path / "index")
+    assert index_store(server) == ServerStore("http://127.0.0.1:8123")
