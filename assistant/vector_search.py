@@ -47,19 +47,22 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 class VectorFile:
-    """Exact cosine search over a version's vectors, rows in the order of its chunks."""
+    """Exact cosine search over a version's vectors: unit rows (as `write` stores them) in chunk order."""
 
-    def __init__(self, vectors: np.ndarray) -> None:
-        self.vectors = unit_rows(vectors)
+    def __init__(self, unit_vectors: np.ndarray) -> None:
+        self.vectors = unit_vectors
 
     @classmethod
     def read(cls, path: Path) -> VectorFile:
-        return cls(np.load(path, allow_pickle=False))
+        """The file mapped, not copied: no second copy while it loads, and processes that open the same
+        version (API workers) share its pages."""
+        return cls(np.load(path, mmap_mode="r", allow_pickle=False))
 
     @staticmethod
     def write(path: Path, vectors: np.ndarray) -> None:
+        """`vectors` scaled to unit length, as float32."""
         with path.open("wb") as handle:
-            np.save(handle, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+            np.save(handle, unit_rows(vectors), allow_pickle=False)
 
     def count(self) -> int:
         return len(self.vectors)

@@ -18,7 +18,7 @@ from assistant.config import Settings
 from assistant.errors import IndexCorruptError
 from assistant.index_store import COLLECTION, LocalStore, ServerStore, _chroma_client, _release, index_store
 from assistant.retrieval import _search_index, build_index, current_index, open_index, search
-from assistant.vector_search import VECTORS_FILE, ChromaVectors, VectorFile
+from assistant.vector_search import VECTORS_FILE, ChromaVectors, VectorFile, unit_rows
 
 DAY = date(2024, 1, 2)
 
@@ -34,7 +34,7 @@ def test_nearest_is_cosine_order_among_the_allowed_ties_in_corpus_order():
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((300, 24)).astype(np.float32) * rng.uniform(0.5, 3, (300, 1)).astype(np.float32)
     vectors[[40, 7, 210]] = vectors[120]  # exact ties with row 120: they come in corpus order
-    search = VectorFile(vectors)
+    search = VectorFile(unit_rows(vectors))
     for trial in range(60):
         query = vectors[120] if trial % 5 == 0 else rng.standard_normal(24).astype(np.float32)
         allowed = rng.random(300) < rng.choice([0.02, 0.3, 1.0])
@@ -45,13 +45,13 @@ def test_nearest_is_cosine_order_among_the_allowed_ties_in_corpus_order():
     assert search.nearest(vectors[0].tolist(), 5, np.zeros(300, dtype=bool), [], DAY) == []
 
 
-def test_vector_file_round_trip(tmp_path):
-    vectors = np.random.default_rng(1).standard_normal((7, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+def test_the_vector_file_holds_unit_rows_in_float32(tmp_path):
+    vectors = np.random.default_rng(1).standard_normal((7, 384)) * 3
     VectorFile.write(tmp_path / VECTORS_FILE, vectors)
     read = VectorFile.read(tmp_path / VECTORS_FILE)
     assert read.count() == 7 and read.vectors.dtype == np.float32
-    assert np.allclose(read.vectors, vectors, atol=1e-7)
+    assert np.allclose(read.vectors, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), atol=1e-6)
+    assert read.nearest(vectors[3], 2, np.ones(7, dtype=bool), [], DAY)[0] == 3
     VectorFile.write(tmp_path / "empty.npy", np.zeros((0, 0), dtype=np.float32))
     assert VectorFile.read(tmp_path / "empty.npy").nearest([1.0], 3, np.zeros(0, dtype=bool), [], DAY) == []
 
@@ -83,7 +83,7 @@ def test_a_published_version_holds_the_collections_vectors_in_chunk_order(index_
     ids = [c["id"] for c in manifest["chunks"]]
     stored = np.load(path / VECTORS_FILE)
     assert stored.dtype == np.float32 and stored.shape == (len(ids), 384)
-    assert np.array_equal(stored, _collection_vectors(path, ids))
+    assert np.allclose(stored, _collection_vectors(path, ids), atol=1e-6)  # scaled to unit length: within rounding
 
 
 @pytest.mark.slow
