@@ -149,12 +149,23 @@ def file_checksums(directory: Path) -> dict[str, str]:
 
 
 def _collection_vectors(collection: Collection, ids: list[str]) -> np.ndarray:
-    """The vectors a collection holds for `ids`, in that order (read in pages: a version may be large)."""
-    rows = {}
+    """The vectors a collection holds for `ids`, in that order; raises unless it holds exactly those.
+    Read in pages into one float32 array: a version may hold tens of thousands."""
+    row = {cid: i for i, cid in enumerate(ids)}
+    vectors: np.ndarray | None = None
+    filled = np.zeros(len(ids), dtype=bool)
     for offset in range(0, collection.count(), READ_BATCH):
         got = collection.get(include=["embeddings"], limit=READ_BATCH, offset=offset)
-        rows.update(zip(got["ids"], got["embeddings"], strict=True))
-    return np.array([rows[cid] for cid in ids], dtype=np.float32)
+        page = np.asarray(got["embeddings"], dtype=np.float32)
+        if vectors is None:
+            vectors = np.zeros((len(ids), page.shape[1]), dtype=np.float32)
+        rows = [row.get(cid, -1) for cid in got["ids"]]
+        if -1 in rows:
+            raise ValueError(f"the collection holds a vector for {got['ids'][rows.index(-1)]}, not a chunk of the version")
+        vectors[rows], filled[rows] = page, True
+    if vectors is None or not filled.all():
+        raise ValueError(f"the collection lacks the vectors of {int((~filled).sum())} chunks")
+    return vectors
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from assistant import index_store as index_store_module
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError
 from assistant.index_store import COLLECTION, LocalStore, ServerStore, _chroma_client, _release, index_store
@@ -54,6 +55,32 @@ def test_the_vector_file_holds_unit_rows_in_float32(tmp_path):
     assert read.nearest(vectors[3], 2, np.ones(7, dtype=bool), [], DAY)[0] == 3
     VectorFile.write(tmp_path / "empty.npy", np.zeros((0, 0), dtype=np.float32))
     assert VectorFile.read(tmp_path / "empty.npy").nearest([1.0], 3, np.zeros(0, dtype=bool), [], DAY) == []
+
+
+class PagedCollection:
+    """What publishing reads of a Chroma collection: count() and get() in pages, in its own order."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = vectors
+
+    def count(self) -> int:
+        return len(self.vectors)
+
+    def get(self, include, limit, offset):
+        ids = sorted(self.vectors, reverse=True)[offset:offset + limit]
+        return {"ids": ids, "embeddings": [self.vectors[i] for i in ids]}
+
+
+def test_publishing_reads_the_collections_vectors_in_chunk_order(monkeypatch):
+    monkeypatch.setattr(index_store_module, "READ_BATCH", 3)
+    ids = [f"c{i}" for i in range(8)]
+    vectors = {cid: [float(i), 1.0] for i, cid in enumerate(ids)}
+    got = index_store_module._collection_vectors(PagedCollection(vectors), ids)
+    assert got.dtype == np.float32 and got.tolist() == [vectors[cid] for cid in ids]
+    with pytest.raises(ValueError, match="lacks the vectors of 1 chunks"):
+        index_store_module._collection_vectors(PagedCollection(vectors), [*ids, "c9"])
+    with pytest.raises(ValueError, match="c7, not a chunk of the version"):
+        index_store_module._collection_vectors(PagedCollection(vectors), ids[:7])
 
 
 # ---------------------------------------------------------------------- a real index (slow)
