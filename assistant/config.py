@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and value.strip().lower() == "auto" else value
 
     @property
+    def index_backend(self) -> Literal["chroma-server", "local"]:
+        """Where the search index lives and what searches it: a Chroma server (ASSISTANT_CHROMA_URL), which
+        searches its own collections; otherwise index/ in data_dir, whose versions keep their vectors in a
+        file that numpy searches (assistant/vector_search.py), so answering never imports chromadb."""
+        return "chroma-server" if self.chroma_url else "local"
+
+    @property
     def prompt_name(self) -> str:
         """The draft prompt's profile: ASSISTANT_PROMPT_PROFILE, or the one the backend gets by default."""
         return self.prompt_profile or BACKEND_PROMPTS[self.llm_backend]

@@ -2,8 +2,8 @@
 
 Both stores keep whole versions side by side and a pointer to the current one, so a build writes a new
 version and switches the pointer at the end (a failed build leaves the pointer alone). The build and
-search logic in assistant/retrieval.py talks only to the `IndexStore` interface; `index_store()` is the
-one place that picks the store from the settings.
+search logic in assistant/retrieval.py talks only to the `IndexStore` interface; `index_store()` builds
+the store `Settings.index_backend` (assistant/config.py) chooses.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from assistant.config import Settings
 from assistant.corpus import Chunk
 from assistant.errors import ChromaServerError
+from assistant.vector_search import VECTORS_FILE, ChromaVectors, VectorFile, VectorSearch
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -36,9 +39,11 @@ COSINE = {"hnsw:space": "cosine"}
 CHUNK_KEY = "chunk"   # metadata: the chunk as JSON, so a store without a manifest can rebuild it exactly
 SEQ_KEY = "seq"       # metadata: the chunk's position in the corpus, so BM25 ties break as in the local index
 COPY_BATCH = 256
-# The HNSW files that hold the vectors. Chroma rewrites chroma.sqlite3 and length.bin each time it opens a
-# collection, even to read it, so those two cannot be checked against a checksum taken at build time.
-VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin")
+READ_BATCH = 5000  # vectors read from a collection at a time when a version is published
+# The files that hold the vectors: Chroma's HNSW files and the vector file searched when answering. Chroma
+# rewrites chroma.sqlite3 and length.bin each time it opens a collection, even to read it, so those two cannot
+# be checked against a checksum taken at build time.
+VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin", VECTORS_FILE)
 # Chroma applies and saves vectors to the HNSW files in batches (100 by default) and leaves the rest in its
 # log, to be applied by whichever process opens the collection next, rewriting the files then. Batches of 2
 # make every write of a build reach the files before it is published, so their checksums stay true.
@@ -70,16 +75,18 @@ class IndexStore(Protocol):
     def discard(self, name: str) -> None:
         """Remove a version that was never published (best effort)."""
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
-        """The chunks in corpus order and the collection of a version, for searching."""
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
+        """The chunks in corpus order and the nearest-vector search of a version."""
 
     def location(self, name: str) -> str:
         """Where a version is, for reports and error messages."""
 
 
 def index_store(settings: Settings) -> IndexStore:
-    """The one place that chooses the store: a Chroma server when ASSISTANT_CHROMA_URL is set."""
-    return ServerStore(settings.chroma_url) if settings.chroma_url else LocalStore(settings.data_dir / "index")
+    """The store `settings.index_backend` chooses (a Chroma server when ASSISTANT_CHROMA_URL is set)."""
+    if settings.index_backend == "chroma-server":
+        return ServerStore(settings.chroma_url)
+    return LocalStore(settings.data_dir / "index")
 
 
 def _new_name(prefix: str) -> str:
@@ -141,12 +148,37 @@ def file_checksums(directory: Path) -> dict[str, str]:
     return sums
 
 
+def _collection_vectors(collection: Collection, ids: list[str]) -> np.ndarray:
+    """The vectors a collection holds for `ids`, in that order; raises unless it holds exactly those.
+    Read in pages into one float32 array: a version may hold tens of thousands."""
+    row = {cid: i for i, cid in enumerate(ids)}
+    vectors: np.ndarray | None = None
+    filled = np.zeros(len(ids), dtype=bool)
+    for offset in range(0, collection.count(), READ_BATCH):
+        got = collection.get(include=["embeddings"], limit=READ_BATCH, offset=offset)
+        page = np.asarray(got["embeddings"], dtype=np.float32)
+        if vectors is None:
+            vectors = np.zeros((len(ids), page.shape[1]), dtype=np.float32)
+        rows = [row.get(cid, -1) for cid in got["ids"]]
+        if -1 in rows:
+            raise ValueError(f"the collection holds a vector for {got['ids'][rows.index(-1)]}, not a chunk of the version")
+        vectors[rows], filled[rows] = page, True
+    if vectors is None or not filled.all():
+        raise ValueError(f"the collection lacks the vectors of {int((~filled).sum())} chunks")
+    return vectors
+
+
 @dataclass(frozen=True)
 class LocalStore:
-    """index/<build-xxxxxxxx>/ directories (a persistent Chroma + manifest.json each) and a CURRENT file.
+    """index/<build-xxxxxxxx>/ directories (a persistent Chroma, vectors.npy and manifest.json each) and a
+    CURRENT file.
 
-    The manifest keeps the chunks, their hashes and a checksum of each HNSW vector file, checked when a
-    version is opened: a changed or missing vector file is reported as corruption instead of searched."""
+    Chroma holds the vectors while a build writes them (an incremental build copies the directory and
+    embeds only changed chunks); publishing writes them once more, as vectors.npy in the manifest's chunk
+    order, and answers search that file (assistant/vector_search.py) without opening Chroma. The manifest
+    keeps the chunks, their hashes and a checksum of each vector file (HNSW files and vectors.npy), checked
+    when a version is opened: a changed or missing vector file is reported as corruption instead of searched.
+    A version published before vectors.npy existed is searched through Chroma; `assistant index` writes it."""
 
     root: Path
 
@@ -199,8 +231,19 @@ class LocalStore:
         finally:
             _release(client)
 
+    def _write_vectors(self, name: str, chunks: list[Chunk]) -> None:
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if chunks:
+            client = _chroma_client(self.root / name)
+            try:
+                vectors = _collection_vectors(client.get_collection(COLLECTION), [c.id for c in chunks])
+            finally:
+                _release(client)
+        VectorFile.write(self.root / name / VECTORS_FILE, vectors)
+
     def publish(self, name: str, chunks: list[Chunk]) -> str | None:
         replaced = self.current()
+        self._write_vectors(name, chunks)  # first: opening the collection may still write its HNSW files
         (self.root / name / "manifest.json").write_text(json.dumps(
             {"hashes": {c.id: c.content_hash for c in chunks}, "chunks": [c.model_dump(mode="json") for c in chunks],
              "files": file_checksums(self.root / name)}))
@@ -246,9 +289,13 @@ class LocalStore:
             raise ValueError(f"vector files changed or missing since the build: {', '.join(changed[:3])}")
         return manifest
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
         manifest = self.check(name)
-        return [Chunk(**c) for c in manifest["chunks"]], _chroma_client(self.root / name).get_collection(COLLECTION)
+        chunks = [Chunk(**c) for c in manifest["chunks"]]
+        if VECTORS_FILE in manifest.get("files", {}):
+            return chunks, VectorFile.read(self.root / name / VECTORS_FILE)
+        # published before vector files were written: Chroma's own search (chromadb imported)
+        return chunks, ChromaVectors(_chroma_client(self.root / name).get_collection(COLLECTION), [c.id for c in chunks])
 
     def location(self, name: str) -> str:
         return str(self.root / name)
@@ -339,10 +386,11 @@ class ServerStore:
         with suppress(Exception):
             self._client().delete_collection(name)
 
-    def load(self, name: str) -> tuple[list[Chunk], Collection]:
+    def load(self, name: str) -> tuple[list[Chunk], VectorSearch]:
         collection = self._client().get_collection(name)
         metas = sorted(collection.get(include=["metadatas"])["metadatas"], key=lambda m: m[SEQ_KEY])
-        return [Chunk.model_validate_json(m[CHUNK_KEY]) for m in metas], collection
+        chunks = [Chunk.model_validate_json(m[CHUNK_KEY]) for m in metas]
+        return chunks, ChromaVectors(collection, [c.id for c in chunks])
 
     def location(self, name: str) -> str:
         return f"{self.url} (collection {name})"

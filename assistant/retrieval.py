@@ -1,4 +1,7 @@
-"""Stage 2: the index (incremental, atomic) and hybrid search (Chroma vectors + BM25 + code match)."""
+"""Stage 2: the index (incremental, atomic) and hybrid search (vectors + BM25 + code match).
+
+The index is built in Chroma; a local index is searched from its vector file (assistant/vector_search.py),
+so answering never imports chromadb; a Chroma server's index is searched by the server."""
 
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ from assistant.fusion import fuse
 from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
 from assistant.lexical import Lexical
 from assistant.minilm import minilm, model_dir
+from assistant.vector_search import VectorSearch
 
 RANKING_LENGTH = 20  # the vector, BM25 and code rankings each keep their best 20 chunks
-UNFILTERED_FETCH_LIMIT = 1000  # nearest chunks fetched before filtering (about 20 ms at 50,000 chunks)
 
 
 class Passage(BaseModel):
@@ -154,7 +157,7 @@ def _embed(collection, numbered: list[tuple[int, Chunk]], progress: bool, batch:
 @dataclass
 class SearchIndex:
     chunks: list[Chunk]
-    collection: object
+    vectors: VectorSearch
     lexical: Lexical
     table: ChunkTable
 
@@ -162,14 +165,14 @@ class SearchIndex:
 @lru_cache(maxsize=4)
 def _search_index(store: IndexStore, name: str) -> SearchIndex:
     try:
-        chunks, collection = store.load(name)
-        if collection.count() != len(chunks):
-            raise ValueError(f"{collection.count()} vectors for {len(chunks)} chunks")
+        chunks, vectors = store.load(name)
+        if vectors.count() != len(chunks):
+            raise ValueError(f"{vectors.count()} vectors for {len(chunks)} chunks")
     except ChromaServerError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
         raise IndexCorruptError(store.location(name), exc) from exc
-    return SearchIndex(chunks=chunks, collection=collection, lexical=Lexical([c.text for c in chunks]),
+    return SearchIndex(chunks=chunks, vectors=vectors, lexical=Lexical([c.text for c in chunks]),
                        table=ChunkTable(chunks))
 
 
@@ -185,28 +188,8 @@ def open_index(settings: Settings, codebook: Codebook, progress: bool = True) ->
 
 def _vector_ranking(index: SearchIndex, embedding: list[float], tiers: list[str], day: date,
                     allowed: np.ndarray) -> list[int]:
-    """The RANKING_LENGTH nearest allowed chunks to the query's embedding. Chroma's own licence/date
-    filter costs half a second on a 50,000-chunk index, so the nearest chunks are fetched unfiltered,
-    enough of them for that many allowed ones to be among them, and filtered here; only when the
-    allowed chunks are too rare for that does Chroma filter."""
-    allowed_count = int(allowed.sum())
-    wanted = min(RANKING_LENGTH, allowed_count)
-    fetch = min(index.table.size, 2 * wanted * index.table.size // allowed_count)
-    while fetch <= UNFILTERED_FETCH_LIMIT:
-        found = _nearest(index, embedding, fetch, None)
-        nearest_allowed = [p for p in found if allowed[p]]
-        if len(nearest_allowed) >= wanted or fetch == index.table.size:
-            return nearest_allowed[:wanted]
-        fetch = min(index.table.size, 4 * fetch)
-    on = date_number(day, 0)
-    where = {"$and": [{"license": {"$in": tiers}}, {"eff_from": {"$lte": on}}, {"eff_to": {"$gte": on}}]}
-    return [p for p in _nearest(index, embedding, wanted, where) if allowed[p]]
-
-
-def _nearest(index: SearchIndex, embedding: list[float], count: int, where: dict | None) -> list[int]:
-    """Positions of the `count` chunks nearest to `embedding` (among those `where` admits), nearest first."""
-    hits = index.collection.query(query_embeddings=[embedding], n_results=count, where=where, include=[])
-    return [index.table.position[cid] for cid in hits["ids"][0] if cid in index.table.position]
+    """The RANKING_LENGTH nearest allowed chunks to the query's embedding."""
+    return index.vectors.nearest(embedding, min(RANKING_LENGTH, int(allowed.sum())), allowed, tiers, day)
 
 
 def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[str] = TIERS,

@@ -109,7 +109,8 @@ def test_changed_vector_files_are_detected(indexed_data_dir, real_assistant):
     settings = Settings.from_env(data_dir=indexed_data_dir, llm_backend="none")
     path = current_index(settings)
     checksums = json.loads((path / "manifest.json").read_text())["files"]
-    assert {name.rsplit("/", 1)[-1] for name in checksums} == {"data_level0.bin", "header.bin", "link_lists.bin"}
+    assert {name.rsplit("/", 1)[-1] for name in checksums} == {"data_level0.bin", "header.bin", "link_lists.bin",
+                                                               "vectors.npy"}
     from datetime import date
 
     index = open_index(settings, real_assistant.codebook, progress=False)

@@ -1,4 +1,4 @@
-"""The scalable search (bm25s, chunk table, truncated topic ranking, unfiltered vector fetch) against
+"""The scalable search (bm25s, chunk table, truncated topic ranking, exact vector search) against
 straightforward references that look at every chunk, as search did before it had to scale."""
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from datetime import date
 import numpy as np
 import pytest
 
-from assistant import retrieval
+from assistant import retrieval, vector_search
 from assistant.bench_scale import Material, synthetic_chunks
 from assistant.chunk_table import ChunkTable
 from assistant.config import PROJECT_ROOT, TIERS
 from assistant.corpus import Chunk
 from assistant.evaluation import load_cases
 from assistant.fusion import RRF_K, TOPIC_WEIGHT, fuse
+from assistant.index_store import COLLECTION, _chroma_client, _release
 from assistant.lexical import Lexical, tokenize
 from assistant.pipeline import search_query
 from assistant.topics import topics_of
+from assistant.vector_search import ChromaVectors, VectorFile
 
 K1, B, FLOOR_SHARE = 1.5, 0.75, 0.25
 DAYS = [date(2010, 3, 1), date(2014, 12, 31), date(2015, 1, 1), date(2020, 6, 15), date(2026, 11, 24)]
@@ -183,24 +185,30 @@ def test_search_matches_reference_on_real_corpus(real_assistant, searches, monke
 
 
 @pytest.mark.slow
-def test_vector_ranking_matches_chromas_own_filter(real_assistant, searches, monkeypatch):
-    """Fetching unfiltered and filtering here finds the chunks Chroma's licence/date filter finds (the
-    same distances rank by rank: chunks at exactly equal distance may come in either order), and so
-    does the fallback to Chroma's filter."""
+def test_vector_ranking_matches_chromas_search(real_assistant, searches, monkeypatch):
+    """The local index's vector file, searched exactly with numpy, ranks the chunks as Chroma does (the real
+    corpus, the real model): the same ids in the same order and the same distances as Chroma's own
+    licence/date filter, and as the unfiltered fetch a Chroma server's index goes through and its fallback."""
     index = real_assistant.index
+    assert isinstance(index.vectors, VectorFile)
+    client = _chroma_client(retrieval.current_index(real_assistant.settings))
+    collection = client.get_collection(COLLECTION)
+    chroma = ChromaVectors(collection, [c.id for c in index.chunks])
     embedder = retrieval.MiniLMEmbeddings()
-    for query, day, tiers, _, _ in searches[::3]:
-        embedding = embedder.embed_query(query)
-        allowed = index.table.allowed(tiers, day)
-        on = int(day.strftime("%Y%m%d"))
-        where = {"$and": [{"license": {"$in": tiers}}, {"eff_from": {"$lte": on}}, {"eff_to": {"$gte": on}}]}
-        hits = index.collection.query(query_embeddings=[embedding], n_results=20, where=where, include=["distances"])
-        got = [index.chunks[p].id for p in retrieval._vector_ranking(index, embedding, tiers, day, allowed)]
-        stored = index.collection.get(ids=got, include=["embeddings"])
-        vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-        assert all(allowed[index.table.position[cid]] for cid in got)
-        assert np.allclose([1 - np.dot(vectors[cid], embedding) for cid in got], hits["distances"][0], atol=1e-5)
-        with monkeypatch.context() as patched:
-            patched.setattr(retrieval, "UNFILTERED_FETCH_LIMIT", 0)
-            fallback = retrieval._vector_ranking(index, embedding, tiers, day, allowed)
-        assert [index.chunks[p].id for p in fallback] == hits["ids"][0]
+    try:
+        for query, day, tiers, _, _ in searches:
+            embedding = embedder.embed_query(query)
+            allowed = index.table.allowed(tiers, day)
+            on = int(day.strftime("%Y%m%d"))
+            where = {"$and": [{"license": {"$in": tiers}}, {"eff_from": {"$lte": on}}, {"eff_to": {"$gte": on}}]}
+            hits = collection.query(query_embeddings=[embedding], n_results=retrieval.RANKING_LENGTH, where=where,
+                                    include=["distances"])
+            got = retrieval._vector_ranking(index, embedding, tiers, day, allowed)
+            assert [index.chunks[p].id for p in got] == hits["ids"][0]
+            assert np.allclose(1 - index.vectors.vectors[got] @ embedding, hits["distances"][0], atol=1e-5)
+            assert chroma.nearest(embedding, len(got), allowed, tiers, day) == got
+            with monkeypatch.context() as patched:
+                patched.setattr(vector_search, "UNFILTERED_FETCH_LIMIT", 0)
+                assert chroma.nearest(embedding, len(got), allowed, tiers, day) == got
+    finally:
+        _release(client)
