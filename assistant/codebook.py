@@ -135,7 +135,8 @@ class Derivation(BaseModel):
     codes: list[DerivedCode] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
-    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | level | place | procedure |
+    missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | fracture_cause |
+                                # level | place | procedure |
                                 # laterality | sedation_minutes
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
@@ -407,6 +408,8 @@ class Codebook:
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
+        if facts.billing_scope == "diagnosis" and not facts.conditions and not facts.mentioned_codes:
+            return "fracture_cause"   # "dx only: note says 'T12 compression fracture', nothing about the cause"
         if facts.is_scenario and facts.asks_component and "26" not in facts.cues \
                 and not any(s.startswith("place.") for s in facts.settings):
             return "place"

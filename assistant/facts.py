@@ -666,15 +666,16 @@ def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
 
 
 def stated(reading: Reading, term: TermRef) -> list[Mention]:
-    """The mentions that state a term, outside any negation or uncertainty before them (a form may hold its own
-    trigger: "not in remission"); concepts stated in one sentence make one mention from the first to the last."""
+    """The mentions that state a term, outside any negation, uncertainty or silence ("nothing about osteoporosis")
+    before them (a form may hold its own trigger: "not in remission"); concepts stated in one sentence make one
+    mention from the first to the last."""
     concepts = [term] if isinstance(term, str) else list(term)
     found = []
     for first in reading.found(concepts[0]):
         group = [first] + [_nearest_in_sentence(reading, first, c) for c in concepts[1:]]
         if all(group):
             lead, end = min(group, key=lambda m: m.start), max(group, key=lambda m: m.end)
-            if not reading.categories_at(lead.start, triggers=False) & {"negated", "uncertain"}:
+            if not reading.categories_at(lead.start, triggers=False) & {"negated", "uncertain", "undocumented"}:
                 found.append(Mention(first.concept, lead.first, end.last, lead.start, end.end))
     return found
 
@@ -696,7 +697,7 @@ def _encounter(reading: Reading, left_out: list[tuple[int, int]], encounters: En
 
 
 def _in_scope(reading: Reading, procedures: list[str]) -> bool:
-    other = reading.has("procedure_other", outside=("negated",))
+    other = reading.has("procedure_other", outside=("negated", "hypothetical"))  # not a "PLAN: DEXA"
     named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
     if procedures and not (other and not named_as_done):
         return True

@@ -335,3 +335,26 @@ def test_condition_terms_are_concepts_read_in_context(derive):
     both = {c.code for c in derive("PVP L2, osteoporosis due to long-term prednisone", "2022-02-02").codes}
     assert {"M80.88XA", "Z79.52"} <= both and "M80.08XA" not in both
     assert "M80.08XA" not in {c.code for c in derive("PVP L2, no osteoporosis, fell off a ladder", "2022-02-02").codes}
+
+
+def test_high_energy_trauma_in_a_patient_with_osteoporosis_is_coded_as_the_injury(derive, codebook):
+    crash = derive("KP L1: 70F w/ osteoporosis, but the fx was from a highway-speed MVC - stable burst L1, closed",
+                   "2021-06-01")
+    fall = derive("KP L1: 78F osteoporosis, fell from standing, L1 compression fx", "2021-06-01")
+    crash_dx = [c.code for c in crash.codes if codebook.get(c.code).system == "ICD-10-CM"]
+    fall_dx = [c.code for c in fall.codes if codebook.get(c.code).system == "ICD-10-CM"]
+    assert crash_dx and all(code.startswith("S") for code in crash_dx)
+    assert fall_dx and all(code.startswith("M80") for code in fall_dx)
+
+
+def test_a_diagnosis_asked_when_the_note_is_silent_on_the_cause_asks_for_it(derive):
+    asked = derive("dx only: KP T12, note says 'T12 compression fracture' - nothing about osteoporosis, a fall or "
+                   "tumor. what ICD-10?", "2021-06-01")
+    assert asked.missing == "fracture_cause" and not asked.codes
+
+
+def test_the_sedating_physicians_claim_gets_the_other_physician_codes(derive, codebook):
+    found = derive("we only bill the sedation: our hospitalist (not the IR) gave moderate sedation for the IR's VP T6,"
+                   " 31 min intraservice, pt 70. which codes for the hospitalist?", "2019-06-01")
+    sedation = [codebook.get(c.code) for c in found.codes if codebook.get(c.code).family == "sedation"]
+    assert sedation and {e.performer for e in sedation} == {"other"}
