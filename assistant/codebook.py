@@ -408,7 +408,8 @@ class Codebook:
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
-        if facts.billing_scope == "diagnosis" and not facts.conditions and not facts.mentioned_codes:
+        if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
+                                                        or facts.causes_ruled_out):
             return "fracture_cause"   # "dx only: note says 'T12 compression fracture', nothing about the cause"
         if facts.is_scenario and facts.asks_component and "26" not in facts.cues \
                 and not any(s.startswith("place.") for s in facts.settings):

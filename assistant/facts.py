@@ -72,6 +72,7 @@ class Facts(BaseModel):
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
     asks_units: bool = False
     asks_component: bool = False     # "26 or global?": the place of service decides
+    causes_ruled_out: bool = False   # "no trauma, no osteoporosis or cancer": the record rules causes out
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
     question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
@@ -221,6 +222,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         asks_component=reading.has("ask.component"),
+        causes_ruled_out=any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
         rule_asks=_rule_asks(reading),
         question_form=_question_form(reading),
         treatment_named=reading.has("act.treatment", outside=("negated",)),

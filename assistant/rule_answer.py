@@ -58,8 +58,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
             and "includes" not in asks:
         asks.append("includes")
-    if facts.mentioned_modifiers and "modifier" not in asks and not facts.is_scenario:
-        asks.append("modifier")
+    if facts.mentioned_modifiers and not facts.is_scenario:   # a modifier named is what the question is about
+        asks = ["modifier"] + [a for a in asks if a != "modifier"]
     if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
@@ -72,7 +72,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
     named = _named(facts, codebook) if codebook else []
     if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
-        asks[asks.index("pair")] = "code_also"   # "which codes go with M84.58XA?": the tabular's notes
+        # "which codes go with M84.58XA?": the tabular's notes; "Z87.310 go on with M80.08XA?": may they be together
+        asks[asks.index("pair")] = "excludes" if len(named) >= 2 else "code_also"
     elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named) and "includes" not in asks:
         asks[asks.index("pair")] = "includes"    # "20225 billed with 22513 denied": reported together at all?
     if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):

@@ -24,7 +24,8 @@ AGE_PATTERNS = [
     re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
     re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
 ]
-CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])")
+CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
+                          re.IGNORECASE)   # coders type "z87.310", "0200t"
 # Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
 # phrases of corpus/language/terms/modifiers.yaml build on ("modifier @shape.modifier").
 MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"

@@ -358,3 +358,9 @@ def test_the_sedating_physicians_claim_gets_the_other_physician_codes(derive, co
                    " 31 min intraservice, pt 70. which codes for the hospitalist?", "2019-06-01")
     sedation = [codebook.get(c.code) for c in found.codes if codebook.get(c.code).family == "sedation"]
     assert sedation and {e.performer for e in sedation} == {"other"}
+
+
+def test_causes_ruled_out_in_the_record_are_not_asked_for(derive):
+    ruled_out = derive("dx only: 'compression fracture L2', no trauma, no osteoporosis or cancer documented. dx?",
+                       "2021-06-01")
+    assert ruled_out.missing != "fracture_cause"
