@@ -49,7 +49,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
-    names_a_term = reader().read(facts.question).has("term")    # "what makes a fx 'pathologic' for coding?"
+    # "what makes a fx 'pathologic' for coding?", "what does 'sacroplasty' mean code-wise?": the term is asked about
+    names_a_term = reader().read(facts.question).has("term") or bool(codebook and _defined(facts, codebook))
     if "define" in asks and not names_a_term and (len(asks) > 1 or (
             facts.asks_for_codes and not facts.mentioned_codes and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
@@ -443,7 +444,14 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     define = "define" in facts.rule_asks and not (facts.mentioned_codes and len(facts.rule_asks) > 1)
     concepts = {m.concept for m in reader().read(facts.question).mentions}  # "whats the add on code that goes
     found = codebook.definition(concepts, define)                          # with 99152?" asks the pair
-    return [found.definition[0].upper() + found.definition[1:] + "."] if found else []
+    if found is None:
+        return []
+    families = {t for t in found.terms if t.startswith("procedure.")}
+    named = {c for c in concepts if c.startswith("procedure.")}
+    if families and (families != named or any(b.name for b in facts.bodies)
+                     or not reader().read(facts.question).has("ask.meaning")):
+        return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
+    return [found.definition[0].upper() + found.definition[1:] + "."]
 
 
 def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[str]:

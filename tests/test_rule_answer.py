@@ -331,3 +331,12 @@ def test_two_codes_billed_together_without_an_add_on_ask_whether_one_includes_th
     assert "includes" in rule_asks(facts, codebook=codebook) and "pair" not in rule_asks(facts, codebook=codebook)
     rule = answer_rule(facts, codebook, [])
     assert "not separately reportable" in rule.summary and "not treated it is reported separately" in rule.summary
+
+
+def test_a_procedure_family_is_defined_only_when_its_meaning_is_asked(parse, codebook):
+    meaning = answer_rule(parse("what does 'sacroplasty' mean code-wise?", "2024-01-01"), codebook, [],
+                          case_undecided=True)
+    found = codebook.definition({"procedure.sacral_augmentation"}, True)
+    assert meaning and meaning.summary.startswith(found.definition[:30])
+    a_case = parse("whats the code for sacroplasty both sides 2019?", "2019-06-01")
+    assert not answer_rule(a_case, codebook, [], case_undecided=False)
