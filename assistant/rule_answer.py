@@ -59,8 +59,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
             and "includes" not in asks:
         asks.append("includes")
-    if facts.mentioned_modifiers and not facts.is_scenario:   # a modifier named is what the question is about
-        asks = ["modifier"] + [a for a in asks if a != "modifier"]
+    if not facts.is_scenario:
+        asks = _modifier_first(asks, facts)
     if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
@@ -160,9 +160,7 @@ CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced
 def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
     """A coded case whose question also asks a rule ("is the bx included?", "do the add-ons need 51?", "22522
     goes with which primaries?"): that rule, on the codes the question names or else the case's own codes."""
-    asks = [a for a in facts.rule_asks if a in CASE_RULES]
-    if facts.mentioned_modifiers:          # a modifier named is what the question is about
-        asks = ["modifier"] + [a for a in asks if a != "modifier"]
+    asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts)
     definition = _defined(facts, codebook)   # "what counts as a fragility fx? doc wrote 'fragility fx L1'"
     if not asks and not definition:
         return None
@@ -233,6 +231,13 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "define":
         return [f"{entry.code}: {entry.description}."]
     return []
+
+
+def _modifier_first(asks: list[str], facts: Facts) -> list[str]:
+    """A modifier the question names is what it is about: that rule is answered first."""
+    if not facts.mentioned_modifiers:
+        return asks
+    return ["modifier"] + [a for a in asks if a != "modifier"]
 
 
 def _still_valid(ask: str, entry: CodeEntry, facts: Facts) -> list[str]:
