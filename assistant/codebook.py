@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from assistant import spine
 from assistant.dates import AMBIGUOUS_NOTE, NO_DATE_NOTE
-from assistant.facts import Body, Facts
+from assistant.facts import Body, ConditionTest, Facts
 from assistant.tabular import TabularNote
 from assistant.yamlfile import safe_load
 
@@ -117,6 +117,8 @@ class Condition(BaseModel):
     id: str
     terms: list[str | list[str]]        # concepts of the reader's language; a list: all in one sentence
     unless: list[str | list[str]] = Field(default_factory=list)
+    requires: list[str | list[str]] = Field(default_factory=list)   # each also stated, anywhere in the question
+    replaced_by: list[str] = Field(default_factory=list)             # conditions that, when they hold, drop this one
     codes: list[str] = Field(default_factory=list)
     by_level: dict[str, str] = Field(default_factory=dict)
     by_region: dict[str, str] = Field(default_factory=dict)
@@ -255,13 +257,13 @@ class Codebook:
         """The add-on code that goes with `primary` on `day` (e.g. 22514 -> 22515)."""
         return next((e for e in self.where(day, role="add_on", **fields) if primary in e.add_on_for), None)
 
-    def condition_terms(self) -> dict[str, tuple[list[str | list[str]], list[str | list[str]]]]:
-        """The concepts that state each condition, and those that rule it out."""
-        return {c.id: (c.terms, c.unless) for c in self.conditions}
+    def condition_terms(self) -> dict[str, ConditionTest]:
+        """The concepts that state each condition, those that rule it out and those it also needs."""
+        return {c.id: ConditionTest(c.terms, c.unless, c.requires, c.replaced_by) for c in self.conditions}
 
-    def cue_terms(self) -> dict[str, tuple[list[str | list[str]], list[str | list[str]]]]:
+    def cue_terms(self) -> dict[str, ConditionTest]:
         """The concepts that call for a modifier (e.g. 22 for documented extra work), keyed by modifier."""
-        return {e.code: (list(e.cues), []) for e in self.entries.values() if e.cues}
+        return {e.code: ConditionTest(list(e.cues)) for e in self.entries.values() if e.cues}
 
     def completions(self, prefix: str) -> list[CodeEntry]:
         """The table's codes that complete an incomplete one ("M80.08" -> M80.08XA, M80.08XD, ...)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -108,7 +109,18 @@ class Facts(BaseModel):
 
 
 TermRef = str | Sequence[str]        # a concept of the reader's language, or concepts stated in one sentence
-ConditionTerms = Mapping[str, tuple[Sequence[TermRef], Sequence[TermRef]]]
+
+
+class ConditionTest(NamedTuple):
+    """How the question states a condition: any of `terms`, none of `unless`, each of `requires` anywhere, and
+    none of the conditions in `replaced_by` holding."""
+    terms: Sequence[TermRef]
+    unless: Sequence[TermRef] = ()
+    requires: Sequence[TermRef] = ()
+    replaced_by: Sequence[str] = ()
+
+
+ConditionTerms = Mapping[str, ConditionTest]
 EncounterTerms = Mapping[str, Sequence[str]]
 
 
@@ -663,8 +675,10 @@ def _modifiers(reading: Reading) -> list[str]:
 
 
 def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
-    return [cid for cid, (terms, unless) in conditions.items()
-            if any(stated(reading, t) for t in terms) and not any(stated(reading, u) for u in unless)]
+    held = [cid for cid, test in conditions.items()
+            if any(stated(reading, t) for t in test.terms) and not any(stated(reading, u) for u in test.unless)
+            and all(stated(reading, r) for r in test.requires)]
+    return [cid for cid in held if not set(conditions[cid].replaced_by) & set(held)]
 
 
 def stated(reading: Reading, term: TermRef) -> list[Mention]:

@@ -113,7 +113,7 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
 def _diagnoses(facts: Facts, reading: Reading, conditions: ConditionTerms) -> list[Understood]:
     items = []
     for condition in facts.conditions:
-        terms, _ = conditions.get(condition, ((), ()))
-        spans = [m for t in terms for m in stated(reading, t)][:1]
+        test = conditions.get(condition)
+        spans = [m for t in (test.terms if test else ()) for m in stated(reading, t)][:1]
         items.append(_item(facts, "diagnosis", condition.replace("_", " "), spans))
     return items

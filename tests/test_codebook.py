@@ -113,7 +113,15 @@ def test_dates_before_the_table_are_refused(derive):
     ("kyphoplasty L1 for osteoporotic fracture", "2015-10-01", {"22514", "M80.08XA"}),
     ("kyphoplasty L1 for osteoporotic fracture", "2015-09-30", {"22514"}),
     ("kyphoplasty T10 for multiple myeloma", "2020-01-01", {"22513", "M84.58XA", "C90.00"}),
-    ("vertebroplasty L3 for metastatic breast cancer", "2020-01-01", {"22511", "M84.58XA", "C79.51"}),
+    ("vertebroplasty L3 for metastatic breast cancer", "2020-01-01", {"22511", "M84.58XA", "C79.51", "C50.919"}),
+    ("vertebroplasty L3, mets from left breast ca, on letrozole", "2020-01-01", {"22511", "M84.58XA", "C79.51", "C50.912"}),
+    ("kypho T9, path fx from mets; hx of breast ca s/p mastectomy 2012", "2020-01-01", {"22513", "M84.58XA", "C79.51", "Z85.3"}),
+    ("kypho T9, metastatic lung ca (RUL primary)", "2021-05-05", {"22513", "M84.58XA", "C79.51", "C34.11"}),
+    ("kypho T9 for metastatic NSCLC of the left lung", "2021-05-05", {"22513", "M84.58XA", "C79.51", "C34.92"}),
+    ("VP L5, metastatic prostate adenocarcinoma on ADT", "2022-02-02", {"22511", "M84.58XA", "C79.51", "C61"}),
+    ("VP L1, spine mets from left renal cell carcinoma", "2022-02-02", {"22511", "M84.58XA", "C79.51", "C64.2"}),
+    ("kypho L1 for an osteoporotic fracture; hx of breast ca, no mets", "2022-02-02", {"22514", "M80.08XA"}),
+    ("kypho T9 for mets; h/o breast ca, currently on letrozole", "2022-02-02", {"22513", "M84.58XA", "C79.51", "C50.919"}),
     ("vertebroplasty T12 traumatic fracture after a fall", "2020-01-01", {"22510", "S22.080A"}),
     ("vertebroplasty L2 aggressive hemangioma", "2020-01-01", {"22511", "D18.09"}),
     ("kyphoplasty L1, stable burst fracture after a high-energy injury", "2025-04-22", {"22514", "S32.011A"}),
@@ -122,6 +130,12 @@ def test_dates_before_the_table_are_refused(derive):
 ])
 def test_icd10_linkage_from_the_table(derive, question, dos, expected):
     assert {c.code for c in derive(question, dos).codes} == expected
+
+
+def test_a_condition_is_replaced_only_by_conditions_of_the_table(codebook):
+    ids = {c.id for c in codebook.conditions}
+    replacing = {r for c in codebook.conditions for r in c.replaced_by}
+    assert replacing and replacing <= ids, replacing - ids
 
 
 def test_metastatic_fracture_reminds_to_code_the_primary_cancer(derive, codebook):

@@ -157,8 +157,9 @@ def test_levels_named_by_their_ordinal():
 
 
 def test_every_concept_the_code_table_names_is_in_the_language(codebook):
-    named = {c for terms, unless in list(codebook.condition_terms().values()) + list(codebook.cue_terms().values())
-             for t in list(terms) + list(unless) for c in ([t] if isinstance(t, str) else t)}
+    tests = list(codebook.condition_terms().values()) + list(codebook.cue_terms().values())
+    named = {c for test in tests for t in [*test.terms, *test.unless, *test.requires]
+             for c in ([t] if isinstance(t, str) else t)}
     named |= {c for concepts in codebook.encounter_terms().values() for c in concepts}
     known = LANGUAGE.concepts()
     assert named and all(any(k == c or k.startswith(c + ".") for k in known) for c in named), named - known
