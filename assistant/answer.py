@@ -233,6 +233,9 @@ def _claim(codes: list[CodeLine], units: bool = False) -> str:
 
 def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
     """A question about one thing (the sedation, the biopsy, the imaging) is answered about that thing first."""
+    if facts.focus == "diagnosis":
+        diagnoses = [c for c in codes if (e := codebook.get(c.code)) and e.system == DIAGNOSIS_SYSTEM]
+        return f"For the diagnosis: {_claim(diagnoses)}. " if diagnoses else ""
     families = FOCUS_FAMILIES.get(facts.focus or "")
     if not families:
         return ""

@@ -228,7 +228,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         encounter=_encounter(reading, _other_fracture_spans(reading), encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
-        asks_for_diagnosis=reading.has("ask.diagnosis") or reading.has("scope.diagnosis_only"),
+        asks_for_diagnosis=any(reading.has(c) for c in ("ask.diagnosis", "scope.diagnosis_only", "focus.diagnosis")),
         billing_scope=billing_scope(reading),
         fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
@@ -243,12 +243,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
 
 
 def _rule_asks(reading: Reading) -> list[str]:
-    """The rules asked about (rule.start -> "start"), in the order the question names them. A record said not to
-    hold something ("no osteoporosis is documented") states a fact; it does not ask what to document."""
-    negated_record = {id(m) for m in reading.found("rule.documentation")
-                      if "negated" in reading.categories_at(m.start)}
-    mentions = [m for m in reading.found("rule") if id(m) not in negated_record]
-    asks = [m.concept.split(".", 1)[1] for m in sorted(mentions, key=lambda m: m.start)]
+    """The rules asked about (rule.start -> "start"), in the order the question names them."""
+    asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
     return list(dict.fromkeys(asks))
 
 
@@ -633,11 +629,9 @@ def age_stated(reading: Reading) -> tuple[int, Mention] | None:
 
 
 def _focus(reading: Reading) -> str | None:
-    for focus in ("sedation", "biopsy", "imaging", "fracture_care"):
+    for focus in ("sedation", "biopsy", "imaging", "fracture_care", "diagnosis"):
         if reading.has(f"focus.{focus}") or reading.has(f"scope.{focus}_only"):
             return focus
-    if reading.has("scope.diagnosis_only"):
-        return "diagnosis"
     return "sedation" if _sedation_leads(reading) else None
 
 

@@ -91,6 +91,7 @@ class Reader:
         self._recent: dict[str, Reading] = {}
         self._lists = ListWords(language.words_of("list.join"), language.words_of("list.filler"))
         self._cancels = Matcher({f"cancel.{i}": r.cancelled_by for i, r in enumerate(language.rules) if r.cancelled_by})
+        self._ignored_in = language.ignored_in()
 
     def read(self, text: str) -> Reading:
         """The reading of a text; the last few are kept, since the parse, a follow-up merge and the read-back
@@ -108,7 +109,15 @@ class Reader:
         mentions = sorted(mentions + self._composites.find(tokens, mentions), key=lambda m: (m.first, m.last))
         triggers = self._triggers.find(tokens) + self._mentions_as_triggers(mentions)
         found = scopes(self.language.rules, triggers, mentions, tokens, self._cancels.find(tokens), self._lists)
-        return Reading(text, tokens, mentions, found)
+        return self._without_ignored(Reading(text, tokens, mentions, found))
+
+    def _without_ignored(self, reading: Reading) -> Reading:
+        """Drop the mentions a term says nothing by in their context (`ignored_in`: "no osteoporosis is documented"
+        states a fact, it does not ask what to document)."""
+        kept = [m for m in reading.mentions
+                if not (self._ignored_in.get(m.concept, set()) & reading.categories_at(m.start))]
+        return reading if len(kept) == len(reading.mentions) else Reading(reading.text, reading.tokens, kept,
+                                                                          reading.scopes)
 
     def _mentions_as_triggers(self, mentions: list[Mention]) -> list[Mention]:
         """A rule's "@concept" trigger: every mention of that concept triggers it ("@service.biopsy")."""

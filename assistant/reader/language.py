@@ -14,7 +14,7 @@ from assistant.yamlfile import safe_load
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
-                   "hypothetical", "reference", "pseudo", "biopsy_site", "undocumented", "one_side"]
+                   "hypothetical", "reference", "pseudo", "biopsy_site", "undocumented", "one_side", "about_diagnosis"]
 CATEGORIES = get_args(Category)
 
 
@@ -32,6 +32,7 @@ class Term(BaseModel):
     fuzzy: bool = False              # tolerate one typo in words of 10+ letters ("vertebroplsty")
     code_families: list[str] = Field(default_factory=list)   # the code-table families the concept names: the
                                                              # draft check reads "22515 for the biopsy" against them
+    ignored_in: list[Category] = Field(default_factory=list)  # contexts where a mention of it says nothing
     source: str
     examples: list[TermExample] = Field(min_length=1)
 
@@ -80,6 +81,10 @@ class Language(BaseModel):
     def words_of(self, concept: str) -> frozenset[str]:
         """The forms of a concept as single words (a list's joining words: ",", "and", "thru")."""
         return frozenset(f.strip().lower() for t in self.terms if t.concept == concept for f in t.forms)
+
+    def ignored_in(self) -> dict[str, set[str]]:
+        """The contexts in which each concept's mentions are dropped, for the concepts that have any."""
+        return {t.concept: set(t.ignored_in) for t in self.terms if t.ignored_in}
 
     def code_families(self) -> dict[str, set[str]]:
         """The code-table families each concept names, for the concepts that name any."""
