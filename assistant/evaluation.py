@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from tqdm import tqdm
 
 from assistant import facts as facts_stage
@@ -34,6 +34,22 @@ class ExpectedCode(BaseModel):
     units: int = 1
     modifiers: list[str] = Field(default_factory=list)
     modifiers_any: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _modifiers_written_with_the_code(cls, raw: object) -> object:
+        """A gold may write the modifier as a claim line does ("72291-26") or as one `modifier`: the same thing."""
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        code, *written = str(raw.get("code", "")).split("-")
+        if not all(len(w) == 2 and w.isalnum() for w in written):     # "M48.5-" is a code, not a modifier
+            code, written = str(raw.get("code", "")), []
+        single = raw.pop("modifier", None)
+        if written or single:
+            raw["code"] = code
+            raw["modifiers"] = list(raw.get("modifiers", [])) + written + ([str(single)] if single else [])
+        return raw
 
 
 class ExpectedVerdict(BaseModel):

@@ -12,6 +12,15 @@ def test_cases_load_and_cover_every_category():
     assert all(case.source.strip() for case in cases)
 
 
+def test_a_gold_modifier_written_on_the_code_is_a_required_modifier():
+    written = ExpectedCode(code="72291-26", units=2)
+    named = ExpectedCode(code="72291", units=2, modifier="26")
+    assert (written.code, written.modifiers) == (named.code, named.modifiers) == ("72291", ["26"])
+    assert matches([GotCode(code="72291", units=2, modifiers=["26"])], [written])
+    assert not matches([GotCode(code="72291", units=2)], [written])
+    assert ExpectedCode(code="M48.5-").code == "M48.5-"
+
+
 def test_exact_match_checks_codes_units_and_required_modifiers():
     expected = [ExpectedCode(code="22514"), ExpectedCode(code="20225", modifiers_any=["59", "XS"])]
     assert matches([GotCode(code="22514"), GotCode(code="20225", modifiers=["XS"])], expected)
