@@ -124,6 +124,7 @@ class Condition(BaseModel):
     by_region: dict[str, str] = Field(default_factory=dict)
     why: str
     also: str | None = None  # what else to code that the table cannot decide from the question
+    asks: str | None = None  # a clarification to ask instead of coding: the record must settle the condition
 
 
 class DerivedCode(BaseModel):
@@ -383,6 +384,16 @@ class Codebook:
         dates = facts.date_note.split(": ", 1)[1] if missing == "date" else ""
         return missing, self.clarifications[missing].format(dates=dates)
 
+    def _unsettled_condition(self, facts: Facts) -> str | None:
+        """The clarification a stated condition asks for (two causes of the fracture, neither tied to it)."""
+        by_id = {c.id: c for c in self.conditions}
+        return next((by_id[c].asks for c in facts.conditions if by_id[c].asks), None)
+
+    def _level_decides(self, facts: Facts) -> bool:
+        """A diagnosis the question states whose code depends on the level or region, none of which is named."""
+        by_id = {c.id: c for c in self.conditions}
+        return any(by_id[c].by_level or (by_id[c].by_region and not facts.regions) for c in facts.conditions)
+
     def _named_out_of_date(self, facts: Facts) -> list[CodeEntry]:
         """The procedure and service codes the coder names that are not valid on the date the answer assumed."""
         return [e for c in facts.mentioned_codes if (e := self.get(c.rstrip("-"))) and e.system != "modifier"
@@ -407,9 +418,14 @@ class Codebook:
             return "count"
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
             return "level"
+        if not facts.bodies and (facts.asks_for_diagnosis or facts.asks_for_codes) and self._level_decides(facts):
+            return "level"    # "kypho for a compression fx after a fall, what icd10?": S22/S32 go by the level
         if facts.bodies and any(b.procedure is None for b in facts.bodies) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
+        unsettled = self._unsettled_condition(facts)
+        if unsettled and (facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
+            return unsettled  # "pt has osteoporosis AND bone mets; doc only wrote 'compression fracture'"
         if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
                                                         or facts.causes_ruled_out):
             return "fracture_cause"   # "dx only: note says 'T12 compression fracture', nothing about the cause"

@@ -76,6 +76,7 @@ class Facts(BaseModel):
     causes_ruled_out: bool = False   # "no trauma, no osteoporosis or cancer": the record rules causes out
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
+    codes_offered: bool = False                   # "22510 or 22511?": codes offered as alternatives for the case
     question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
                                                   # question | None (a statement)
     fracture_care: bool = False
@@ -236,8 +237,10 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_component=reading.has("ask.component"),
         causes_ruled_out=any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
         rule_asks=_rule_asks(reading),
+        codes_offered=bool(_alternative_codes(reading)),
         question_form=_question_form(reading),
-        treatment_named=reading.has("act.treatment", outside=("negated",)),
+        treatment_named=reading.has("act.treatment", outside=("negated",))
+        or reading.has("procedure.either", outside=IGNORED_PROCEDURE),
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
     )
 
@@ -315,11 +318,16 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
 
 def _offers_both_families(reading: Reading) -> bool:
     """The coder offers a vertebroplasty and an augmentation code as alternatives ("22511 or 22514?")."""
-    codes = sorted((m for m in reading.found("code") if m.concept.split(".", 1)[1] in SPINE_FAMILIES),
-                   key=lambda m: m.first)
+    return any(a.concept != b.concept and {a.concept, b.concept} <= {f"code.{f}" for f in SPINE_FAMILIES}
+               for a, b in _alternative_codes(reading))
+
+
+def _alternative_codes(reading: Reading) -> list[tuple[Mention, Mention]]:
+    """Pairs of codes written as alternatives, only choice words between them ("22510 or 22511")."""
+    codes = sorted(reading.found("code"), key=lambda m: m.first)
     choice = reader().language.words_of("code_choice")
-    return any(a.concept != b.concept and all(t.text in choice for t in reading.tokens[a.last + 1:b.first])
-               and b.first > a.last + 1 for a, b in zip(codes, codes[1:], strict=False))
+    return [(a, b) for a, b in zip(codes, codes[1:], strict=False)
+            if b.first > a.last + 1 and all(t.text in choice for t in reading.tokens[a.last + 1:b.first])]
 
 
 def _only_the_sacrum(reading: Reading) -> bool:

@@ -102,8 +102,10 @@ class Assistant:
             undecided = derivation.missing in CASE_FACTS
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
-            if rule and derivation.clarification and (not rule.statements or (facts.bodies and not asked_a_rule)):
-                rule = None  # a case that lacks a fact, with no rule asked about: ask for the fact
+            a_case = bool(facts.bodies) or (facts.unknown_count and bool(facts.procedures))   # "VP 2 levels"
+            if rule and derivation.clarification and (not rule.statements or (a_case and not asked_a_rule)
+                                                      or (a_case and facts.codes_offered)):
+                rule = None  # a case that lacks a fact, with no rule asked (or a choice of its codes): ask the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
             if rule is None and derivation.codes:
