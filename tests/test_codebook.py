@@ -378,3 +378,22 @@ def test_causes_ruled_out_in_the_record_are_not_asked_for(derive):
     ruled_out = derive("dx only: 'compression fracture L2', no trauma, no osteoporosis or cancer documented. dx?",
                        "2021-06-01")
     assert ruled_out.missing != "fracture_cause"
+
+
+def test_two_causes_with_the_fracture_tied_to_neither_ask_the_cause(derive):
+    asked = derive("dx for KP T10: pt has osteoporosis AND breast ca w/ known bone mets. doc only wrote "
+                   "'T10 compression fracture'. what do i code?", "2022-01-01")
+    assert asked.missing == "fracture_cause" and not asked.codes
+    tied = derive("kypho T10 for a pathologic fx from the mets; pt also has osteoporosis. codes?", "2022-01-01")
+    assert tied.missing is None and "M84.58XA" in {c.code for c in tied.codes}
+
+
+def test_a_diagnosis_that_goes_by_level_asks_the_level(derive):
+    assert derive("kyphoplasty pt w/ compression fx after a fall. what icd10?", "2021-10-19").missing == "level"
+    assert "S22.080A" in {c.code for c in derive("kyphoplasty T12 w/ compression fx after a fall. what icd10?",
+                                                  "2021-10-19").codes}
+
+
+def test_codes_offered_as_alternatives_are_read(parse):
+    assert parse("VP 2 levels for path fx from mets. 22510 or 22511 for the primary??", "2022-03-30").codes_offered
+    assert not parse("billed 22513 and 22515 for T12 and L1", "2022-03-30").codes_offered
