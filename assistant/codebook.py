@@ -482,7 +482,7 @@ class Codebook:
             self._derive_unlisted(family, uncovered, day, result)
         if not covered:
             return
-        primary, alternatives = self._choose_primary(family, covered, day)
+        primary, alternatives = self._choose_primary(family, covered, day, named=facts.mentioned_codes)
         first_reason = f"{FAMILY_NAMES[family]} primary, one per session: {_describe(covered)}"
         if alternatives:
             alt_codes = " or ".join(a.code for a in alternatives)
@@ -497,12 +497,15 @@ class Codebook:
                 reason=f"add-on, one unit for each additional vertebral body ({extra})"))
         self._derive_imaging_si(family, len(covered), facts, result)
 
-    def _choose_primary(self, family: str, bodies, day: date) -> tuple[CodeEntry, list[CodeEntry]]:
+    def _choose_primary(self, family: str, bodies, day: date, named: list[str] = ()) -> tuple[CodeEntry, list[CodeEntry]]:
+        """The primary of the region with most bodies; when the levels cross regions, either primary is correct,
+        so the one the coder named is kept."""
         by_region: dict[str, int] = {}
         for body in bodies:
             by_region[body.region] = by_region.get(body.region, 0) + 1
         candidates = {self._primary_for(family, r, day).code: n for r, n in by_region.items()}
-        ranked = sorted(candidates, key=lambda c: -candidates[c])
+        first_named = {c: i for i, c in reversed(list(enumerate(named)))}
+        ranked = sorted(candidates, key=lambda c: (first_named.get(c, len(named)), -candidates[c]))
         primary = self.entries[ranked[0]]
         alternatives = [self.entries[c] for c in ranked[1:]]
         return primary, alternatives

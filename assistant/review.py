@@ -54,10 +54,11 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     proposed = [p for p in proposed_codes(facts.question) if coded_diagnoses
                 or not ((e := codebook.get(p.code)) and e.system == DIAGNOSIS_SYSTEM)]
     reasons = {r.code: r.reason for r in rejected}
+    unclaimed = [c for c in by_code if all(p.code != c for p in proposed)]
     verdicts: list[Verdict] = []
     for n, line in enumerate(proposed):
         repeated = any(p.code == line.code for p in proposed[:n])
-        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook), verdicts))
+        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts))
     return verdicts
 
 
@@ -76,7 +77,7 @@ def _bare_code(label: str) -> str:
 
 
 def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reasons: dict[str, str],
-             codebook: Codebook) -> Verdict:
+             codebook: Codebook, unclaimed: list[str]) -> Verdict:
     derived = by_code.get(line.code)
     if derived and repeated:
         add_ons = _add_ons_of(line.code, by_code, codebook)
@@ -94,8 +95,11 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
                            reason=f"report {derived.units} unit(s): {derived.reason}"
                            + "".join(f"; each further body is {c.code} x{c.units}" for c in add_ons))
         return Verdict(code=line.label, verdict="correct", reason=derived.reason)
-    instead = _second_primary(line.code, by_code, codebook) or _replacements(line.code, by_code, codebook)
-    reason = reasons.get(line.code, "not called for by the facts given")
+    second = _second_primary(line.code, by_code, codebook)
+    instead = second or _replacements(line.code, by_code, codebook) or _body_codes_not_proposed(
+        line.code, unclaimed, codebook)
+    reason = reasons.get(line.code, "one primary per session; each further body is its add-on" if second
+                         else "not called for by the facts given")
     return Verdict(code=line.label, verdict="replace" if instead else "remove", by=instead, reason=reason)
 
 
@@ -109,6 +113,15 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
                  and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by
                       or (e.role == entry.role and _codes_a_body(e) and _codes_a_body(entry)))]
     return same_kind
+
+
+def _body_codes_not_proposed(code: str, unclaimed: list[str], codebook: Codebook) -> list[str]:
+    """A procedure code that matches nothing ("22515 alone" for a single L1 kypho) is replaced by the reported
+    procedure codes the coder left out (22514)."""
+    entry = codebook.get(code)
+    if entry is None or not _codes_a_body(entry):
+        return []
+    return [c for c in unclaimed if (e := codebook.entries.get(c)) and _codes_a_body(e)]
 
 
 def _codes_a_body(entry: CodeEntry) -> bool:

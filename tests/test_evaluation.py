@@ -1,3 +1,5 @@
+import yaml
+
 from assistant.config import PROJECT_ROOT
 from assistant.evaluation import ExpectedCode, GotCode, gate, load_cases, matches, units_from_text
 
@@ -92,3 +94,9 @@ def test_a_clarifying_question_or_scope_statement_has_no_draft_agreement():
     assert not drafts(SimpleNamespace(in_scope=True, needs_clarification=False), asked=False)
     assert not drafts(SimpleNamespace(in_scope=True, needs_clarification=True), asked=True)  # the model writes none
     assert not drafts(SimpleNamespace(in_scope=False, needs_clarification=False), asked=True)
+
+
+def test_every_recorded_first_run_names_its_set_file_and_commit():
+    runs = yaml.safe_load((PROJECT_ROOT / "evals" / "first_runs.yaml").read_text(encoding="utf-8"))
+    assert runs and all({"set", "file", "date", "commit"} <= set(r) for r in runs)
+    assert all((PROJECT_ROOT / r["file"]).exists() for r in runs if r["file"].startswith("evals/blind/"))
