@@ -420,7 +420,7 @@ class Codebook:
             return "level"
         if not facts.bodies and (facts.asks_for_diagnosis or facts.asks_for_codes) and self._level_decides(facts):
             return "level"    # "kypho for a compression fx after a fall, what icd10?": S22/S32 go by the level
-        if facts.bodies and any(b.procedure is None for b in facts.bodies) \
+        if facts.bodies and any(b.procedure is None for b in facts.bodies) and not self._about_diagnoses(facts) \
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
         unsettled = self._unsettled_condition(facts)
@@ -462,6 +462,11 @@ class Codebook:
             return facts
         body = Body(name=None, region=primaries[0].regions[0], procedure=primaries[0].family)
         return facts.model_copy(update={"bodies": [body]})
+
+    def _about_diagnoses(self, facts: Facts) -> bool:
+        """No procedure named, and every code named is a diagnosis ("can I report M84.48XA with S32.010A?")."""
+        named = [self.get(c.rstrip("-")) for c in facts.mentioned_codes]
+        return not facts.procedures and bool(named) and all(e and e.system == DIAGNOSIS_SYSTEM for e in named)
 
     def _names_procedure_codes(self, facts: Facts) -> bool:
         """The question names procedure codes ("22511 or 22514?"): it asks which one applies."""

@@ -376,6 +376,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
     for it), or whether two named diagnoses may be coded together."""
     named, notes = diagnoses_named(facts, codebook), codebook.tabular_notes
     out: list[str] = []
+    if "excludes" in asks:    # "what's the Excludes type between them?": that note first
+        out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
     if "code_also" in asks:
         for code in named:
             out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code, codebook.entries)
@@ -410,10 +412,13 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
             continue
         refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
                    or (mod.only_on_families and entry.family not in mod.only_on_families))
-        verdict = "does not apply to" if refused else "may apply to"
         add_on = f" ({entry.code} is an add-on code: its units need no modifier)" if refused and \
             entry.role == "add_on" else ""
-        out.append(f"Modifier {code} ({mod.description.lower()}) {verdict} {entry.code}{add_on}: {mod.reason}.")
+        if refused:
+            out.append(f"No: modifier {code} ({mod.description.lower()}) does not apply to {entry.code}{add_on}; "
+                       f"do not append it: {mod.reason}.")
+        else:
+            out.append(f"Modifier {code} ({mod.description.lower()}) may apply to {entry.code}: {mod.reason}.")
     if not asked and entry.separate_level_modifiers:
         out.append(f"{entry.code} at a level other than the treated one takes "
                    f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
