@@ -339,7 +339,8 @@ class Codebook:
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
             facts.asks_for_codes or facts.question_form is None
             or (facts.question_form == "question" and not facts.rule_asks)))
-        if facts.is_scenario or (asks_diagnosis and not facts.mentioned_codes):
+        proposes_diagnoses = facts.diagnosis_only and not facts.rule_asks   # "healed vert fx last yr - just M81.0?"
+        if facts.is_scenario or (asks_diagnosis and (not facts.mentioned_codes or proposes_diagnoses)):
             self._derive_diagnoses(facts, result)
         self._apply_omissions(facts, result)
         for derived in result.codes:

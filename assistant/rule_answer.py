@@ -458,8 +458,9 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
         return []
     families = {t for t in found.terms if t.startswith("procedure.")}
     named = {c for c in concepts if c.startswith("procedure.")}
-    if families and (families != named or any(b.name for b in facts.bodies)
-                     or not reader().read(facts.question).has("ask.meaning")):
+    about_the_family = found.answers == "define" and (families != named
+                                                      or not reader().read(facts.question).has("ask.meaning"))
+    if families and (any(b.name for b in facts.bodies) or about_the_family):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
     return [found.definition[0].upper() + found.definition[1:] + "."]
 

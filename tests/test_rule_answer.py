@@ -292,7 +292,9 @@ def test_a_term_named_outside_a_definition_question_does_not_bring_a_scenario_in
 @pytest.mark.parametrize(("question", "terms"), [
     ("absolute contraindications in the PVA LCDs?", {"term.contraindication"}),
     ("chronic compression fx ~1 yr old, MRI no edema. LCD covers kypho?", {"term.chronic_fracture", "ask.coverage"}),
-    ("evicore pt - how many levels will they approve for kypho? do they take sacroplasty?", {"term.evicore"}),
+    ("evicore pt - how many levels will they approve for kypho? do they take sacroplasty?",
+     {"term.evicore", "term.commercial_payer"}),
+    ("is sacroplasty covered under BCBS AL / ND policy?", {"procedure.sacral_augmentation", "ask.coverage"}),
     ("BCBS commercial - how long conservative tx before kypho?", {"term.conservative_care", "term.commercial_payer"}),
 ])
 def test_a_coverage_question_naming_a_coverage_term_gets_the_tables_fact(parse, codebook, question, terms):
