@@ -165,7 +165,9 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     if not asks and not definition:
         return None
     named = _named(facts, codebook)
-    subjects = named or [e for c in case_codes if (e := codebook.get(c)) and e.role == "primary" and e.regions]
+    focused = [e for c in case_codes if (e := codebook.get(c)) and e.family in SERVICE_FAMILIES.get(facts.focus or "", ())]
+    subjects = named or focused or [e for c in case_codes
+                                    if (e := codebook.get(c)) and e.role == "primary" and e.regions]
     statements = definition + (_documentation(facts, codebook, subjects) if "documentation" in asks else [])
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
