@@ -168,3 +168,19 @@ def test_every_concept_the_code_table_names_is_in_the_language(codebook):
 def test_tokens_keep_the_offsets_of_the_original_text():
     text = "\u0130 PKP L1 \u2019s"             # a capital whose lower case is two characters, a curly apostrophe
     assert [(t.text, text[t.start:t.end].lower()) for t in tokenize(text)][1:3] == [("pkp", "pkp"), ("l1", "l1")]
+
+
+@pytest.mark.parametrize(("text", "words"), [("79yo", ["79", "yo"]), ("38min", ["38", "min"]), ("2nd", ["2", "nd"]),
+                                             ("0200T", ["0200", "t"]), ("T12", ["t12"]), ("x2", ["x2"]),
+                                             ("L5S1", ["l5s1"]), ("22515", ["22515"])])
+def test_a_unit_glued_after_a_number_is_a_word_of_its_own(text, words):
+    assert [t.text for t in tokenize(text)] == words
+
+
+@pytest.mark.parametrize(("text", "concept", "finds"), [("0201T denied", "code.sacral_augmentation", "0201T"),
+                                                        ("by a 2nd physician", "performer.other_physician",
+                                                         "2nd physician"),
+                                                        ("the 3rd lumbar vertebra", "ordinal_level",
+                                                         "the 3rd lumbar vertebra")])
+def test_forms_with_digits_and_letters_read_as_written(text, concept, finds):
+    assert [text[m.start:m.end] for m in reader().read(text).found(concept)] == [finds]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A word (letters and digits, with an inner apostrophe: "wasn't"), a line break, or one other character.
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\n|[^\sa-z0-9]")
+# A run of digits ("79" of "79yo", "38" of "38min": a unit glued after a number is a word of its own), a word that
+# starts with a letter (letters and digits, with an inner apostrophe: "wasn't", "t12", "x2"), a line break, or one
+# other character.
+_TOKEN = re.compile(r"[0-9]+|[a-z][a-z0-9]*(?:'[a-z]+)?|\n|[^\sa-z0-9]")
 
 
 @dataclass(frozen=True)
