@@ -13,15 +13,13 @@ from assistant import spine
 from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
-from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.vocabulary import (
-    AGE_PATTERNS,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
     HIDDEN_TEXT,
     LEVEL_RANGE,
-    MINUTES,
     TIME_RANGE,
 )
 
@@ -569,13 +567,13 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
                  else "other" if reading.has("performer.other_physician") else None)
     if not sed:
         return None, performer
-    minutes = list(MINUTES.finditer(text))
+    minutes = quantities(reading, "minutes.stated")
     if not minutes:
         return _clock_minutes(reading), performer
     anchor = sed[0].start
-    best = min(minutes, key=lambda m: abs(m.start() - anchor))
-    below = any(0 <= best.start() - m.end <= 1 for m in reading.found("quantity.below"))
-    return int(best[1]) - (1 if below else 0), performer    # "under 10 min": less than ten minutes
+    value, best = min(minutes, key=lambda found: abs(found[1].start - anchor))
+    below = any(0 <= best.start - m.end <= 1 for m in reading.found("quantity.below"))
+    return value - (1 if below else 0), performer    # "under 10 min": less than ten minutes
 
 
 def _clock_minutes(reading: Reading) -> int | None:
@@ -617,13 +615,16 @@ def _age(reading: Reading) -> int | None:
     return 1 if reading.has("age.infant") else None
 
 
+AGE_WRITTEN = ("age.years", "age.sex", "age.years_months")    # in the order they are believed
+
+
 def age_stated(reading: Reading) -> tuple[int, Mention] | None:
-    """The patient's age and where it is written: a number against its unit ("79yo", "79F"), else a phrase of
-    corpus/language/terms/patient.yaml ("age 79", "pt is 79") that no dose, time or count follows."""
-    for pattern in AGE_PATTERNS:
-        m = pattern.search(reading.text)
-        if m and 0 <= int(m[1]) <= 120:
-            return int(m[1]), Mention("age", 0, 0, m.start(), m.end())
+    """The patient's age and where it is written (corpus/language/terms/patient.yaml): a number against its unit
+    ("79yo", "79F", "4 y 7 m"), else a phrase ("age 79", "pt is 79") that no dose, time or count follows."""
+    for concept in AGE_WRITTEN:
+        first = next(iter(quantities(reading, concept)), None)
+        if first and 0 <= first[0] <= 120:
+            return first
     units = {m.first for m in reading.found("age.not_before")}
     for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):
         value = int(reading.text[reading.tokens[phrase.last].start:phrase.end])

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 from assistant import spine
 from assistant.facts import ConditionTerms, Facts, age_stated, normalized, stated
 from assistant.reader import Mention, Reading, reader
-from assistant.vocabulary import LEVEL_RANGE, MINUTES
+from assistant.reader.numbers import quantities
+from assistant.vocabulary import LEVEL_RANGE
 
 FAMILY_WORDS = {"vertebroplasty": ("procedure.vertebroplasty", "material.cement"),
                 "augmentation": ("procedure.augmentation", "device.cavity"),
@@ -96,11 +97,9 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
         value = facts.imaging + (" (billed by another provider)" if facts.imaging_by_other else "")
         items.append(_item(facts, "imaging", value, reading.found(f"imaging.{facts.imaging}")))
     if facts.sedation:
-        minutes = [m for m in MINUTES.finditer(reading.text)]
         value = f"{facts.sedation_minutes} min" if facts.sedation_minutes is not None else "minutes not stated"
         spans = reading.found("service.sedation") + reading.found("drug.sedative")
-        spans += [Mention("minutes", 0, 0, m.start(), m.end()) for m in minutes if facts.sedation_minutes is not None
-                  and int(m[1]) == facts.sedation_minutes][:1]
+        spans += [m for minutes, m in quantities(reading, "minutes.stated") if minutes == facts.sedation_minutes][:1]
         items.append(_item(facts, "sedation", value, spans))
         if facts.sedation_performer:
             items.append(_item(facts, "sedation_performer", facts.sedation_performer, reading.found("performer")))

@@ -1,7 +1,6 @@
-"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times,
-minutes and ages written against their numbers ("38min", "79yo"), code shapes and the shapes of modifiers.
-Words and phrases live in corpus/language/ instead (counts, ordinals, sedation clock words and the words
-around a modifier included)."""
+"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times, code
+shapes, the shapes of numbers and of modifiers. Words and phrases live in corpus/language/ instead (counts,
+ordinals, units of minutes and of age, sedation clock words and the words around a modifier included)."""
 
 import re
 
@@ -16,14 +15,6 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 # a military-time range "0815-0845" (four digits each; year ranges such as "2019-2020" are not times)
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
-MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
-# an age written against its unit ("79yo", "79-year-old", "79F", "4 y 7 m"); an age named by words ("age 79",
-# "pt is 79") is corpus/language/terms/patient.yaml
-AGE_PATTERNS = [
-    re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
-    re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
-    re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
-]
 CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
                           re.IGNORECASE)   # coders type "z87.310", "0200t"
 # Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
@@ -31,6 +22,9 @@ CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1
 MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
 SHAPES = {
     "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
+    # a number of up to three digits that may have its unit glued after it ("38min", "79yo", "79F"): the phrases of
+    # corpus/language/terms/ name the unit ("@shape.quantity @unit.minutes")
+    "shape.quantity": re.compile(r"\b\d{1,3}(?!\d)"),
     "shape.modifier": re.compile(rf"(?<![\w.]){MODIFIER}(?![\w])", re.IGNORECASE),
     "shape.x_modifier": re.compile(r"\bX[EPSU]\b", re.IGNORECASE),
     # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")

@@ -7,7 +7,7 @@ import pytest
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
-from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.reader.tokens import tokenize
 from assistant.vocabulary import SHAPES
 
@@ -184,3 +184,20 @@ def test_a_unit_glued_after_a_number_is_a_word_of_its_own(text, words):
                                                          "the 3rd lumbar vertebra")])
 def test_forms_with_digits_and_letters_read_as_written(text, concept, finds):
     assert [text[m.start:m.end] for m in reader().read(text).found(concept)] == [finds]
+
+
+@pytest.mark.parametrize(("text", "concept", "found"), [
+    ("mod sed 38min, then 1.5 min more", "minutes.stated", [(38, "38min"), (5, "5 min")]),
+    ("a 79-year-old, 15-min sedation", "minutes.stated", [(15, "15-min")]),
+    ("a 79-year-old, 15-min sedation", "age.years", [(79, "79-year-old")]),
+    ("4 y 7 m, toddler", "age.years_months", [(4, "4 y 7 m")]),
+    ("79F; 80f", "age.sex", [(79, "79F")])])
+def test_a_quantity_is_read_off_the_number_written_with_its_unit(text, concept, found):
+    reading = reader().read(text)
+    assert [(value, text[m.start:m.end]) for value, m in quantities(reading, concept)] == found
+
+
+def test_a_case_sensitive_form_matches_only_as_written():
+    r = Reader(Language(terms=[Term(concept="sex.f", forms=["F"], case_sensitive=True, source="s",
+                                    examples=[{"text": "F"}])], rules=[]))
+    assert r.read("79 F").has("sex.f") and not r.read("79 f").has("sex.f")

@@ -13,9 +13,10 @@ _TOKEN = re.compile(r"[0-9]+|[a-z][a-z0-9]*(?:'[a-z]+)?|\n|[^\sa-z0-9]")
 
 @dataclass(frozen=True)
 class Token:
-    text: str
+    text: str               # lower case, for matching
     start: int
     end: int
+    written: str = ""       # as written, for the few forms whose case matters ("79F")
 
     @property
     def is_word(self) -> bool:
@@ -23,7 +24,8 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(_lower_same_length(text))]
+    return [Token(m.group(0), m.start(), m.end(), text[m.start():m.end()])
+            for m in _TOKEN.finditer(_lower_same_length(text))]
 
 
 def _lower_same_length(text: str) -> str:
