@@ -6,8 +6,10 @@ import re
 
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# a range of levels written with a dash ("T12-L2", "L2-4"); one written with words ("T10 thru T12") is the concept
+# level_range of corpus/language/terms/lists.yaml
 LEVEL_RANGE = re.compile(
-    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
+    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
     re.IGNORECASE,
 )
 # 09:02 or military 0921; four digits starting 19/20 are read as years, never times
