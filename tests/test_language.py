@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from assistant.dates import date_of_service
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
@@ -201,3 +204,16 @@ def test_a_case_sensitive_form_matches_only_as_written():
     r = Reader(Language(terms=[Term(concept="sex.f", forms=["F"], case_sensitive=True, source="s",
                                     examples=[{"text": "F"}])], rules=[]))
     assert r.read("79 F").has("sex.f") and not r.read("79 f").has("sex.f")
+
+
+def _month_cases():
+    for term in LANGUAGE.terms:
+        if term.concept.startswith("month."):
+            for example in term.examples:
+                yield pytest.param(int(term.concept.split(".")[1]), example.text, id=f"{term.concept}: {example.text}")
+
+
+@pytest.mark.parametrize(("month", "text"), list(_month_cases()))
+def test_a_month_example_is_a_date_of_service_in_that_month(month, text):
+    found, note, _ = date_of_service([text], None, date(2026, 11, 28))
+    assert found.month == month and "from the question" in note
