@@ -12,7 +12,7 @@ from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
 from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.reader.tokens import tokenize
-from assistant.vocabulary import SHAPES
+from assistant.vocabulary import SHAPE_EXAMPLES, SHAPES
 
 LANGUAGE = Language.load()
 
@@ -222,3 +222,20 @@ def test_a_month_example_is_a_date_of_service_in_that_month(month, text):
 def test_a_word_that_starts_like_a_month_is_no_month():
     _, note, _ = date_of_service(["could be 2014 or maybe 2015"], None, date(2026, 11, 28))
     assert note == "two possible dates of service: 2014-07-01 or 2015-07-01"
+
+
+def _shape_cases():
+    for concept, examples in SHAPE_EXAMPLES.items():
+        for text, reads in examples.items():
+            yield pytest.param(concept, text, reads, id=f"{concept}: {text}")
+
+
+@pytest.mark.parametrize(("concept", "text", "reads"), list(_shape_cases()))
+def test_shape_examples(concept, text, reads):
+    assert [m.group(0) for m in SHAPES[concept].finditer(text)] == reads
+
+
+def test_every_shape_has_examples_that_read_it_and_that_do_not():
+    assert set(SHAPE_EXAMPLES) == set(SHAPES)
+    assert all(any(reads for reads in e.values()) and any(not reads for reads in e.values())
+               for e in SHAPE_EXAMPLES.values())
