@@ -5,25 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
 
 from assistant.errors import InputError
 from assistant.reader import reader
 
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 # month/day/year with the same separator twice: 3/2/2014, 03.03.2016, 10-17-2019
 DATE_US = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})\b")
-DATE_MONTH = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b",
-    re.IGNORECASE,
-)
-DATE_MONTH_DASHED = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/ ](\d{1,2})[-/](\d{4})\b", re.IGNORECASE)
-DATE_DAY_MONTH = re.compile(
-    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+((?:19|20)\d\d)\b",
-    re.IGNORECASE,
-)
+# The shapes of a date written with its month's name; {month} is a month word of corpus/language/terms/dates.yaml
+DATE_MONTH = r"\b({month})\.?\s+(?:(\d{{1,2}})(?:st|nd|rd|th)?,?\s+)?((?:19|20)\d\d)\b"            # Mar 3rd, 2016
+DATE_MONTH_DASHED = r"\b({month})[-/ ](\d{{1,2}})[-/](\d{{4}})\b"                                   # Sept-4-2019
+DATE_DAY_MONTH = r"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({month})\.?,?\s+((?:19|20)\d\d)\b"            # 4 March 2016
 # "around the new year 2016/2017": two years offered as alternatives
 YEAR_PAIR = re.compile(r"(?<![\w/.-])((?:19|20)\d\d)\s*/\s*((?:19|20)\d\d)(?![\w/-])")
 AMBIGUOUS_NOTE = "two possible dates of service"
@@ -69,16 +63,17 @@ def _date_in_text(text: str) -> tuple[date, str, Span] | None:
     for m in DATE_US.finditer(text):
         year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
         candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[3])), "date of service from the question"))
-    for m in DATE_MONTH_DASHED.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], int(m[2])),
+    months = _months()
+    for m in months.dashed.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), int(m[2])),
                            "date of service from the question"))
-    for m in DATE_DAY_MONTH.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[2][:3].lower()], int(m[1])),
+    for m in months.day_first.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[2]), int(m[1])),
                            "date of service from the question"))
-    for m in DATE_MONTH.finditer(text):
+    for m in months.month_first.finditer(text):
         day = int(m[2]) if m[2] else 15
         note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
-        candidates.append((m.start(), _safe_date(int(m[3]), MONTHS[m[1][:3].lower()], day), note))
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), day), note))
     if not candidates:
         pair = next((m for m in YEAR_PAIR.finditer(text) if m[1] != m[2]), None)
         if pair:
@@ -100,7 +95,8 @@ def _date_in_text(text: str) -> tuple[date, str, Span] | None:
 
 def _ends(text: str) -> dict[int, int]:
     """Where each date written in the text ends, by where it starts."""
-    return {m.start(): m.end() for pattern in (DATE_ISO, DATE_US, DATE_MONTH_DASHED, DATE_DAY_MONTH, DATE_MONTH,
+    months = _months()
+    return {m.start(): m.end() for pattern in (DATE_ISO, DATE_US, months.dashed, months.day_first, months.month_first,
                                                DATE_YEAR) for m in pattern.finditer(text)}
 
 
@@ -123,6 +119,30 @@ def _among(day: date, note: str) -> bool:
     """The date is one of the alternatives a note names (to the month, or to the year when only years were)."""
     alternatives = note.split(": ", 1)[1].split(" or ")
     return any(day.isoformat().startswith(a[:7]) for a in alternatives)
+
+
+class MonthShapes(NamedTuple):
+    """The date shapes with the month words of corpus/language/terms/dates.yaml written in."""
+    forms: dict[str, int]              # a month word ("sept", or "jan*": any word starting "jan") -> its number
+    month_first: re.Pattern[str]
+    dashed: re.Pattern[str]
+    day_first: re.Pattern[str]
+
+    def number(self, word: str) -> int:
+        word = word.lower()
+        return next(n for form, n in self.forms.items()
+                    if word == form or (form.endswith("*") and word.startswith(form[:-1])))
+
+
+@lru_cache(maxsize=1)
+def _months() -> MonthShapes:
+    forms = {form.lower(): int(t.concept.split(".")[1])
+             for t in reader().language.terms if t.concept.startswith("month.") for form in t.forms}
+    words = "|".join(re.escape(f[:-1]) + "[a-z]*" if f.endswith("*") else re.escape(f)
+                     for f in sorted(forms, key=len, reverse=True))
+    shapes = (re.compile(shape.format(month=words), re.IGNORECASE)
+              for shape in (DATE_MONTH, DATE_MONTH_DASHED, DATE_DAY_MONTH))
+    return MonthShapes(forms, *shapes)
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:

@@ -13,15 +13,13 @@ from assistant import spine
 from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
-from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.vocabulary import (
-    AGE_PATTERNS,
     CLAUSE_BREAK,
     CLOCK_TIME,
     CODE_PATTERN,
     HIDDEN_TEXT,
     LEVEL_RANGE,
-    MINUTES,
     TIME_RANGE,
 )
 
@@ -265,7 +263,7 @@ def _general(text: str, reading: Reading) -> bool:
     coverage = _asks_about_coverage(reading)
     if coverage and not reading.has("ask.codes"):
         return True
-    return bool(reading.has("ask.general") or coverage) and not _named_levels(text)
+    return bool(reading.has("ask.general") or coverage) and not _named_levels(text, reading)
 
 
 def _asks_about_coverage(reading: Reading) -> bool:
@@ -304,7 +302,7 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("vertebroplasty", cement)
     if "augmentation" in positions and _device_undocumented(reading) and not _cavity_documented(reading):
         return [], {}                   # augmentation named, the note silent on any device: the family is asked
-    states_bodies = bool(_named_levels(reading.text) or reading.has("count.bodies"))
+    states_bodies = bool(_named_levels(reading.text, reading) or reading.has("count.bodies"))
     if not positions and states_bodies and not reading.has("time.current"):   # "kyphoplasty at 3 levels yesterday"
         for m in reading.found("procedure", outside=("negated", "not_treated", "hypothetical", "reference")):
             positions.setdefault(m.concept.split(".", 1)[1], []).append(m.start)
@@ -331,7 +329,7 @@ def _alternative_codes(reading: Reading) -> list[tuple[Mention, Mention]]:
 
 
 def _only_the_sacrum(reading: Reading) -> bool:
-    return reading.has("site.sacrum") and all(lv.region == "sacral" for _, lv in _named_levels(reading.text))
+    return reading.has("site.sacrum") and all(lv.region == "sacral" for _, lv in _named_levels(reading.text, reading))
 
 
 def _other_fracture_spans(reading: Reading) -> list[tuple[int, int]]:
@@ -376,15 +374,36 @@ def _device_undocumented(reading: Reading) -> bool:
     return any("undocumented" in reading.categories_at(m.start) for m in reading.found("device.cavity"))
 
 
-def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
+class LevelRange(NamedTuple):
+    start: int
+    end: int
+    first: spine.Level
+    last: spine.Level
+
+
+def level_ranges(reading: Reading, text: str, offset: int = 0) -> list[LevelRange]:
+    """The ranges of levels written in `text`, the part of the reading's text from `offset` (or it with parts
+    blanked out), at offsets into `text`: with a dash ("T12-L2", "L2-4"), or with the words of a range
+    (level_range, corpus/language/terms/lists.yaml)."""
+    ends = [(m.start(), m.end(), f"{m[1]}{m[2]}", f"{m[3] or m[1]}{m[4]}") for m in LEVEL_RANGE.finditer(text)]
+    for phrase in reading.found("level_range"):
+        a, b = phrase.start - offset, phrase.end - offset
+        if a >= 0 and b <= len(text) and text[a:b] == reading.text[phrase.start:phrase.end]:
+            levels = [m for m in reading.found("level") if phrase.first <= m.first and m.last <= phrase.last]
+            ends.append((a, b, reading.text[levels[0].start:levels[0].end],
+                         reading.text[levels[-1].start:levels[-1].end]))
+    found = [LevelRange(a, b, first, last) for a, b, x, y in ends
+             if (first := spine.level(x)) and (last := spine.level(y))]
+    return sorted(found, key=lambda r: r.start)
+
+
+def _named_levels(text: str, reading: Reading, offset: int = 0) -> list[tuple[int, spine.Level]]:
+    """The levels named in `text`, the part of the reading's text from `offset`, each range by all its levels."""
     found: list[tuple[int, spine.Level]] = []
     taken: list[tuple[int, int]] = []
-    for m in LEVEL_RANGE.finditer(text):
-        first = spine.level(f"{m[1]}{m[2]}")
-        last = spine.level(f"{m[3] or m[1]}{m[4]}")
-        if first and last:
-            found += [(m.start(), lv) for lv in spine.span(first, last)]
-            taken.append(m.span())
+    for r in level_ranges(reading, text, offset):
+        found += [(r.start, lv) for lv in spine.span(r.first, r.last)]
+        taken.append((r.start, r.end))
     for m in spine.LEVEL_PATTERN.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
@@ -396,7 +415,7 @@ def _named_levels(text: str) -> list[tuple[int, spine.Level]]:
 
 def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
             reading: Reading) -> tuple[list[Body], bool]:
-    named = _named_levels(text)
+    named = _named_levels(text, reading)
     if named:
         seen: dict[str, tuple[spine.Level, list[str | None]]] = {}
         for pos, lv in sorted(named, key=lambda item: item[1].ordinal):
@@ -441,7 +460,7 @@ def _cavity_in_sentence_of(reading: Reading, level: spine.Level) -> bool:
     """A cavity device whose nearest level in its sentence is this one."""
     for device in reading.found("device.cavity", outside=("negated",)):
         start, sentence = _sentence_around(reading.text, device.start)
-        levels = [(abs(start + pos - device.start), lv.name) for pos, lv in _named_levels(sentence)]
+        levels = [(abs(start + pos - device.start), lv.name) for pos, lv in _named_levels(sentence, reading, start)]
         if levels and min(levels)[1] == level.name:
             return True
     return False
@@ -477,7 +496,7 @@ def _biopsy_spans(reading: Reading) -> list[tuple[int, int]]:
 
 
 def _biopsy_levels(text: str, reading: Reading) -> list[str]:
-    return _unique(lv.name for a, b in _biopsy_spans(reading) for _, lv in _named_levels(text[a:b]))
+    return _unique(lv.name for a, b in _biopsy_spans(reading) for _, lv in _named_levels(text[a:b], reading, a))
 
 
 def _treated_level_names(session: str, reading: Reading) -> set[str]:
@@ -498,7 +517,7 @@ def _treated_level_names(session: str, reading: Reading) -> set[str]:
             named_elsewhere.add(level.name)
         if context & {"not_treated", "hypothetical"}:
             masked = _blank(masked, [m.span()])
-    return {lv.name for _, lv in _named_levels(masked)} - untreated - (planned - named_elsewhere)
+    return {lv.name for _, lv in _named_levels(masked, reading)} - untreated - (planned - named_elsewhere)
 
 
 SET_ASIDE = ("historical", "hypothetical", "not_treated")   # levels a note names only to leave them aside
@@ -509,7 +528,7 @@ def _untreated_biopsy_site(reading: Reading, session: str, treated: set[str]) ->
     level named only in the history, the plan or as not treated is no candidate ("T12 not treated; plan XRT")."""
     if not reading.has("service.biopsy", outside=("negated",)):
         return []
-    untreated = _unique(lv.name for at, lv in _named_levels(session)
+    untreated = _unique(lv.name for at, lv in _named_levels(session, reading)
                         if lv.name not in treated and not reading.categories_at(at) & set(SET_ASIDE))
     return untreated if len(untreated) == 1 else []
 
@@ -573,13 +592,13 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
                  else "other" if reading.has("performer.other_physician") else None)
     if not sed:
         return None, performer
-    minutes = list(MINUTES.finditer(text))
+    minutes = quantities(reading, "minutes.stated")
     if not minutes:
         return _clock_minutes(reading), performer
     anchor = sed[0].start
-    best = min(minutes, key=lambda m: abs(m.start() - anchor))
-    below = any(0 <= best.start() - m.end <= 1 for m in reading.found("quantity.below"))
-    return int(best[1]) - (1 if below else 0), performer    # "under 10 min": less than ten minutes
+    value, best = min(minutes, key=lambda found: abs(found[1].start - anchor))
+    below = any(0 <= best.start - m.end <= 1 for m in reading.found("quantity.below"))
+    return value - (1 if below else 0), performer    # "under 10 min": less than ten minutes
 
 
 def _clock_minutes(reading: Reading) -> int | None:
@@ -621,13 +640,16 @@ def _age(reading: Reading) -> int | None:
     return 1 if reading.has("age.infant") else None
 
 
+AGE_WRITTEN = ("age.years", "age.sex", "age.years_months")    # in the order they are believed
+
+
 def age_stated(reading: Reading) -> tuple[int, Mention] | None:
-    """The patient's age and where it is written: a number against its unit ("79yo", "79F"), else a phrase of
-    corpus/language/terms/patient.yaml ("age 79", "pt is 79") that no dose, time or count follows."""
-    for pattern in AGE_PATTERNS:
-        m = pattern.search(reading.text)
-        if m and 0 <= int(m[1]) <= 120:
-            return int(m[1]), Mention("age", 0, 0, m.start(), m.end())
+    """The patient's age and where it is written (corpus/language/terms/patient.yaml): a number against its unit
+    ("79yo", "79F", "4 y 7 m"), else a phrase ("age 79", "pt is 79") that no dose, time or count follows."""
+    for concept in AGE_WRITTEN:
+        first = next(iter(quantities(reading, concept)), None)
+        if first and 0 <= first[0] <= 120:
+            return first
     units = {m.first for m in reading.found("age.not_before")}
     for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):
         value = int(reading.text[reading.tokens[phrase.last].start:phrase.end])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant import spine
-from assistant.facts import ConditionTerms, Facts, age_stated, normalized, stated
+from assistant.facts import ConditionTerms, Facts, age_stated, level_ranges, normalized, stated
 from assistant.reader import Mention, Reading, reader
-from assistant.vocabulary import LEVEL_RANGE, MINUTES
+from assistant.reader.numbers import quantities
 
 FAMILY_WORDS = {"vertebroplasty": ("procedure.vertebroplasty", "material.cement"),
                 "augmentation": ("procedure.augmentation", "device.cavity"),
@@ -51,10 +51,10 @@ def _item(facts: Facts, fact: str, value: str, mentions: list[Mention], level: s
 
 
 def _procedures(facts: Facts, reading: Reading) -> list[Understood]:
-    levels = reading.found("level") + _ranges(reading.text)
+    levels = _levels_written(reading)
     items = []
     for body in facts.bodies:
-        named = [m for m in levels if body.name and _level_names(reading.text[m.start:m.end], body.name)]
+        named = [m for m, names in levels if body.name in names]
         words = [m for c in FAMILY_WORDS.get(body.procedure or "", ()) for m in reading.found(c, outside=NOT_DONE)]
         nearest = sorted(words, key=lambda w: min((abs(w.start - n.start) for n in named), default=w.start))[:1]
         items.append(_item(facts, "procedure", body.procedure or "unknown", named[:1] + nearest,
@@ -62,18 +62,12 @@ def _procedures(facts: Facts, reading: Reading) -> list[Understood]:
     return items
 
 
-def _ranges(text: str) -> list[Mention]:
-    return [Mention("level", 0, 0, m.start(), m.end()) for m in LEVEL_RANGE.finditer(text)]
-
-
-def _level_names(written: str, name: str) -> bool:
-    """Whether words such as "T12-L2" or "t 12" name the level."""
-    m = LEVEL_RANGE.fullmatch(written.strip())
-    if m:
-        first, last = spine.level(f"{m[1]}{m[2]}"), spine.level(f"{m[3] or m[1]}{m[4]}")
-        return bool(first and last) and name in {lv.name for lv in spine.span(first, last)}
-    level = spine.level(written)
-    return bool(level) and level.name == name
+def _levels_written(reading: Reading) -> list[tuple[Mention, set[str]]]:
+    """Each level and each range of levels written ("t 12", "T12-L2"), with the names of the levels it names."""
+    singles = [(m, {lv.name}) for m in reading.found("level") if (lv := spine.level(reading.text[m.start:m.end]))]
+    ranges = [(Mention("level", 0, 0, r.start, r.end), {lv.name for lv in spine.span(r.first, r.last)})
+              for r in level_ranges(reading, reading.text)]
+    return singles + ranges
 
 
 def _date(facts: Facts) -> Understood:
@@ -96,11 +90,9 @@ def _services(facts: Facts, reading: Reading) -> list[Understood]:
         value = facts.imaging + (" (billed by another provider)" if facts.imaging_by_other else "")
         items.append(_item(facts, "imaging", value, reading.found(f"imaging.{facts.imaging}")))
     if facts.sedation:
-        minutes = [m for m in MINUTES.finditer(reading.text)]
         value = f"{facts.sedation_minutes} min" if facts.sedation_minutes is not None else "minutes not stated"
         spans = reading.found("service.sedation") + reading.found("drug.sedative")
-        spans += [Mention("minutes", 0, 0, m.start(), m.end()) for m in minutes if facts.sedation_minutes is not None
-                  and int(m[1]) == facts.sedation_minutes][:1]
+        spans += [m for minutes, m in quantities(reading, "minutes.stated") if minutes == facts.sedation_minutes][:1]
         items.append(_item(facts, "sedation", value, spans))
         if facts.sedation_performer:
             items.append(_item(facts, "sedation_performer", facts.sedation_performer, reading.found("performer")))

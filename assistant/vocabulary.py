@@ -1,14 +1,15 @@
-"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times,
-minutes and ages written against their numbers ("38min", "79yo"), code shapes and the shapes of modifiers.
-Words and phrases live in corpus/language/ instead (counts, ordinals, sedation clock words and the words
-around a modifier included)."""
+"""Structural patterns the facts parser still reads with regular expressions: level ranges, clock times, code
+shapes, the shapes of numbers and of modifiers. Words and phrases live in corpus/language/ instead (counts,
+ordinals, units of minutes and of age, sedation clock words and the words around a modifier included)."""
 
 import re
 
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# a range of levels written with a dash ("T12-L2", "L2-4"); one written with words ("T10 thru T12") is the concept
+# level_range of corpus/language/terms/lists.yaml
 LEVEL_RANGE = re.compile(
-    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—|to|thru|through)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
+    r"\b([CTLS])\s?(\d{1,2})(?:\s*(?:-|–|—)\s*([CTLS])\s?|(?:-|–|—))(\d{1,2})\b(?!\s*levels?)",
     re.IGNORECASE,
 )
 # 09:02 or military 0921; four digits starting 19/20 are read as years, never times
@@ -16,21 +17,18 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 # a military-time range "0815-0845" (four digits each; year ranges such as "2019-2020" are not times)
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
-MINUTES = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:minutes?|mins?|min)\b", re.IGNORECASE)
-# an age written against its unit ("79yo", "79-year-old", "79F", "4 y 7 m"); an age named by words ("age 79",
-# "pt is 79") is corpus/language/terms/patient.yaml
-AGE_PATTERNS = [
-    re.compile(r"\b(\d{1,3})[- ]?(?:y/?o|yo|yrs?|years?)(?:[- ]old)?\b", re.IGNORECASE),
-    re.compile(r"\b(\d{1,3})\s?(?:F|M)\b"),
-    re.compile(r"\b(\d{1,2})\s?y\s+\d{1,2}\s?m(?:o|os)?\b", re.IGNORECASE),
-]
-CODE_PATTERN = re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
-                          re.IGNORECASE)   # coders type "z87.310", "0200t"
-# Shapes of modifiers (structure, not language): the reader finds them as mentions ("shape.modifier", ...) that the
-# phrases of corpus/language/terms/modifiers.yaml build on ("modifier @shape.modifier").
+# Shapes of codes, numbers and modifiers (structure, not language): the reader finds them as mentions ("shape.modifier",
+# ...) that the phrases of corpus/language/terms/ build on ("modifier @shape.modifier"); SHAPE_EXAMPLES shows what each
+# reads.
 MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
 SHAPES = {
+    # a CPT, HCPCS or ICD-10-CM code in either case, as coders type it ("0200t", "z87.310")
+    "shape.code": re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
+                             re.IGNORECASE),
     "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
+    # a number of up to three digits that may have its unit glued after it ("38min", "79yo", "79F"): the phrases of
+    # corpus/language/terms/ name the unit ("@shape.quantity @unit.minutes")
+    "shape.quantity": re.compile(r"\b\d{1,3}(?!\d)"),
     "shape.modifier": re.compile(rf"(?<![\w.]){MODIFIER}(?![\w])", re.IGNORECASE),
     "shape.x_modifier": re.compile(r"\bX[EPSU]\b", re.IGNORECASE),
     # a modifier hangs off a five-character code ("20225-59"), never off a date ("2010-11-05")
@@ -39,6 +37,21 @@ SHAPES = {
     "shape.dash_modifier": re.compile(rf"(?:^|(?<=\s))[-\u2013]\s?{MODIFIER}\b", re.IGNORECASE),
     # a hyphen-prefixed modifier that ends its clause ("does it get -50?")
     "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
+}
+CODE_PATTERN = SHAPES["shape.code"]
+# What each shape reads in a text (tests/test_language.py runs every one)
+SHAPE_EXAMPLES: dict[str, dict[str, list[str]]] = {
+    "shape.code": {"sent 22513 + 22513-59, denied": ["22513", "22513"], "0200t x2 and z87.310": ["0200t", "z87.310"],
+                   "M80.08XA, Z85.3, G0260 and 0201T": ["M80.08XA", "Z85.3", "G0260", "0201T"], "M48.5-": ["M48.5-"],
+                   "T12 fx on 2010-11-05, 15 min": [], "22513x2 or 225134": []},
+    "shape.number": {"kypho at 3 levels, 15 min": ["3", "15"], "38min and 1234 units": []},
+    "shape.quantity": {"38min, 1.5 min, 1234 min": ["38", "1", "5"], "T12 L1": []},
+    "shape.modifier": {"modifier 59 or xs, and TC": ["59", "xs", "TC"], "22513-59": ["59"],
+                       "1.59 or 159": []},
+    "shape.x_modifier": {"XS or xu": ["XS", "xu"], "XA": []},
+    "shape.code_modifier": {"20225-59 and 0200T-XS": ["20225-59", "0200T-XS"], "2010-11-05": []},
+    "shape.dash_modifier": {"add -59 and - XS": ["-59", "- XS"], "22513-59": []},
+    "shape.dash_modifier_end": {"does it get -50?": ["-50"], "add -59 on 22515": []},
 }
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)

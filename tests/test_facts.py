@@ -4,6 +4,8 @@ import pytest
 from conftest import TODAY
 
 from assistant.errors import InputError
+from assistant.facts import level_ranges
+from assistant.reader import reader
 
 
 @pytest.mark.parametrize(("question", "levels"), [
@@ -441,3 +443,12 @@ def test_a_record_said_not_to_hold_something_does_not_ask_what_to_document(parse
 def test_sedation_under_a_number_of_minutes_is_below_it(parse):
     assert parse("kypho L1 2022, sedation by the surgeon under 10 min, codes?").sedation_minutes == 9
     assert parse("kypho L1 2022, sedation by the surgeon 10 min, codes?").sedation_minutes == 10
+
+
+@pytest.mark.parametrize(("text", "ranges"), [("kypho T10 thru T12 and L2-4", [("T10 thru T12", "T10", "T12"),
+                                                                                ("L2-4", "L2", "L4")]),
+                                               ("PVP T 11 to L1", [("T 11 to L1", "T11", "L1")]),
+                                               ("L2-4 levels, went to L3", [])])
+def test_ranges_of_levels_with_words_and_with_dashes(text, ranges):
+    found = level_ranges(reader().read(text), text)
+    assert [(text[r.start:r.end], r.first.name, r.last.name) for r in found] == ranges

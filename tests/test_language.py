@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from assistant.dates import date_of_service
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
-from assistant.reader.numbers import bodies_stated, ordinal_levels
+from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.reader.tokens import tokenize
-from assistant.vocabulary import SHAPES
+from assistant.vocabulary import SHAPE_EXAMPLES, SHAPES
 
 LANGUAGE = Language.load()
 
@@ -168,3 +171,71 @@ def test_every_concept_the_code_table_names_is_in_the_language(codebook):
 def test_tokens_keep_the_offsets_of_the_original_text():
     text = "\u0130 PKP L1 \u2019s"             # a capital whose lower case is two characters, a curly apostrophe
     assert [(t.text, text[t.start:t.end].lower()) for t in tokenize(text)][1:3] == [("pkp", "pkp"), ("l1", "l1")]
+
+
+@pytest.mark.parametrize(("text", "words"), [("79yo", ["79", "yo"]), ("38min", ["38", "min"]), ("2nd", ["2", "nd"]),
+                                             ("0200T", ["0200", "t"]), ("T12", ["t12"]), ("x2", ["x2"]),
+                                             ("L5S1", ["l5s1"]), ("22515", ["22515"])])
+def test_a_unit_glued_after_a_number_is_a_word_of_its_own(text, words):
+    assert [t.text for t in tokenize(text)] == words
+
+
+@pytest.mark.parametrize(("text", "concept", "finds"), [("0201T denied", "code.sacral_augmentation", "0201T"),
+                                                        ("by a 2nd physician", "performer.other_physician",
+                                                         "2nd physician"),
+                                                        ("the 3rd lumbar vertebra", "ordinal_level",
+                                                         "the 3rd lumbar vertebra")])
+def test_forms_with_digits_and_letters_read_as_written(text, concept, finds):
+    assert [text[m.start:m.end] for m in reader().read(text).found(concept)] == [finds]
+
+
+@pytest.mark.parametrize(("text", "concept", "found"), [
+    ("mod sed 38min, then 1.5 min more", "minutes.stated", [(38, "38min"), (5, "5 min")]),
+    ("a 79-year-old, 15-min sedation", "minutes.stated", [(15, "15-min")]),
+    ("a 79-year-old, 15-min sedation", "age.years", [(79, "79-year-old")]),
+    ("4 y 7 m, toddler", "age.years_months", [(4, "4 y 7 m")]),
+    ("79F; 80f", "age.sex", [(79, "79F")])])
+def test_a_quantity_is_read_off_the_number_written_with_its_unit(text, concept, found):
+    reading = reader().read(text)
+    assert [(value, text[m.start:m.end]) for value, m in quantities(reading, concept)] == found
+
+
+def test_a_case_sensitive_form_matches_only_as_written():
+    r = Reader(Language(terms=[Term(concept="sex.f", forms=["F"], case_sensitive=True, source="s",
+                                    examples=[{"text": "F"}])], rules=[]))
+    assert r.read("79 F").has("sex.f") and not r.read("79 f").has("sex.f")
+
+
+def _month_cases():
+    for term in LANGUAGE.terms:
+        if term.concept.startswith("month."):
+            for example in (e for e in term.examples if e.finds):
+                yield pytest.param(int(term.concept.split(".")[1]), example.text, id=f"{term.concept}: {example.text}")
+
+
+@pytest.mark.parametrize(("month", "text"), list(_month_cases()))
+def test_a_month_example_is_a_date_of_service_in_that_month(month, text):
+    found, note, _ = date_of_service([text], None, date(2026, 11, 28))
+    assert found.month == month and "from the question" in note
+
+
+def test_a_word_that_starts_like_a_month_is_no_month():
+    _, note, _ = date_of_service(["could be 2014 or maybe 2015"], None, date(2026, 11, 28))
+    assert note == "two possible dates of service: 2014-07-01 or 2015-07-01"
+
+
+def _shape_cases():
+    for concept, examples in SHAPE_EXAMPLES.items():
+        for text, reads in examples.items():
+            yield pytest.param(concept, text, reads, id=f"{concept}: {text}")
+
+
+@pytest.mark.parametrize(("concept", "text", "reads"), list(_shape_cases()))
+def test_shape_examples(concept, text, reads):
+    assert [m.group(0) for m in SHAPES[concept].finditer(text)] == reads
+
+
+def test_every_shape_has_examples_that_read_it_and_that_do_not():
+    assert set(SHAPE_EXAMPLES) == set(SHAPES)
+    assert all(any(reads for reads in e.values()) and any(not reads for reads in e.values())
+               for e in SHAPE_EXAMPLES.values())

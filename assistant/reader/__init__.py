@@ -82,7 +82,9 @@ class Reader:
     def __init__(self, language: Language) -> None:
         self.language = language
         fuzzy = {t.concept for t in language.terms if t.fuzzy}
-        self._terms = Matcher({t.concept: [f for f in t.forms if not is_composite(f)] for t in language.terms}, fuzzy)
+        cased = {t.concept for t in language.terms if t.case_sensitive}
+        self._terms = Matcher({t.concept: [f for f in t.forms if not is_composite(f)] for t in language.terms}, fuzzy,
+                              cased)
         self._composites = Matcher({t.concept: [f for f in t.forms if is_composite(f)] for t in language.terms}, fuzzy)
         self._triggers = Matcher({f"context.{i}": [t for t in r.triggers if not t.startswith("@")]
                                   for i, r in enumerate(language.rules)})

@@ -30,6 +30,7 @@ class Term(BaseModel):
     concept: str
     forms: list[str]
     fuzzy: bool = False              # tolerate one typo in words of 10+ letters ("vertebroplsty")
+    case_sensitive: bool = False     # the forms match only as written ("79F": a capital F is female)
     code_families: list[str] = Field(default_factory=list)   # the code-table families the concept names: the
                                                              # draft check reads "22515 for the biopsy" against them
     ignored_in: list[Category] = Field(default_factory=list)  # contexts where a mention of it says nothing

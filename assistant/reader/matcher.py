@@ -27,18 +27,19 @@ class _Form:
     concept: str
     words: tuple[str, ...]
     fuzzy: bool
+    cased: bool = False       # the words match only as written, capitals included ("F" in "79F", not "f")
 
 
-def _form_words(form: str) -> tuple[str, ...]:
+def _form_words(form: str, cased: bool = False) -> tuple[str, ...]:
     if is_composite(form):
-        pieces = [(p.lower(),) if p.startswith("@") else _form_words(p) for p in form.split()]
+        pieces = [(p.lower(),) if p.startswith("@") else _form_words(p, cased) for p in form.split()]
         return tuple(w for piece in pieces for w in piece)
     words: list[str] = []
     for token in tokenize(form.replace("*", "\u2217")):
         if token.text == "\u2217" and words:
             words[-1] += "*"
         elif token.text not in SKIPPED:
-            words.append(token.text)
+            words.append(token.written if cased else token.text)
     return tuple(words)
 
 
@@ -71,20 +72,21 @@ def _one_edit_apart(a: str, b: str) -> bool:
 class Matcher:
     """All forms of all concepts, indexed by their first word for speed."""
 
-    def __init__(self, forms: dict[str, list[str]], fuzzy: set[str] = frozenset()) -> None:
+    def __init__(self, forms: dict[str, list[str]], fuzzy: set[str] = frozenset(),
+                 cased: set[str] = frozenset()) -> None:
         self._exact: dict[str, list[_Form]] = defaultdict(list)
         self._loose: dict[str, list[_Form]] = defaultdict(list)   # first word a prefix or typo'd: by first letter
         for concept, surface_forms in forms.items():
             for surface in surface_forms:
-                words = _form_words(surface)
+                words = _form_words(surface, concept in cased)
                 if not words:
                     continue
-                form = _Form(concept, words, concept in fuzzy)
+                form = _Form(concept, words, concept in fuzzy, concept in cased)
                 loose = words[0].endswith("*") or (form.fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH)
                 if loose and not words[0].startswith("@"):
-                    self._loose[words[0][0]].append(form)
+                    self._loose[words[0][0].lower()].append(form)
                 else:
-                    self._exact[words[0]].append(form)
+                    self._exact[words[0].lower()].append(form)
 
     def find(self, tokens: list[Token], mentions: Sequence[Mention] = ()) -> list[Mention]:
         """The forms found in the tokens; a form word "@concept" matches one of `mentions` (found before)."""
@@ -97,25 +99,29 @@ class Matcher:
             candidates = self._exact.get(token.text, []) + self._loose.get(token.text[0], [])
             candidates += [f for c in starts.get(i, {}) for f in self._exact.get("@" + c, [])]
             for form in candidates:
-                last = (_match_at(form.words, form.fuzzy, tokens, i, starts) if starts
-                        else _match_words(form.words, form.fuzzy, tokens, i))
+                last = (_match_at(form, form.words, tokens, i, starts) if starts
+                        else _match_words(form, tokens, i))
                 if last is not None:
                     found.append(Mention(form.concept, i, last, token.start, tokens[last].end))
         return _longest_per_concept(found)
 
 
-def _match_words(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int) -> int | None:
+def _word_of(token: Token, form: _Form) -> str:
+    return token.written if form.cased else token.text
+
+
+def _match_words(form: _Form, tokens: list[Token], k: int) -> int | None:
     """The last token of a match of plain words from token k, or None (the fast path: no "@concept")."""
-    for n, pattern in enumerate(words):
+    for n, pattern in enumerate(form.words):
         while n and k < len(tokens) and tokens[k].text in SKIPPED:
             k += 1
-        if k >= len(tokens) or not _word_matches(pattern, tokens[k].text, fuzzy):
+        if k >= len(tokens) or not _word_matches(pattern, _word_of(tokens[k], form), form.fuzzy):
             return None
         k += 1
     return k - 1
 
 
-def _match_at(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int,
+def _match_at(form: _Form, words: tuple[str, ...], tokens: list[Token], k: int,
               starts: dict[int, dict[str, list[int]]], *, first: bool = True) -> int | None:
     """The last token of the longest match of `words` from token k, or None."""
     if not words:
@@ -128,8 +134,8 @@ def _match_at(words: tuple[str, ...], fuzzy: bool, tokens: list[Token], k: int,
     if pattern.startswith("@"):
         nexts = [last + 1 for last in starts.get(k, {}).get(pattern[1:], [])]
     else:
-        nexts = [k + 1] if _word_matches(pattern, tokens[k].text, fuzzy) else []
-    lasts = [e for n in nexts if (e := _match_at(words[1:], fuzzy, tokens, n, starts, first=False)) is not None]
+        nexts = [k + 1] if _word_matches(pattern, _word_of(tokens[k], form), form.fuzzy) else []
+    lasts = [e for n in nexts if (e := _match_at(form, words[1:], tokens, n, starts, first=False)) is not None]
     return max(lasts, default=None)
 
 

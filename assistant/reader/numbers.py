@@ -1,6 +1,7 @@
 """Values the reader's concepts carry in their names (corpus/language/terms/counts.yaml): "number.3" is 3,
 "ordinal.12" is 12, "region.lumbar" is the lumbar region. A count phrase ("3 lumbar levels") and an ordinal level
-("the 3rd lumbar vertebra") are read off the mentions inside them."""
+("the 3rd lumbar vertebra") are read off the mentions inside them; a quantity with its unit ("38min", "79yo") off
+the number written in it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def ordinal_levels(reading: Reading) -> list[tuple[Mention, str]]:
         region = _last_part(reading, phrase, "region")
         if region:
             found.append((phrase, f"{region[0].upper()}{_value(reading, phrase, 'ordinal')}"))
+    return found
+
+
+def quantities(reading: Reading, concept: str) -> list[tuple[int, Mention]]:
+    """Each phrase of a concept that writes a number with its unit ("38min", "4 y 7 m"), with the first number
+    in it, in the order written."""
+    found = []
+    for phrase in sorted(reading.found(concept), key=lambda m: m.start):
+        numbers = _inside(reading, phrase, "shape.quantity")
+        if numbers:
+            found.append((int(reading.text[numbers[0].start:numbers[0].end]), phrase))
     return found
 
 

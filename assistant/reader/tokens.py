@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A word (letters and digits, with an inner apostrophe: "wasn't"), a line break, or one other character.
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\n|[^\sa-z0-9]")
+# A run of digits ("79" of "79yo", "38" of "38min": a unit glued after a number is a word of its own), a word that
+# starts with a letter (letters and digits, with an inner apostrophe: "wasn't", "t12", "x2"), a line break, or one
+# other character.
+_TOKEN = re.compile(r"[0-9]+|[a-z][a-z0-9]*(?:'[a-z]+)?|\n|[^\sa-z0-9]")
 
 
 @dataclass(frozen=True)
 class Token:
-    text: str
+    text: str               # lower case, for matching
     start: int
     end: int
+    written: str = ""       # as written, for the few forms whose case matters ("79F")
 
     @property
     def is_word(self) -> bool:
@@ -21,7 +24,8 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(_lower_same_length(text))]
+    return [Token(m.group(0), m.start(), m.end(), text[m.start():m.end()])
+            for m in _TOKEN.finditer(_lower_same_length(text))]
 
 
 def _lower_same_length(text: str) -> str:
