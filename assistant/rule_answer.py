@@ -17,6 +17,7 @@ from assistant.facts import Facts
 from assistant.reader import reader
 from assistant.reader.numbers import bodies_stated
 from assistant.retrieval import Passage
+from assistant.review import proposed_codes
 from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
 
@@ -161,6 +162,9 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     """A coded case whose question also asks a rule ("is the bx included?", "do the add-ons need 51?", "22522
     goes with which primaries?"): that rule, on the codes the question names or else the case's own codes."""
     asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts)
+    carriers = {p.code for p in proposed_codes(facts.question) if p.modifiers}
+    if "modifier" in asks and carriers and not carriers & set(case_codes):
+        asks.remove("modifier")   # "20225-59" for a biopsy the case includes: the review says why it goes
     definition = _defined(facts, codebook)   # "what counts as a fragility fx? doc wrote 'fragility fx L1'"
     if not asks and not definition:
         return None
@@ -405,6 +409,9 @@ def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEnt
 
 def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
     asked = [m for m in facts.mentioned_modifiers if (mod := codebook.get(m)) and mod.system == "modifier"]
+    attached = {m for p in proposed_codes(facts.question) if p.code == entry.code for m in p.modifiers}
+    elsewhere = {m for p in proposed_codes(facts.question) if p.code != entry.code for m in p.modifiers}
+    asked = [m for m in asked if m in attached or m not in elsewhere]   # "20225-59" asks 59 about 20225 only
     out = []
     for code in asked:
         mod = codebook.get(code)
