@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from assistant.codebook import DIAGNOSIS_SYSTEM
+from assistant.reader import reader
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
 if TYPE_CHECKING:
@@ -34,14 +35,20 @@ class Proposed(BaseModel):
 
 
 def proposed_codes(text: str) -> list[Proposed]:
-    """Each code line the coder wrote, in order; a code written twice with other modifiers is two lines."""
+    """Each code line the coder wrote, in order; a code written twice with other modifiers is two lines, but a
+    bare code the denial names ("22515 denied ... we billed 22515-51") is the line it denied."""
     found: list[Proposed] = []
+    denied: set[str] = set()
+    denial_words = reader().language.words_of("claim.denial")
     for m in CODE_PATTERN.finditer(text):
         line = Proposed(code=m.group(1).upper(), modifiers=modifiers_after(text, m.end()),
                         units=units_written(text[m.start():m.end() + 16], m.group(1)))
+        if not line.modifiers and set(text[m.end():m.end() + 24].lower().split()[:3]) & denial_words:
+            denied.add(line.code)
         if all(p.label != line.label for p in found):
             found.append(line)
-    return found
+    return [p for p in found if not (p.code in denied and not p.modifiers
+                                     and any(o.code == p.code and o.modifiers for o in found))]
 
 
 def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebook: Codebook) -> list[Verdict]:

@@ -194,3 +194,10 @@ def test_a_diagnosis_stated_while_asking_for_the_cpt_gets_no_verdict(parse, code
                                  "2022-03-01")
     verdicts = review(facts, checked.codes, checked.rejected, codebook)
     assert not any(codebook.get(v.code.split("-")[0]).system == "ICD-10-CM" for v in verdicts)
+
+
+def test_a_bare_code_the_denial_names_is_the_modified_line_it_denied():
+    lines = proposed_codes("remit: 22515 denied CO-4 - we billed 22514, 22515-51 for L3/L4 kypho. fix?")
+    assert [p.label for p in lines] == ["22514", "22515-51"]
+    both = proposed_codes("sent 22513 + 22513-59 for the two levels, denied")
+    assert [p.label for p in both] == ["22513", "22513-59"]
