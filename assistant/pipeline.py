@@ -75,6 +75,8 @@ class Assistant:
         return open_index(self.settings, self.codebook, progress=self.progress)
 
     def model(self):
+        if self._model_name is None and self.settings.llm_backend == "none":
+            self._model_name = "none"  # nothing to load: neither the backends nor LangChain are imported
         if self._model_name is None:
             from assistant.llm import chat_model  # LangChain and the model backends: only when a draft is wanted
 

@@ -60,9 +60,9 @@ def _imported(stderr: str) -> set[str]:
             if line.startswith("import time:") and line.count("|") == 2}
 
 
-def _cold_ask_imports(data_dir, *options: str) -> set[str]:
+def _cold_ask_imports(data_dir, *options: str, backend: str = "gguf") -> set[str]:
     """The top-level packages a one-shot `assistant ask` imports (the index built first, in another process)."""
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": "gguf"}
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": backend}
     subprocess.run([sys.executable, "-m", "assistant.cli", "index"], env=env, check=True, capture_output=True,
                    timeout=900)
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", "ask",
@@ -78,7 +78,8 @@ def test_a_cold_ask_imports_no_torch(data_dir):
     assert not imported & HEAVY, imported & HEAVY
 
 
-def test_a_cold_ask_without_the_model_imports_no_langchain(data_dir):
-    imported = _cold_ask_imports(data_dir, "--no-llm")
+@pytest.mark.parametrize(("options", "backend"), [(("--no-llm",), "gguf"), ((), "none")])
+def test_a_cold_ask_without_the_model_imports_no_langchain(data_dir, options, backend):
+    imported = _cold_ask_imports(data_dir, *options, backend=backend)
     assert {"numpy", "bm25s"} <= imported
     assert not imported & (HEAVY | {"langchain_core", "langsmith", "llama_cpp"}), imported
