@@ -62,7 +62,10 @@ def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
         except UnicodeDecodeError:
             _fail("the question is not valid UTF-8 text", 2)
     try:
-        answer = _assistant(progress=not as_json).ask(question, dos, use_llm=not no_llm)
+        assistant = _assistant(progress=not as_json)
+        if not no_llm:
+            assistant.prepare_draft()  # the model loads and reads the prompt's opening while the question is read
+        answer = assistant.ask(question, dos, use_llm=not no_llm)
     except InputError as exc:
         _fail(str(exc), 2)
     except (IndexCorruptError, CorpusError, ModelUnavailableError, ChromaServerError) as exc:

@@ -78,12 +78,23 @@ class GGUFChatModel(BaseChatModel):
 
     def _fit_threads(self, llama, readings: int | None = None) -> None:
         """Use the fixed count, or the usable cores no other runnable task wants (at least one)."""
-        wanted = self.threads or threads_for_answer(readings=readings)
+        self._use_threads(llama, self.threads or threads_for_answer(readings=readings))
+
+    def _use_threads(self, llama, wanted: int) -> None:
         if wanted != self._threads_set:
             from llama_cpp import llama_set_n_threads
 
             llama_set_n_threads(llama.ctx, wanted, wanted)
             self._threads_set = wanted
+
+    def prefill(self, messages: list[BaseMessage]) -> None:
+        """Load the model and evaluate the prompt that starts with `messages` (a draft's system message) on one
+        thread, beside whatever the process does meanwhile. llama.cpp keeps the longest common prefix of its
+        last prompt, so a draft whose prompt starts the same evaluates only the rest, as every draft after
+        the first already does in a long-lived process."""
+        llama = self._client()
+        self._use_threads(llama, 1)
+        llama.create_chat_completion(messages=self._messages(messages), max_tokens=1, temperature=0.0, top_k=1, seed=0)
 
     def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
         return [{"role": ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]

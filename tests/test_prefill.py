@@ -1,0 +1,54 @@
+"""A one-shot ask loads the embedded model and evaluates the drafts' fixed opening in the background while it
+reads the question and searches; the draft it then writes is the draft written without that head start."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.config import Settings
+from assistant.pipeline import Assistant
+
+DRAFT_SCRIPT = """
+import json, sys
+from assistant.pipeline import Assistant
+assistant = Assistant(progress=False)
+if sys.argv[1] == "prefill":
+    assistant.prepare_draft()
+pieces = []
+answer = assistant.ask("Kyphoplasty T12 and L1, codes?", "2025-03-01", on_token=pieces.append)
+print(json.dumps({"draft": "".join(pieces), "rejected": [r.code for r in answer.rejected],
+                  "passed": answer.llm.draft_passed, "answer": answer.answer}))
+"""
+
+
+def test_without_the_embedded_model_nothing_is_prepared(tmp_path):
+    assistant = Assistant(Settings.from_env(data_dir=tmp_path, llm_backend="none"), progress=False)
+    assistant.prepare_draft()
+    assert assistant._prefilling is None
+
+
+@pytest.mark.slow
+def test_a_prefilled_cold_draft_is_the_draft_written_without_it(real_assistant):
+    real_assistant.index  # noqa: B018 - the index is built before the cold processes open it
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(real_assistant.settings.data_dir), "ASSISTANT_LLM": "gguf",
+           "ASSISTANT_LLM_THREADS": "1"}  # one thread both ways: the comparison does not depend on the load
+    drafts = [json.loads(subprocess.run([sys.executable, "-c", DRAFT_SCRIPT, way], env=env, capture_output=True,
+                                        text=True, timeout=600, check=True).stdout) for way in ("cold", "prefill")]
+    assert drafts[0]["draft"]
+    assert drafts[0] == drafts[1]
+
+
+@pytest.mark.slow
+def test_prefilling_evaluates_the_system_message_once(real_assistant):
+    from assistant.chain import system_messages
+
+    model = real_assistant.model()
+    model.prefill(system_messages(real_assistant.settings.prompt))
+    llama = model._client()
+    evaluated = llama.n_tokens
+    assert evaluated > 20  # the system message's tokens (and one written token) are in the model's cache
+    model.prefill(system_messages(real_assistant.settings.prompt))
+    assert llama.n_tokens == evaluated
