@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from assistant import prompt_cache
 from assistant.config import Settings
 from assistant.errors import ModelUnavailableError
 from assistant.llm_threads import threads_for_answer, usable_cores
@@ -59,6 +60,7 @@ class GGUFChatModel(BaseChatModel):
     max_tokens: int = 64
     n_ctx: int = 2048
     threads: int | None = None
+    prefill_dir: Path | None = None  # where the state after a draft's opening is kept between processes
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _llama: Any = PrivateAttr(default=None)
     _threads_set: int = PrivateAttr(default=0)
@@ -91,10 +93,17 @@ class GGUFChatModel(BaseChatModel):
         """Load the model and evaluate the prompt that starts with `messages` (a draft's system message) on one
         thread, beside whatever the process does meanwhile. llama.cpp keeps the longest common prefix of its
         last prompt, so a draft whose prompt starts the same evaluates only the rest, as every draft after
-        the first already does in a long-lived process."""
+        the first already does in a long-lived process. With `prefill_dir` the state after the opening is
+        kept there and a later process reads it instead of evaluating the opening (assistant/prompt_cache.py)."""
         llama = self._client()
+        opening = self._messages(messages)
+        kept = self.prefill_dir and prompt_cache.state_file(self.prefill_dir, llama, self.model_path, self.n_ctx, opening)
+        if kept and prompt_cache.restore(llama, kept):
+            return
         self._use_threads(llama, 1)
-        llama.create_chat_completion(messages=self._messages(messages), max_tokens=1, temperature=0.0, top_k=1, seed=0)
+        llama.create_chat_completion(messages=opening, max_tokens=1, temperature=0.0, top_k=1, seed=0)
+        if kept:
+            prompt_cache.keep(llama, kept)
 
     def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
         return [{"role": ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
@@ -142,5 +151,6 @@ def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str]:
     path = settings.gguf_path or default_gguf_path()
     if not Path(path).is_file():
         raise ModelUnavailableError(f"no GGUF model file at {path} (ASSISTANT_GGUF_PATH)")
-    model = GGUFChatModel(model_path=path, max_tokens=settings.draft_tokens, threads=settings.llm_threads)
+    model = GGUFChatModel(model_path=path, max_tokens=settings.draft_tokens, threads=settings.llm_threads,
+                          prefill_dir=settings.data_dir / "prefill")
     return model, model.model_name

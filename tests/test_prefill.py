@@ -3,6 +3,7 @@ reads the question and searches; the draft it then writes is the draft written w
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -32,13 +33,25 @@ def test_without_the_embedded_model_nothing_is_prepared(tmp_path):
 
 @pytest.mark.slow
 def test_a_prefilled_cold_draft_is_the_draft_written_without_it(real_assistant):
+    """Three cold processes: no head start; the opening evaluated (and its state kept); the kept state read."""
+    settings = real_assistant.settings
     real_assistant.index  # noqa: B018 - the index is built before the cold processes open it
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(real_assistant.settings.data_dir), "ASSISTANT_LLM": "gguf",
-           "ASSISTANT_LLM_THREADS": "1"}  # one thread both ways: the comparison does not depend on the load
-    drafts = [json.loads(subprocess.run([sys.executable, "-c", DRAFT_SCRIPT, way], env=env, capture_output=True,
-                                        text=True, timeout=600, check=True).stdout) for way in ("cold", "prefill")]
-    assert drafts[0]["draft"]
-    assert drafts[0] == drafts[1]
+    shutil.rmtree(settings.data_dir / "prefill", ignore_errors=True)
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_LLM": "gguf",
+           "ASSISTANT_LLM_THREADS": "1"}  # one thread every way: the comparison does not depend on the load
+
+    def draft(way: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", DRAFT_SCRIPT, way], env=env, capture_output=True, text=True,
+                              timeout=600, check=True)
+        return json.loads(done.stdout)
+
+    cold = draft("cold")
+    assert cold["draft"]
+    assert draft("prefill") == cold
+    [kept] = (settings.data_dir / "prefill").glob("prefill-*.npz")
+    written = kept.stat().st_mtime_ns
+    assert draft("prefill") == cold
+    assert kept.stat().st_mtime_ns == written  # read, not evaluated and written again
 
 
 @pytest.mark.slow
