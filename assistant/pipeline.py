@@ -90,7 +90,8 @@ class Assistant:
 
     def prepare_draft(self) -> None:
         """Load the model and evaluate the drafts' fixed opening in the background: a one-shot `assistant ask`
-        does it while it reads the question and searches. The next answer waits for it to finish."""
+        does it while it reads the question and searches. The next answer waits for it to finish; a caller
+        that may end without an answer (a rejected question) calls await_prefill before it exits."""
         if self._prefilling is None and self.settings.llm_backend == "gguf":
             self._prefilling = threading.Thread(target=self._prefill, name="draft-prefill", daemon=True)
             self._prefilling.start()
@@ -104,7 +105,7 @@ class Assistant:
             with suppress(Exception):  # the draft asks the model again and reports its error
                 model.prefill(system_messages(self.settings.prompt))
 
-    def _await_prefill(self) -> None:
+    def await_prefill(self) -> None:
         if self._prefilling is not None:
             self._prefilling.join()
             self._prefilling = None
@@ -135,7 +136,7 @@ class Assistant:
                 rule = rule_in_case(facts, self.codebook, [d.code for d in derivation.codes])
             if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
                 rule = answer_from_passages(facts.question, passages)
-        self._await_prefill()
+        self.await_prefill()
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
             draft, draft_error = self._draft(model, facts, derivation, passages, on_token)

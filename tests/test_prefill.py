@@ -65,3 +65,12 @@ def test_prefilling_evaluates_the_system_message_once(real_assistant):
     assert evaluated > 20  # the system message's tokens (and one written token) are in the model's cache
     model.prefill(system_messages(real_assistant.settings.prompt))
     assert llama.n_tokens == evaluated
+
+
+def test_a_rejected_question_ends_cleanly_while_the_model_prepares(tmp_path):
+    """The one-shot ask waits for the background preparation before it exits with the error."""
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_LLM": "gguf"}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", " ", "--dos", "2025-03-01"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: the question is empty"
