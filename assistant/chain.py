@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
@@ -36,11 +35,6 @@ DRAFT_PROMPT = ChatPromptTemplate.from_messages([
 
 def draft_chain(model: BaseChatModel) -> Runnable:
     return DRAFT_PROMPT | model | StrOutputParser()
-
-
-def system_messages(profile: PromptProfile = COMPACT) -> list[BaseMessage]:
-    """The messages every draft under this profile starts with (what a model may evaluate ahead)."""
-    return DRAFT_PROMPT.messages[0].format_messages(answer_length=profile.answer_length)
 
 
 def draft_inputs(facts: Facts, derivation: Derivation, passages: list[Passage],

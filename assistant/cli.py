@@ -61,19 +61,12 @@ def ask(question: str, dos: str | None, as_json: bool, no_llm: bool) -> None:
             question = raw.decode("utf-8")
         except UnicodeDecodeError:
             _fail("the question is not valid UTF-8 text", 2)
-    assistant = None
     try:
-        assistant = _assistant(progress=not as_json)
-        if not no_llm:
-            assistant.prepare_draft()  # the model loads and reads the prompt's opening while the question is read
-        answer = assistant.ask(question, dos, use_llm=not no_llm)
+        answer = _assistant(progress=not as_json).ask(question, dos, use_llm=not no_llm)
     except InputError as exc:
         _fail(str(exc), 2)
     except (IndexCorruptError, CorpusError, ModelUnavailableError, ChromaServerError) as exc:
         _fail(str(exc), 1)
-    finally:
-        if assistant is not None:
-            assistant.await_prefill()  # never exit under a running evaluation
     if as_json:
         click.echo(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:

@@ -80,29 +80,24 @@ class GGUFChatModel(BaseChatModel):
 
     def _fit_threads(self, llama, readings: int | None = None) -> None:
         """Use the fixed count, or the usable cores no other runnable task wants (at least one)."""
-        self._use_threads(llama, self.threads or threads_for_answer(readings=readings))
-
-    def _use_threads(self, llama, wanted: int) -> None:
+        wanted = self.threads or threads_for_answer(readings=readings)
         if wanted != self._threads_set:
             from llama_cpp import llama_set_n_threads
 
             llama_set_n_threads(llama.ctx, wanted, wanted)
             self._threads_set = wanted
 
-    def prefill(self, messages: list[BaseMessage]) -> None:
-        """Load the model and evaluate the prompt that starts with `messages` (a draft's system message) on one
-        thread, beside whatever the process does meanwhile. llama.cpp keeps the longest common prefix of its
-        last prompt, so a draft whose prompt starts the same evaluates only the rest, as every draft after
-        the first already does in a long-lived process. With `prefill_dir` the state after the opening is
-        kept there and a later process reads it instead of evaluating the opening (assistant/prompt_cache.py)."""
-        llama = self._client()
-        opening = self._messages(messages)
-        kept = self.prefill_dir and prompt_cache.state_file(self.prefill_dir, llama, self.model_path, self.n_ctx, opening)
-        if kept and prompt_cache.restore(llama, kept):
+    def _start_from_kept_opening(self, llama, chat: list[dict[str, str]]) -> None:
+        """A model that has evaluated nothing yet starts from the state kept after the prompt's system message
+        (assistant/prompt_cache.py), or evaluates that message alone and keeps the state for the next process.
+        llama.cpp keeps the longest common prefix of its last prompt, so the draft then evaluates only the rest,
+        as every draft after the first already does in a long-lived process."""
+        if not self.prefill_dir or llama.n_tokens or not chat or chat[0]["role"] != "system":
             return
-        self._use_threads(llama, 1)
-        llama.create_chat_completion(messages=opening, max_tokens=1, temperature=0.0, top_k=1, seed=0)
-        if kept:
+        kept = prompt_cache.state_file(self.prefill_dir, llama, self.model_path, self.n_ctx, chat[:1])
+        if not prompt_cache.restore(llama, kept):
+            self._fit_threads(llama)
+            llama.create_chat_completion(messages=chat[:1], max_tokens=1, temperature=0.0, top_k=1, seed=0)
             prompt_cache.keep(llama, kept)
 
     def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -116,9 +111,11 @@ class GGUFChatModel(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llama = self._client()
+        chat = self._messages(messages)
+        self._start_from_kept_opening(llama, chat)
         self._fit_threads(llama)
         stream = llama.create_chat_completion(
-            messages=self._messages(messages), max_tokens=self.max_tokens, temperature=0.0, top_k=1,
+            messages=chat, max_tokens=self.max_tokens, temperature=0.0, top_k=1,
             seed=0, stop=stop, stream=True)
         for count, part in enumerate(stream, 1):
             if count % RECHECK_TOKENS == 0:

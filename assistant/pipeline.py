@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -62,7 +61,6 @@ class Assistant:
         self._model_name: str | None = None
         self._load_error: str | None = None  # the model could not be loaded: lasting, shown on every answer
         self.draft_errors = 0  # drafts the model failed to write (each answer was composed without it)
-        self._prefilling: threading.Thread | None = None
 
     @property
     def model_name(self) -> str:
@@ -87,28 +85,6 @@ class Assistant:
             except ModelUnavailableError as exc:
                 self._model, self._model_name, self._load_error = None, "none", str(exc)
         return self._model
-
-    def prepare_draft(self) -> None:
-        """Load the model and evaluate the drafts' fixed opening in the background: a one-shot `assistant ask`
-        does it while it reads the question and searches. The next answer waits for it to finish; a caller
-        that may end without an answer (a rejected question) calls await_prefill before it exits."""
-        if self._prefilling is None and self.settings.llm_backend == "gguf":
-            self._prefilling = threading.Thread(target=self._prefill, name="draft-prefill", daemon=True)
-            self._prefilling.start()
-
-    def _prefill(self) -> None:
-        from assistant.chain import system_messages
-        from assistant.llm import GGUFChatModel
-
-        model = self.model()
-        if isinstance(model, GGUFChatModel):
-            with suppress(Exception):  # the draft asks the model again and reports its error
-                model.prefill(system_messages(self.settings.prompt))
-
-    def await_prefill(self) -> None:
-        if self._prefilling is not None:
-            self._prefilling.join()
-            self._prefilling = None
 
     def ask(self, question: str, date_of_service: date | str | None = None, history: History | None = None, *,
             entitlements: Iterable[str] = TIERS, on_token: Callable[[str], None] | None = None,
@@ -136,7 +112,6 @@ class Assistant:
                 rule = rule_in_case(facts, self.codebook, [d.code for d in derivation.codes])
             if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
                 rule = answer_from_passages(facts.question, passages)
-        self.await_prefill()
         model = self.model() if use_llm and facts.in_scope else None
         with _timed(timings, "draft"):
             draft, draft_error = self._draft(model, facts, derivation, passages, on_token)

@@ -58,12 +58,3 @@ def test_the_full_profile_shows_whole_passages_with_titles_whole_reasons_and_ask
     assert compact_system.endswith("Answer in two or three short sentences.")
     assert full_system.replace(PROMPT_PROFILES["full"].answer_length, "") == \
         compact_system.replace(PROMPT_PROFILES["compact"].answer_length, "")  # one template, two fillings
-
-
-def test_every_draft_starts_with_the_system_messages_a_model_may_evaluate_ahead(parse, codebook):
-    from assistant.chain import system_messages
-
-    for profile in PROMPT_PROFILES.values():
-        facts = parse("Kyphoplasty T12 and L1, codes?", "2025-03-01")
-        prompt = DRAFT_PROMPT.format_messages(**draft_inputs(facts, codebook.derive(facts), [], profile))
-        assert system_messages(profile) == prompt[:1]
