@@ -27,8 +27,9 @@ import numpy as np
 from assistant.codebook import Codebook
 from assistant.config import PROJECT_ROOT, TIERS, Settings
 from assistant.corpus import Chunk, Doc, load_docs
+from assistant.embeddings import MiniLMEmbeddings
 from assistant.index_store import COLLECTION, COSINE, LocalStore, _chroma_client, _release
-from assistant.retrieval import MiniLMEmbeddings, _metadata, open_index, search
+from assistant.retrieval import _metadata, open_index, search
 from assistant.topics import TOPICS
 
 VECTOR_WIDTH = 384          # all-MiniLM-L6-v2's

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from assistant import prompt_cache
 from assistant.config import Settings
 from assistant.errors import ModelUnavailableError
 from assistant.llm_threads import threads_for_answer, usable_cores
@@ -59,6 +60,7 @@ class GGUFChatModel(BaseChatModel):
     max_tokens: int = 64
     n_ctx: int = 2048
     threads: int | None = None
+    prefill_dir: Path | None = None  # where the state after a draft's opening is kept between processes
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _llama: Any = PrivateAttr(default=None)
     _threads_set: int = PrivateAttr(default=0)
@@ -85,6 +87,19 @@ class GGUFChatModel(BaseChatModel):
             llama_set_n_threads(llama.ctx, wanted, wanted)
             self._threads_set = wanted
 
+    def _start_from_kept_opening(self, llama, chat: list[dict[str, str]]) -> None:
+        """A model that has evaluated nothing yet starts from the state kept after the prompt's system message
+        (assistant/prompt_cache.py), or evaluates that message alone and keeps the state for the next process.
+        llama.cpp keeps the longest common prefix of its last prompt, so the draft then evaluates only the rest,
+        as every draft after the first already does in a long-lived process."""
+        if not self.prefill_dir or llama.n_tokens or not chat or chat[0]["role"] != "system":
+            return
+        kept = prompt_cache.state_file(self.prefill_dir, llama, self.model_path, self.n_ctx, chat[:1])
+        if not prompt_cache.restore(llama, kept):
+            self._fit_threads(llama)
+            llama.create_chat_completion(messages=chat[:1], max_tokens=1, temperature=0.0, top_k=1, seed=0)
+            prompt_cache.keep(llama, kept)
+
     def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
         return [{"role": ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
@@ -96,9 +111,11 @@ class GGUFChatModel(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llama = self._client()
+        chat = self._messages(messages)
+        self._start_from_kept_opening(llama, chat)
         self._fit_threads(llama)
         stream = llama.create_chat_completion(
-            messages=self._messages(messages), max_tokens=self.max_tokens, temperature=0.0, top_k=1,
+            messages=chat, max_tokens=self.max_tokens, temperature=0.0, top_k=1,
             seed=0, stop=stop, stream=True)
         for count, part in enumerate(stream, 1):
             if count % RECHECK_TOKENS == 0:
@@ -131,5 +148,6 @@ def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str]:
     path = settings.gguf_path or default_gguf_path()
     if not Path(path).is_file():
         raise ModelUnavailableError(f"no GGUF model file at {path} (ASSISTANT_GGUF_PATH)")
-    model = GGUFChatModel(model_path=path, max_tokens=settings.draft_tokens, threads=settings.llm_threads)
+    model = GGUFChatModel(model_path=path, max_tokens=settings.draft_tokens, threads=settings.llm_threads,
+                          prefill_dir=settings.data_dir / "prefill")
     return model, model.model_name

