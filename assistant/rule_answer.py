@@ -133,7 +133,10 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements += _tabular(asks, facts, codebook)
     definition = _defined(facts, codebook)
     if "documentation" in asks:
-        statements += _documentation(facts, codebook, named)
+        record = _documentation(facts, codebook, named)
+        statements += record
+        if record and definition and not _is_definition_question(facts):
+            definition = []   # "besides the pain scores, what must be documented?": the record rule leads
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -456,6 +459,10 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
                            f"({unlisted.description}).")
     return out
+
+
+def _is_definition_question(facts: Facts) -> bool:
+    return "define" in facts.rule_asks
 
 
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:
