@@ -417,7 +417,9 @@ class Codebook:
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
         if facts.unknown_count and facts.procedures and asks_for_the_case:
             return "count"
-        if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case:
+        about_the_diagnosis = "diagnosis" in (facts.focus, facts.billing_scope)   # M80.08XA needs no level
+        if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case \
+                and not about_the_diagnosis:
             return "level"
         if not facts.bodies and (facts.asks_for_diagnosis or facts.asks_for_codes) and self._level_decides(facts):
             return "level"    # "kypho for a compression fx after a fall, what icd10?": S22/S32 go by the level
