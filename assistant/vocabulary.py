@@ -18,8 +18,8 @@ CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b|(?<![/-])(?<!\d\.)\b(0\
 TIME_RANGE = re.compile(r"(?<![\d/-])([01]\d|2[0-3])([0-5]\d)\s*[-–]\s*([01]\d|2[0-3])([0-5]\d)(?![\d/-])")
 CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
 # Shapes of codes, numbers and modifiers (structure, not language): the reader finds them as mentions ("shape.modifier",
-# ...) that the phrases of corpus/language/terms/ build on ("modifier @shape.modifier"); SHAPE_EXAMPLES shows what each
-# reads.
+# ...) that the phrases of corpus/language/terms/ build on ("modifier @shape.modifier"); corpus/language/shapes.yaml
+# shows what each reads.
 MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
 SHAPES = {
     # a CPT, HCPCS or ICD-10-CM code in either case, as coders type it ("0200t", "z87.310")
@@ -39,20 +39,6 @@ SHAPES = {
     "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
 }
 CODE_PATTERN = SHAPES["shape.code"]
-# What each shape reads in a text (tests/test_language.py runs every one)
-SHAPE_EXAMPLES: dict[str, dict[str, list[str]]] = {
-    "shape.code": {"sent 22513 + 22513-59, denied": ["22513", "22513"], "0200t x2 and z87.310": ["0200t", "z87.310"],
-                   "M80.08XA, Z85.3, G0260 and 0201T": ["M80.08XA", "Z85.3", "G0260", "0201T"], "M48.5-": ["M48.5-"],
-                   "T12 fx on 2010-11-05, 15 min": [], "22513x2 or 225134": []},
-    "shape.number": {"kypho at 3 levels, 15 min": ["3", "15"], "38min and 1234 units": []},
-    "shape.quantity": {"38min, 1.5 min, 1234 min": ["38", "1", "5"], "T12 L1": []},
-    "shape.modifier": {"modifier 59 or xs, and TC": ["59", "xs", "TC"], "22513-59": ["59"],
-                       "1.59 or 159": []},
-    "shape.x_modifier": {"XS or xu": ["XS", "xu"], "XA": []},
-    "shape.code_modifier": {"20225-59 and 0200T-XS": ["20225-59", "0200T-XS"], "2010-11-05": []},
-    "shape.dash_modifier": {"add -59 and - XS": ["-59", "- XS"], "22513-59": []},
-    "shape.dash_modifier_end": {"does it get -50?": ["-50"], "add -59 on 22515": []},
-}
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import yaml
 
+from assistant.config import PROJECT_ROOT
 from assistant.dates import date_of_service
 from assistant.reader import Reader, reader
 from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
 from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.reader.tokens import tokenize
-from assistant.vocabulary import SHAPE_EXAMPLES, SHAPES
+from assistant.vocabulary import SHAPES
 
 LANGUAGE = Language.load()
 
@@ -222,6 +224,9 @@ def test_a_month_example_is_a_date_of_service_in_that_month(month, text):
 def test_a_word_that_starts_like_a_month_is_no_month():
     _, note, _ = date_of_service(["could be 2014 or maybe 2015"], None, date(2026, 11, 28))
     assert note == "two possible dates of service: 2014-07-01 or 2015-07-01"
+
+
+SHAPE_EXAMPLES = yaml.safe_load((PROJECT_ROOT / "corpus" / "language" / "shapes.yaml").read_text(encoding="utf-8"))
 
 
 def _shape_cases():
