@@ -186,6 +186,7 @@ class Codebook:
         self.seventh = sorted(seventh or [], key=lambda r: -len(r.category))  # most specific category first
         self.entries = {e.code: e for e in self._expand(entries)}
         self.conditions = conditions
+        self.condition = {c.id: c for c in conditions}
         self.encounters = encounters
         self.supported_from = supported_from
 
@@ -387,13 +388,12 @@ class Codebook:
 
     def _unsettled_condition(self, facts: Facts) -> str | None:
         """The clarification a stated condition asks for (two causes of the fracture, neither tied to it)."""
-        by_id = {c.id: c for c in self.conditions}
-        return next((by_id[c].asks for c in facts.conditions if by_id[c].asks), None)
+        return next((self.condition[c].asks for c in facts.conditions if self.condition[c].asks), None)
 
     def _level_decides(self, facts: Facts) -> bool:
         """A diagnosis the question states whose code depends on the level or region, none of which is named."""
-        by_id = {c.id: c for c in self.conditions}
-        return any(by_id[c].by_level or (by_id[c].by_region and not facts.regions) for c in facts.conditions)
+        return any(self.condition[c].by_level or (self.condition[c].by_region and not facts.regions)
+                   for c in facts.conditions)
 
     def _named_out_of_date(self, facts: Facts) -> list[CodeEntry]:
         """The procedure and service codes the coder names that are not valid on the date the answer assumed."""
@@ -697,9 +697,8 @@ class Codebook:
         if day < ICD10_START:
             result.warnings.append("ICD-10-CM applies from 2015-10-01; diagnoses before then were coded in ICD-9-CM")
             return
-        by_id = {c.id: c for c in self.conditions}
         for cid in facts.conditions:
-            condition = by_id[cid]
+            condition = self.condition[cid]
             codes = list(condition.codes)
             if condition.by_region:
                 codes += [condition.by_region[r] for r in facts.regions if r in condition.by_region]

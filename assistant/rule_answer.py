@@ -135,7 +135,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
         statements += record
-        if record and definition and not _is_definition_question(facts):
+        if record and definition and "define" not in facts.rule_asks:
             definition = []   # "besides the pain scores, what must be documented?": the record rule leads
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
@@ -412,8 +412,9 @@ def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEnt
 
 def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
     asked = [m for m in facts.mentioned_modifiers if (mod := codebook.get(m)) and mod.system == "modifier"]
-    attached = {m for p in proposed_codes(facts.question) if p.code == entry.code for m in p.modifiers}
-    elsewhere = {m for p in proposed_codes(facts.question) if p.code != entry.code for m in p.modifiers}
+    proposed = proposed_codes(facts.question)
+    attached = {m for p in proposed if p.code == entry.code for m in p.modifiers}
+    elsewhere = {m for p in proposed if p.code != entry.code for m in p.modifiers}
     asked = [m for m in asked if m in attached or m not in elsewhere]   # "20225-59" asks 59 about 20225 only
     out = []
     for code in asked:
@@ -459,10 +460,6 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
                            f"({unlisted.description}).")
     return out
-
-
-def _is_definition_question(facts: Facts) -> bool:
-    return "define" in facts.rule_asks
 
 
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from assistant.config import PROJECT_ROOT
 from assistant.yamlfile import safe_load
@@ -71,6 +71,7 @@ class ContextRule(BaseModel):
 class Language(BaseModel):
     terms: list[Term]
     rules: list[ContextRule]
+    _words: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)   # words_of, read on every question
 
     @classmethod
     def load(cls, directory: Path = LANGUAGE_DIR) -> Language:
@@ -81,7 +82,10 @@ class Language(BaseModel):
 
     def words_of(self, concept: str) -> frozenset[str]:
         """The forms of a concept as single words (a list's joining words: ",", "and", "thru")."""
-        return frozenset(f.strip().lower() for t in self.terms if t.concept == concept for f in t.forms)
+        if concept not in self._words:
+            self._words[concept] = frozenset(f.strip().lower() for t in self.terms if t.concept == concept
+                                             for f in t.forms)
+        return self._words[concept]
 
     def ignored_in(self) -> dict[str, set[str]]:
         """The contexts in which each concept's mentions are dropped, for the concepts that have any."""
