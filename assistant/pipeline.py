@@ -31,7 +31,7 @@ from assistant.errors import ModelUnavailableError
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
-from assistant.rule_answer import answer_from_passages, answer_rule, rule_in_case
+from assistant.rule_answer import answer_from_passages, answer_rule, defines_a_term, rule_in_case
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -105,8 +105,9 @@ class Assistant:
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
             a_case = bool(facts.bodies) or (facts.unknown_count and bool(facts.procedures))   # "VP 2 levels"
+            a_choice = a_case and facts.codes_offered and not defines_a_term(facts, self.codebook)
             if rule and derivation.clarification and (not rule.statements or (a_case and not asked_a_rule)
-                                                      or (a_case and facts.codes_offered)):
+                                                      or a_choice):
                 rule = None  # a case that lacks a fact, with no rule asked (or a choice of its codes): ask the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed

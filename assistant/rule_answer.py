@@ -462,17 +462,24 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
     return out
 
 
+def defines_a_term(facts: Facts, codebook: Codebook) -> bool:
+    """"why are 0200T/0201T 'T' codes?": the codes named are the subject of a definition, not a choice for a case."""
+    return "define" in facts.rule_asks and bool(_defined(facts, codebook))
+
+
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     """A question asking what a term means, answered from the definitions table ("what's a cat III code?")."""
-    define = "define" in facts.rule_asks and not (facts.mentioned_codes and len(facts.rule_asks) > 1)
-    concepts = {m.concept for m in reader().read(facts.question).mentions}  # "whats the add on code that goes
-    found = codebook.definition(concepts, define)                          # with 99152?" asks the pair
+    reading = reader().read(facts.question)
+    # "whats the add on code that goes with 99152?" asks the pair; "what does Category III mean?" the term
+    means_a_term = reading.has("term") and reading.has("ask.meaning")
+    define = "define" in facts.rule_asks and (means_a_term or not (facts.mentioned_codes and len(facts.rule_asks) > 1))
+    concepts = {m.concept for m in reading.mentions}
+    found = codebook.definition(concepts, define)
     if found is None:
         return []
     families = {t for t in found.terms if t.startswith("procedure.")}
     named = {c for c in concepts if c.startswith("procedure.")}
-    about_the_family = found.answers == "define" and (families != named
-                                                      or not reader().read(facts.question).has("ask.meaning"))
+    about_the_family = found.answers == "define" and (families != named or not reading.has("ask.meaning"))
     if families and (any(b.name for b in facts.bodies) or about_the_family):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
     return [found.definition[0].upper() + found.definition[1:] + "."]
