@@ -284,8 +284,10 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         return "Outside this assistant's scope (vertebroplasty, vertebral augmentation and sacral augmentation coding)."
     if derivation.clarification:
         return f"I need one more fact: {derivation.clarification}"
+    dx_note = derivation.diagnosis_note if facts.asks_for_diagnosis or facts.focus == "diagnosis" else None
     if codes:
-        text = _yes_or_no(facts, codes, codebook) + _focus_sentence(facts, codes, codebook) + \
+        lead = f"For the diagnosis: {dx_note}. " if dx_note else _focus_sentence(facts, codes, codebook)
+        text = _yes_or_no(facts, codes, codebook) + lead + \
             f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct"]
         if changes:
@@ -295,6 +297,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         elif rule and rule.statements:                      # the rule the question asks about the case, first
             text = f"{rule.summary} {text}"
         return text
+    if dx_note:       # "kypho 9/22/2015 - M80 or still ICD-9?": the code set of the date answers first
+        return f"{dx_note[0].upper()}{dx_note[1:]}." + (f" {rule.summary}" if rule else "")
     if rule:
         return rule.summary
     if derivation.warnings and (facts.is_scenario or facts.sedation_minutes is not None):

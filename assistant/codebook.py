@@ -144,6 +144,7 @@ class Derivation(BaseModel):
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
     omitted: dict[str, str] = Field(default_factory=dict)  # code -> why an omit_when rule left it off
+    diagnosis_note: str | None = None  # why no diagnosis code is derived for a diagnosis stated (a pre-ICD-10 date)
 
 
 DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
@@ -695,7 +696,9 @@ class Codebook:
             return
         day = facts.date_of_service
         if day < ICD10_START:
-            result.warnings.append("ICD-10-CM applies from 2015-10-01; diagnoses before then were coded in ICD-9-CM")
+            result.diagnosis_note = (f"ICD-10-CM applies to dates of service from {ICD10_START.isoformat()}; on "
+                                     f"{day.isoformat()} the diagnosis is coded in ICD-9-CM, which this table does not hold")
+            result.warnings.append(result.diagnosis_note)
             return
         for cid in facts.conditions:
             condition = self.condition[cid]

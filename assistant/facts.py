@@ -14,6 +14,7 @@ from assistant.dates import NO_DATE_NOTE, date_of_service, parse_date_argument
 from assistant.errors import InputError
 from assistant.reader import Mention, Reading, reader
 from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
+from assistant.reader.tokens import Token
 from assistant.vocabulary import (
     CLAUSE_BREAK,
     CLOCK_TIME,
@@ -721,10 +722,15 @@ def stated(reading: Reading, term: TermRef) -> list[Mention]:
 
 
 def _nearest_in_sentence(reading: Reading, anchor: Mention, concept: str) -> Mention | None:
-    """The mention of a concept nearest the anchor with no full stop between them."""
+    """The mention of a concept nearest the anchor with no full stop between them (the dot inside "M81.0" or
+    "2.5" ends nothing)."""
     near = [m for m in reading.found(concept) if not any(
-        t.text == "." for t in reading.tokens[min(m.last, anchor.last) + 1:max(m.first, anchor.first)])]
+        _full_stop(reading, t) for t in reading.tokens[min(m.last, anchor.last) + 1:max(m.first, anchor.first)])]
     return min(near, key=lambda m: abs(m.start - anchor.start), default=None)
+
+
+def _full_stop(reading: Reading, token: Token) -> bool:
+    return token.text == "." and not reading.text[token.end:token.end + 1].isalnum()
 
 
 def _encounter(reading: Reading, left_out: list[tuple[int, int]], encounters: EncounterTerms) -> str:

@@ -123,7 +123,9 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not is_rule_question(facts, case_undecided, codebook):
         return None
     asks = rule_asks(facts, case_undecided, codebook)
-    named = _named(facts, codebook)
+    if {"start", "includes"} <= set(asks) and facts.services:   # "since when does 22520 say biopsy included?":
+        asks = ["includes"] + [a for a in asks if a != "includes"]   # the inclusion, whose reason dates it
+    named = _asked_first(facts.question, _named(facts, codebook)) if "modifier" in asks else _named(facts, codebook)
     subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
@@ -135,8 +137,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
         statements += record
-        if record and definition and "define" not in facts.rule_asks:
-            definition = []   # "besides the pain scores, what must be documented?": the record rule leads
+        if record and definition and not reader().read(facts.question).has("ask.meaning"):
+            definition = []   # "besides the pain scores, what does the LCD want documented?": the record rule leads
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -171,7 +173,7 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     definition = _defined(facts, codebook)   # "what counts as a fragility fx? doc wrote 'fragility fx L1'"
     if not asks and not definition:
         return None
-    named = _named(facts, codebook)
+    named = _asked_first(facts.question, _named(facts, codebook)) if "modifier" in asks else _named(facts, codebook)
     focused = [e for c in case_codes if (e := codebook.get(c)) and e.family in SERVICE_FAMILIES.get(facts.focus or "", ())]
     subjects = named or focused or [e for c in case_codes
                                     if (e := codebook.get(c)) and e.role == "primary" and e.regions]
@@ -194,6 +196,12 @@ def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer |
 def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
     """The table entries the question names."""
     return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
+
+
+def _asked_first(question: str, named: list[CodeEntry]) -> list[CodeEntry]:
+    """"billing 22511 + 22512 x2. do the 22512 lines need 59?": the codes the question sentence itself names lead."""
+    asked = question[question.rfind(". ", 0, question.rfind("?")) + 1:] if "?" in question else ""
+    return sorted(named, key=lambda e: e.code not in asked)
 
 
 def _service_subjects(asks: list[str], facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:

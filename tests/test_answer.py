@@ -52,3 +52,11 @@ def test_a_coded_case_asking_what_to_send_gets_the_sources_sentences_after_the_c
     rule = RuleAnswer(summary="Send the op note. [doc-1]", quotes=[Quote(text="Send the op note.", doc_id="doc-1")])
     summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook, rule)
     assert summary.startswith("Report ") and summary.endswith("Send the op note. [doc-1]")
+
+
+def test_a_diagnosis_asked_before_icd10_says_which_code_set_applies(parse, codebook):
+    facts = parse("kypho T12 for osteoporotic fx, dx code? DOS 2013")
+    derivation = codebook.derive(facts)
+    assert not any(codebook.get(d.code).system == "ICD-10-CM" for d in derivation.codes)
+    summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook)
+    assert summary.startswith("For the diagnosis: ICD-10-CM applies") and "ICD-9-CM" in summary

@@ -452,3 +452,8 @@ def test_sedation_under_a_number_of_minutes_is_below_it(parse):
 def test_ranges_of_levels_with_words_and_with_dashes(text, ranges):
     found = level_ranges(reader().read(text), text)
     assert [(text[r.start:r.end], r.first.name, r.last.name) for r in found] == ranges
+
+
+def test_the_dot_inside_a_code_does_not_end_the_sentence(parse, codebook):
+    facts = parse("osteoporosis pt (M81.0) w/ old healed vertebral fx from years ago, nothing acute - anything to add?")
+    assert {"osteoporosis_without_current_fracture", "healed_osteoporosis_fracture_history"} <= set(facts.conditions)

@@ -342,3 +342,45 @@ def test_a_procedure_family_is_defined_only_when_its_meaning_is_asked(parse, cod
     assert meaning and meaning.summary.startswith(found.definition[:30])
     a_case = parse("whats the code for sacroplasty both sides 2019?", "2019-06-01")
     assert not answer_rule(a_case, codebook, [], case_undecided=False)
+
+
+def test_codes_for_a_procedure_with_no_case_facts_list_its_family(parse, codebook):
+    day = date(2022, 5, 1)
+    facts = parse("codes for sacroplasty 2022?", day.isoformat())
+    assert "family" in rule_asks(facts, True, codebook)
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    assert all(e.code in rule.summary for e in codebook.where(day, family="sacral_augmentation"))
+
+
+def test_a_term_asked_about_leads_even_when_codes_are_named(parse, codebook):
+    cat_iii = [e.code for e in codebook.where(date(2024, 5, 1), family="sacral_augmentation")]
+    facts = parse(f"why are sacroplasty codes {'/'.join(cat_iii)} 'T' codes - what does Category III mean for us?",
+                  "2024-05-01")
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    assert rule.summary.startswith("Category III")
+
+
+def test_a_modifier_question_about_the_add_on_lines_answers_about_the_add_on(parse, codebook):
+    day = date(2024, 5, 1)
+    primary, add_on = (_entry(codebook, "vertebroplasty", role, day) for role in ("primary", "add_on"))
+    facts = parse(f"vertebroplasty L3-L5, billing {primary.code} + {add_on.code} x2. do the {add_on.code} lines "
+                  "need 59 or 51?", day.isoformat())
+    rule = rule_in_case(facts, codebook, [d.code for d in codebook.derive(facts).codes])
+    first = rule.statements[0]
+    assert f"does not apply to {add_on.code}" in first and primary.code not in first
+
+
+def test_when_an_inclusion_began_is_answered_by_the_inclusion(parse, codebook):
+    old = [e for e in codebook.entries.values() if e.family == "vertebroplasty" and e.effective_to
+           and any(i.scope == "same_level" for i in e.includes)]
+    facts = parse(f"In what year did CPT add the 'bone biopsy included when performed' wording to the "
+                  f"vertebroplasty codes {old[0].code}-{old[-1].code}?", "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    reason = next(i.reason for i in old[0].includes if i.scope == "same_level")
+    assert reason in rule.summary.split(". ")[0]
+
+
+def test_an_auditors_question_on_the_lcd_gets_the_coverage_record(parse, codebook):
+    facts = parse("auditor says our kypho notes don't meet LCD - what pain measurement needs to be in the chart?")
+    rule = answer_rule(facts, codebook, [])
+    assert codebook.record_rule("coverage", facts.date_of_service).record in rule.summary
