@@ -53,7 +53,7 @@ def index_build(settings: Settings) -> dict[str, float]:
     return {"chunks": report.chunks, "seconds": report.seconds, "incremental_seconds": again.seconds}
 
 
-def run(count: int = 40, cold_runs: int = 3) -> str:
+def run(count: int = 40, cold_runs: int = 5) -> str:
     settings = Settings.from_env()
     Assistant(settings, progress=True).index  # noqa: B018 - make sure the index exists first
     build = index_build(settings)
