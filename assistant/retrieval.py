@@ -23,7 +23,7 @@ from assistant.corpus import Chunk, chunk, index_docs
 from assistant.errors import ChromaServerError, IndexCorruptError
 from assistant.fusion import fuse
 from assistant.index_store import CHUNK_KEY, SEQ_KEY, IndexStore, LocalStore, index_store
-from assistant.lexical import Lexical
+from assistant.lexical import LEXICAL_DIR, Lexical
 from assistant.minilm import embed_query
 from assistant.vector_search import VectorSearch
 
@@ -139,7 +139,7 @@ class SearchIndex:
 
 
 @lru_cache(maxsize=4)
-def _search_index(store: IndexStore, name: str) -> SearchIndex:
+def _search_index(store: IndexStore, name: str, lexical_dir: Path | None = None) -> SearchIndex:
     try:
         chunks, vectors = store.load(name)
         if vectors.count() != len(chunks):
@@ -148,7 +148,7 @@ def _search_index(store: IndexStore, name: str) -> SearchIndex:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means the index is unusable
         raise IndexCorruptError(store.location(name), exc) from exc
-    return SearchIndex(chunks=chunks, vectors=vectors, lexical=Lexical([c.text for c in chunks]),
+    return SearchIndex(chunks=chunks, vectors=vectors, lexical=Lexical.cached([c.text for c in chunks], lexical_dir),
                        table=ChunkTable(chunks))
 
 
@@ -159,7 +159,7 @@ def open_index(settings: Settings, codebook: Codebook, progress: bool = True) ->
     if name is None:
         build_index(settings, codebook, progress=progress)
         name = store.current()
-    return _search_index(store, name)
+    return _search_index(store, name, settings.data_dir / LEXICAL_DIR)
 
 
 def _vector_ranking(index: SearchIndex, embedding: list[float], tiers: list[str], day: date,

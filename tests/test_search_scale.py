@@ -91,16 +91,34 @@ def synthetic(material) -> list[Chunk]:
 def test_lexical_scores_are_okapi_bm25():
     texts = ["the cement was injected at L1 and the L1 body", "the balloon at T12", "the T12 body and L1",
              "biopsy of the bone", "the the the", "nothing alike here at all"]
-    lexical, reference = Lexical(texts), ReferenceOkapi(texts)
+    lexical, reference = Lexical.build(texts), ReferenceOkapi(texts)
     # "the" is in more than half the texts (floored idf), "l1" is asked twice, "zebra" is unknown
     for query in ("the L1 L1 body", "balloon zebra", "zebra", "", "the", "cement biopsy T12"):
         assert np.allclose(lexical.scores(query), reference.scores(query), rtol=1e-12, atol=1e-12), query
 
 
+def test_a_kept_matrix_scores_exactly_as_the_one_built_and_a_damaged_one_is_built_again(synthetic, tmp_path):
+    texts = [c.text for c in synthetic]
+    built = Lexical.build(texts)
+    Lexical.cached(texts, tmp_path)                   # builds and keeps
+    kept = list(tmp_path.glob("bm25-*.npz"))
+    assert len(kept) == 1
+    read = Lexical.cached(texts, tmp_path)            # reads what was kept
+    queries = [" ".join(t.split()[:6]) for t in texts[:40]] + ["kyphoplasty T12 L1 L1", "zebra"]
+    assert all(np.array_equal(read.scores(q), built.scores(q)) for q in queries)
+    kept[0].write_bytes(b"not a matrix")
+    again = Lexical.cached(texts, tmp_path)
+    assert np.array_equal(again.scores(queries[0]), built.scores(queries[0]))
+    assert kept[0].read_bytes() != b"not a matrix"     # replaced by a good one
+    for n in range(5):                                 # other texts name other files; only the newest few stay
+        Lexical.cached(texts[n:], tmp_path)
+    assert len(list(tmp_path.glob("bm25-*.npz"))) == 3
+
+
 def test_lexical_ranking_keeps_corpus_order_on_ties():
     texts = ["spine x", "other x", "spine x", "spine x", "other y", "spine x", "a b", "c d", "e f", "g h"]
     allowed = np.array([True, True, False, True, True, True, True, True, True, True])
-    lexical = Lexical(texts)
+    lexical = Lexical.build(texts)
     assert lexical.ranking("spine", allowed, 2).tolist() == [0, 3]  # three tie, two wanted
     assert lexical.ranking("spine other", allowed, 10).tolist() == [1, 4, 0, 3, 5]  # "other" is rarer
 
