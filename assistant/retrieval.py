@@ -83,6 +83,8 @@ def build_index(settings: Settings, codebook: Codebook, *, rebuild: bool = False
         raise
     store.retire(replaced)
     _search_index.cache_clear()
+    if _lexical_dir(settings):
+        Lexical.cached([c.text for c in chunks], _lexical_dir(settings))   # the first answer then reads it
     return BuildReport(chunks=len(chunks), embedded=embedded, removed=removed, unchanged=len(chunks) - embedded,
                        seconds=round(time.perf_counter() - started, 2), path=store.location(name))
 
@@ -159,7 +161,13 @@ def open_index(settings: Settings, codebook: Codebook, progress: bool = True) ->
     if name is None:
         build_index(settings, codebook, progress=progress)
         name = store.current()
-    return _search_index(store, name, settings.data_dir / LEXICAL_DIR)
+    return _search_index(store, name, _lexical_dir(settings))
+
+
+def _lexical_dir(settings: Settings) -> Path | None:
+    """Where BM25 matrices are kept: none for a worker of a shared Chroma server, which keeps nothing on its
+    own disk and builds the matrix when it opens the index."""
+    return None if settings.chroma_url else settings.data_dir / LEXICAL_DIR
 
 
 def _vector_ranking(index: SearchIndex, embedding: list[float], tiers: list[str], day: date,

@@ -74,12 +74,13 @@ def _cold_ask_imports(data_dir, *options: str, backend: str = "gguf") -> set[str
 
 def test_a_cold_ask_imports_no_torch(data_dir):
     imported = _cold_ask_imports(data_dir)
-    assert {"llama_cpp", "numpy", "bm25s", "langchain_core"} <= imported  # the parse found the real imports
+    assert {"llama_cpp", "numpy", "langchain_core"} <= imported  # the parse found the real imports
     assert not imported & HEAVY, imported & HEAVY
+    assert "bm25s" not in imported   # the BM25 matrix is read from <data_dir>/lexical/, not built
 
 
 @pytest.mark.parametrize(("options", "backend"), [(("--no-llm",), "gguf"), ((), "none")])
 def test_a_cold_ask_without_the_model_imports_no_langchain(data_dir, options, backend):
     imported = _cold_ask_imports(data_dir, *options, backend=backend)
-    assert {"numpy", "bm25s"} <= imported
-    assert not imported & (HEAVY | {"langchain_core", "langsmith", "llama_cpp"}), imported
+    assert "numpy" in imported
+    assert not imported & (HEAVY | {"langchain_core", "langsmith", "llama_cpp", "bm25s", "scipy"}), imported
