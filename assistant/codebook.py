@@ -412,7 +412,7 @@ class Codebook:
             return "date"     # "billing 22523 + 72291 for a kypho T9, right?": an old claim, its date decides
         spinal = any(b.region != "sacral" for b in facts.bodies)
         biopsy_code_named = any((e := self.get(c)) and e.family == "biopsy" for c in facts.mentioned_codes)
-        if facts.biopsy and not facts.biopsy_levels and not facts.biopsy_same_site and spinal \
+        if facts.biopsy and not (facts.biopsy_levels or facts.biopsy_same_site or facts.biopsy_other_site) and spinal \
                 and biopsy_code_named and facts.is_scenario:
             return "biopsy_level"
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
@@ -587,8 +587,10 @@ class Codebook:
         treated = {b.name for b in facts.bodies if b.name}
         other = [lv for lv in facts.biopsy_levels if lv not in treated]
         same = [lv for lv in facts.biopsy_levels if lv in treated]
+        if facts.biopsy_other_site and not facts.biopsy_levels:
+            other = ["a level not treated, not named"]     # "bx of a different level"
         biopsy = self.where(day, family="biopsy")[0]
-        if same or not facts.biopsy_levels:
+        if same or not (facts.biopsy_levels or facts.biopsy_other_site):
             where = ", ".join(same) if same else "the treated level"
             if self._included_in_derived(biopsy.code, day, result):
                 result.warnings.append(

@@ -47,6 +47,7 @@ class Facts(BaseModel):
     biopsy: bool = False
     biopsy_levels: list[str] = Field(default_factory=list)
     biopsy_same_site: bool = False
+    biopsy_other_site: bool = False      # "bx of a different level": an untreated level, not named
     imaging: str | None = None
     imaging_by_other: bool = False
     sedation: bool = False
@@ -211,6 +212,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         unknown_count=unknown_count,
         biopsy=reading.has("service.biopsy", outside=("negated",)),
         biopsy_same_site=reading.has("biopsy.same_site"),
+        biopsy_other_site=reading.has("biopsy.other_site", outside=("negated",)),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
         imaging_by_other=_imaging_by_other(reading),

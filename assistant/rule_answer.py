@@ -198,9 +198,16 @@ def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
     return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
 
 
+CLAUSE_MARKS = (". ", ", ", " - ", "; ")   # what ends the clause before a question's last "?"
+
+
 def _asked_first(question: str, named: list[CodeEntry]) -> list[CodeEntry]:
     """"billing 22511 + 22512 x2. do the 22512 lines need 59?": the codes the question sentence itself names lead."""
-    asked = question[question.rfind(". ", 0, question.rfind("?")) + 1:] if "?" in question else ""
+    end = question.rfind("?")
+    if end < 0:
+        return named
+    start = max(question.rfind(mark, 0, end) for mark in CLAUSE_MARKS)
+    asked = question[start + 1:end]
     return sorted(named, key=lambda e: e.code not in asked)
 
 
@@ -433,7 +440,7 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
             continue
         refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
                    or (mod.only_on_families and entry.family not in mod.only_on_families))
-        add_on = f" ({entry.code} is an add-on code: its units need no modifier)" if refused and \
+        add_on = f" ({entry.code} is an add-on code: its units do not need a modifier)" if refused and \
             entry.role == "add_on" else ""
         if refused:
             out.append(f"No: modifier {code} ({mod.description.lower()}) does not apply to {entry.code}{add_on}; "

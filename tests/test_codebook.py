@@ -397,3 +397,13 @@ def test_a_diagnosis_that_goes_by_level_asks_the_level(derive):
 def test_codes_offered_as_alternatives_are_read(parse):
     assert parse("VP 2 levels for path fx from mets. 22510 or 22511 for the primary??", "2022-03-30").codes_offered
     assert not parse("billed 22513 and 22515 for T12 and L1", "2022-03-30").codes_offered
+
+
+def test_a_biopsy_of_an_unnamed_other_level_is_reported_separately_without_asking(parse, codebook):
+    day = date(2022, 1, 1)
+    biopsy = codebook.where(day, family="biopsy")[0]
+    derivation = codebook.derive(parse(f"kypho at L1 and {biopsy.code} bx of a different level. what modifier?",
+                                       day.isoformat()))
+    assert derivation.clarification is None
+    line = next(d for d in derivation.codes if d.code == biopsy.code)
+    assert line.units == 1 and line.modifiers and line.modifiers[0] in biopsy.separate_level_modifiers

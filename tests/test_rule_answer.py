@@ -384,3 +384,18 @@ def test_an_auditors_question_on_the_lcd_gets_the_coverage_record(parse, codeboo
     facts = parse("auditor says our kypho notes don't meet LCD - what pain measurement needs to be in the chart?")
     rule = answer_rule(facts, codebook, [])
     assert codebook.record_rule("coverage", facts.date_of_service).record in rule.summary
+
+
+def test_a_family_question_with_which_codes_after_the_procedure_lists_the_family(parse, codebook):
+    day = date(2024, 7, 1)
+    facts = parse("2024 DOS sacroplasty - which codes?", day.isoformat())
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    assert all(e.code in rule.summary for e in codebook.where(day, family="sacral_augmentation"))
+
+
+def test_the_clause_with_the_question_mark_picks_the_code_asked_about(parse, codebook):
+    day = date(2024, 5, 1)
+    primary, add_on = (_entry(codebook, "vertebroplasty", role, day) for role in ("primary", "add_on"))
+    facts = parse(f"billing {primary.code} + {add_on.code} x2, do the {add_on.code} lines need 59?", day.isoformat())
+    rule = answer_rule(facts, codebook, [])
+    assert rule.summary.startswith("No: modifier 59") and f"does not apply to {add_on.code}" in rule.statements[0]
