@@ -297,7 +297,7 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         elif rule and rule.statements:                      # the rule the question asks about the case, first
             text = f"{rule.summary} {text}"
         return text
-    if dx_note:       # "kypho 9/22/2015 - M80 or still ICD-9?": the code set of the date answers first
+    if dx_note:       # "kypho in Sept 2015 - ICD-10 or still ICD-9?": the code set of the date answers first
         return f"{dx_note[0].upper()}{dx_note[1:]}." + (f" {rule.summary}" if rule else "")
     if rule:
         return rule.summary

@@ -724,8 +724,8 @@ def stated(reading: Reading, term: TermRef) -> list[Mention]:
 
 
 def _nearest_in_sentence(reading: Reading, anchor: Mention, concept: str) -> Mention | None:
-    """The mention of a concept nearest the anchor with no full stop between them (the dot inside "M81.0" or
-    "2.5" ends nothing)."""
+    """The mention of a concept nearest the anchor with no full stop between them (a dot inside a diagnosis
+    code or a decimal number ends nothing)."""
     near = [m for m in reading.found(concept) if not any(
         _full_stop(reading, t) for t in reading.tokens[min(m.last, anchor.last) + 1:max(m.first, anchor.first)])]
     return min(near, key=lambda m: abs(m.start - anchor.start), default=None)

@@ -123,7 +123,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not is_rule_question(facts, case_undecided, codebook):
         return None
     asks = rule_asks(facts, case_undecided, codebook)
-    if {"start", "includes"} <= set(asks) and facts.services:   # "since when does 22520 say biopsy included?":
+    if {"start", "includes"} <= set(asks) and facts.services:   # "since when does the VP code say biopsy included?":
         asks = ["includes"] + [a for a in asks if a != "includes"]   # the inclusion, whose reason dates it
     named = _asked_first(facts.question, _named(facts, codebook)) if "modifier" in asks else _named(facts, codebook)
     subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
@@ -202,7 +202,8 @@ CLAUSE_MARKS = (". ", ", ", " - ", "; ")   # what ends the clause before a quest
 
 
 def _asked_first(question: str, named: list[CodeEntry]) -> list[CodeEntry]:
-    """"billing 22511 + 22512 x2. do the 22512 lines need 59?": the codes the question sentence itself names lead."""
+    """"billing the primary + the add-on x2. do the add-on lines need 59?": the codes the question's own clause
+    names lead."""
     end = question.rfind("?")
     if end < 0:
         return named
@@ -478,14 +479,15 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
 
 
 def defines_a_term(facts: Facts, codebook: Codebook) -> bool:
-    """"why are 0200T/0201T 'T' codes?": the codes named are the subject of a definition, not a choice for a case."""
+    """"why are the sacroplasty codes 'T' codes?": the codes named are the subject of a definition, not a choice
+    for a case."""
     return "define" in facts.rule_asks and bool(_defined(facts, codebook))
 
 
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     """A question asking what a term means, answered from the definitions table ("what's a cat III code?")."""
     reading = reader().read(facts.question)
-    # "whats the add on code that goes with 99152?" asks the pair; "what does Category III mean?" the term
+    # "whats the add on code that goes with the sedation code?" asks the pair; "what does Category III mean?" the term
     means_a_term = reading.has("term") and reading.has("ask.meaning")
     define = "define" in facts.rule_asks and (means_a_term or not (facts.mentioned_codes and len(facts.rule_asks) > 1))
     concepts = {m.concept for m in reading.mentions}
