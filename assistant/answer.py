@@ -214,7 +214,8 @@ def _quote_line(quote) -> str:
 
 def _verdict_line(v: Verdict) -> str:
     if v.verdict == "correct":
-        return f"{v.code}: correct — {v.reason}"
+        units = f", {v.units} unit(s)" if v.units else ""
+        return f"{v.code}: correct{units} — {v.reason}"
     if v.verdict == "replace":
         return f"{v.code}: replace with {', '.join(v.by)} — {v.reason}"
     return f"{v.code}: do not report — {v.reason}"
@@ -272,6 +273,8 @@ def _yes_or_no(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
 
 
 def _change(v: Verdict) -> str:
+    if v.verdict == "correct":          # only its units change: the reason says so
+        return f"{v.code}: {v.reason}"
     target = f"replace with {', '.join(v.by)}" if v.by else "do not report"
     return f"{v.code}: {target} ({v.reason})" if v.reason else f"{v.code}: {target}"
 
@@ -289,7 +292,7 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         lead = f"For the diagnosis: {dx_note}. " if dx_note else _focus_sentence(facts, codes, codebook)
         text = _yes_or_no(facts, codes, codebook) + lead + \
             f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
-        changes = [v for v in verdicts if v.verdict != "correct"]
+        changes = [v for v in verdicts if v.verdict != "correct" or v.units]
         if changes:
             text += " Of your codes: " + "; ".join(_change(v) for v in changes) + "."
         if rule and rule.quotes and not rule.statements:    # what the case's record or claim needs, from the sources

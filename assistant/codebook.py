@@ -695,6 +695,8 @@ class Codebook:
 
     def _derive_diagnoses(self, facts: Facts, result: Derivation) -> None:
         if not facts.conditions:
+            if facts.is_scenario and facts.date_of_service >= ICD10_START:
+                self._derive_written_diagnoses(facts, result)
             return
         day = facts.date_of_service
         if day < ICD10_START:
@@ -723,6 +725,26 @@ class Codebook:
                 entry = self.get(code)
                 if entry and entry.valid_on(day) and code not in {d.code for d in result.codes}:
                     result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {condition.why}"))
+
+    def _derive_written_diagnoses(self, facts: Facts, result: Derivation) -> None:
+        """A claim to check whose diagnosis is given only as a code ("claim: 22514, M80.08XA"): the coder's code
+        stands for the diagnosis, with the 7th character of this encounter (a procedure day is active treatment).
+        A diagnosis code written beside a request for the CPT alone is context, not a claim line."""
+        written_codes = [self.get(c) for c in facts.mentioned_codes]
+        if not any(e and e.system != DIAGNOSIS_SYSTEM for e in written_codes):
+            return
+        for written in facts.mentioned_codes:
+            entry = self.get(written)
+            if entry is None or entry.system != DIAGNOSIS_SYSTEM:
+                continue
+            code = entry.code
+            if self.seventh_rule(code) and len(code.replace(".", "")) == 7 and code[-1] != facts.encounter:
+                code = code[:-1] + facts.encounter
+            entry = self.get(code)
+            if entry and entry.valid_on(facts.date_of_service) and not self.seventh_character_problem(code) \
+                    and code not in {d.code for d in result.codes}:
+                result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {entry.description}, as the question "
+                                                                  "gives it (the record must support it)"))
 
 
 def _describe(bodies) -> str:

@@ -373,8 +373,10 @@ def _cavity_documented(reading: Reading) -> bool:
 
 
 def _device_undocumented(reading: Reading) -> bool:
-    """The note is said to be silent on a cavity device ("no mention of a balloon or any device")."""
-    return any("undocumented" in reading.categories_at(m.start) for m in reading.found("device.cavity"))
+    """The note is said to be silent on a cavity device ("no mention of a balloon or any device", "no device
+    listed")."""
+    return reading.has("device.unstated", outside=("negated",)) or any(
+        "undocumented" in reading.categories_at(m.start) for m in reading.found("device.cavity"))
 
 
 class LevelRange(NamedTuple):
@@ -683,7 +685,7 @@ def billing_scope(reading: Reading) -> str | None:
     if reading.has("scope.diagnosis_only") and not reading.has("ask.procedure_codes", outside=("other_claim", "negated")):
         return "diagnosis"
     for scope in ("anesthesia", "sedation", "biopsy", "imaging", "procedure"):
-        if reading.has(f"scope.{scope}_only"):
+        if reading.has(f"scope.{scope}_only") and not reading.has("scope.whole_case"):
             return scope
     if reading.has("ask.procedure_codes") and not reading.has("ask.diagnosis"):
         return "procedure"

@@ -22,6 +22,7 @@ class Verdict(BaseModel):
     verdict: str                    # correct | replace | remove
     by: list[str] = Field(default_factory=list)
     reason: str
+    units: int | None = None        # a correct code proposed with other units: the units to report
 
 
 class Proposed(BaseModel):
@@ -98,6 +99,10 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
                            reason=reasons.get(f"{line.code}-{wrong[0]}", f"modifier {wrong[0]} is not supported here"))
         if line.units is not None and line.units != derived.units:
             add_ons = _add_ons_of(line.code, by_code, codebook) if line.units > derived.units else []
+            if not add_ons:
+                return Verdict(code=line.label, verdict="correct", units=derived.units,
+                               reason=f"the code is right; report {derived.units} unit(s), not {line.units}: "
+                                      f"{derived.reason}")
             return Verdict(code=line.label, verdict="replace", by=[derived.code] + [c.code for c in add_ons],
                            reason=f"report {derived.units} unit(s): {derived.reason}"
                            + "".join(f"; each further body is {c.code} x{c.units}" for c in add_ons))
@@ -124,11 +129,13 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
 
 def _body_codes_not_proposed(code: str, unclaimed: list[str], codebook: Codebook) -> list[str]:
     """A procedure code that matches nothing ("22515 alone" for a single L1 kypho) is replaced by the reported
-    procedure codes the coder left out (22514)."""
+    procedure codes the coder left out (22514), or by the unlisted code reported for a body its family has no
+    code for (a cervical augmentation)."""
     entry = codebook.get(code)
     if entry is None or not _codes_a_body(entry):
         return []
-    return [c for c in unclaimed if (e := codebook.entries.get(c)) and _codes_a_body(e)]
+    return [c for c in unclaimed if (e := codebook.entries.get(c))
+            and (_codes_a_body(e) or entry.family in e.fallback_for)]
 
 
 def _codes_a_body(entry: CodeEntry) -> bool:

@@ -69,7 +69,7 @@ def _shown_items(section: Section, answer: Answer) -> list[str]:
 
 
 def _verdict(v) -> str:
-    by = f" {', '.join(v.by)}" if v.by else ""
+    by = f" {', '.join(v.by)}" if v.by else f", {v.units} unit(s)" if v.units else ""
     return f"{v.code}: {VERDICTS.get(v.verdict, v.verdict)}{by} - {v.reason}"
 
 

@@ -31,7 +31,7 @@ def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
     ("PKP L1 and L2 in 2016, billed 22524 and 22525 - ok?", "2016-06-01",
      {"22524": ("replace", ["22514"]), "22525": ("replace", ["22515"])}),
     ("kypho T7-T10, charge line 22513 x1, 22515 x2 - do the units match?", "2022-11-18",
-     {"22513": ("correct", []), "22515": ("replace", ["22515"])}),
+     {"22513": ("correct", []), "22515": ("correct", [])}),
     ("kypho L3 and L4 on 7/11/19 - coded as 22514 x 2 units. correct?", "2019-07-11",
      {"22514": ("replace", ["22514", "22515"])}),
     ("kyphoplasty T12 then L1, biller put 22513 and 22514", "2017-02-15",
@@ -187,6 +187,19 @@ def test_a_second_primary_of_its_own_era_is_replaced_by_the_add_on(parse, codebo
     add_on = next(c.code for c in checked.codes if codebook.get(c.code).role == "add_on"
                   and codebook.get(c.code).family == "vertebroplasty")
     assert second.verdict == "replace" and second.by == [add_on]
+
+
+def test_a_right_code_with_wrong_units_stays_correct_and_names_the_units(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "kypho T7-T10, charge line 22513 x1, 22515 x2 - right?", "2022-11-18")
+    add_on = next(v for v in review(facts, checked.codes, checked.rejected, codebook) if v.units is not None)
+    reported = next(c for c in checked.codes if c.code == add_on.code)
+    assert add_on.verdict == "correct" and add_on.units == reported.units == 3
+
+
+def test_a_claims_diagnosis_code_stands_for_an_unstated_diagnosis(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "claim: 22514, M80.08XD. L2 kypho. correct?", "2020-02-25")
+    verdict = next(v for v in review(facts, checked.codes, checked.rejected, codebook) if v.code == "M80.08XD")
+    assert verdict.verdict == "replace" and verdict.by == ["M80.08XA"]    # a procedure day is active treatment
 
 
 def test_a_diagnosis_stated_while_asking_for_the_cpt_gets_no_verdict(parse, codebook):

@@ -438,6 +438,7 @@
       el("ul", {}, review.map((v) => el("li", { class: `verdict ${v.verdict}` },
         el("span", { class: "code", text: v.code }), ` — ${label[v.verdict] || v.verdict}`,
         v.by && v.by.length ? el("span", { class: "code", text: ` ${v.by.join(", ")}` }) : "",
+        v.units ? `, ${v.units} unit(s)` : "",
         `: ${v.reason || ""}`))));
   }
 
