@@ -340,7 +340,7 @@ class Codebook:
         # or when it is asked about with no rule named ("collapsed vertebra NEC lumbar, initial?")
         asks_diagnosis = facts.asks_for_diagnosis or (facts.diagnosis_only and (
             facts.asks_for_codes or facts.question_form is None
-            or (facts.question_form == "question" and not facts.rule_asks)))
+            or (facts.question_form in ("question", "yes_no") and not facts.rule_asks)))
         proposes_diagnoses = facts.diagnosis_only and not facts.rule_asks   # "healed vert fx last yr - just M81.0?"
         if facts.is_scenario or (asks_diagnosis and (not facts.mentioned_codes or proposes_diagnoses)):
             self._derive_diagnoses(facts, result)

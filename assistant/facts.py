@@ -249,7 +249,20 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
 def _rule_asks(reading: Reading) -> list[str]:
     """The rules asked about (rule.start -> "start"), in the order the question names them."""
     asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
+    if reading.has("ask.what_is"):    # "what is 0200T?" defines; "whats the add-on for 99152?" asks the pair first
+        asks.append("define")
+    if not asks and _asks_if_a_service_goes_with(reading):
+        asks = ["includes"]
     return list(dict.fromkeys(asks))
+
+
+def _asks_if_a_service_goes_with(reading: Reading) -> bool:
+    """"kypho + bx same level ok?": a yes-or-no question that names a procedure and a service, and no level or code
+    of a case and no request for codes ("how do I code it?"), asks whether the service is reported with the
+    procedure."""
+    return reading.has("form.yes_no") and not reading.has("ask") and reading.has("procedure", outside=("negated",)) \
+        and (reading.has("service", outside=("negated",)) or reading.has("imaging", outside=("negated",))) \
+        and not reading.has("level") and not reading.has("code")
 
 
 def _question_form(reading: Reading) -> str | None:
@@ -753,7 +766,8 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
         return True
     if other:
         return False
-    defines_a_term = reading.has("term") and reading.has("rule.define")   # "what makes a fx pathologic?"
+    # "what makes a fx pathologic?", "what is sacroplasty?"
+    defines_a_term = reading.has("term") and (reading.has("rule.define") or reading.has("ask.what_is"))
     return reading.has("topic.family_code") or reading.has("topic.family") or defines_a_term
 
 

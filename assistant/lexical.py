@@ -4,13 +4,13 @@ texts and kept on disk, so a query adds up the columns of its own words instead 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from assistant.whole_file import save_arrays
 
 TOKEN = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)?")
 # Okapi BM25 as the index has always ranked (rank_bm25's BM25Okapi): bm25s's ATIRE variant has Okapi's
@@ -116,17 +116,10 @@ class Lexical:
         return built
 
     def _keep(self, path: Path) -> None:
-        """Write the matrix to `path` whole or not at all (a temporary file renamed)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{MATRIX_PREFIX}", suffix=".npz")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                words = np.frombuffer("\n".join(self._words).encode(), dtype=np.uint8)  # a word has no newline
-                np.savez(out, words=words, data=self._data, indices=self._indices, indptr=self._indptr,
-                         size=self._size)
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
+        """Write the matrix to `path` whole or not at all, and keep only the newest few matrices."""
+        words = np.frombuffer("\n".join(self._words).encode(), dtype=np.uint8)  # a word has no newline
+        if not save_arrays(path, words=words, data=self._data, indices=self._indices, indptr=self._indptr,
+                           size=self._size):
             return
         others = sorted((f for f in path.parent.glob(f"{MATRIX_PREFIX}*.npz") if f != path), key=_modified,
                         reverse=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from assistant.whole_file import save_arrays
 
 STATE_FILE_PREFIX = "prefill-"
 
@@ -62,12 +62,5 @@ def keep(llama, path: Path) -> None:
     are kept: a draft that reuses the opening evaluates its own tokens after it before it samples (the
     restored state is marked as needing evaluation), so the opening's logits are never read."""
     state = llama.save_state()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".prefill-", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, input_ids=state.input_ids, scores=state.scores[-1:], n_tokens=state.n_tokens,
-                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8), seed=state.seed)
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    save_arrays(path, input_ids=state.input_ids, scores=state.scores[-1:], n_tokens=state.n_tokens,
+                llama_state=np.frombuffer(state.llama_state, dtype=np.uint8), seed=state.seed)
