@@ -155,6 +155,8 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
     if entry.family in {b.procedure for b in facts.bodies} or entry.family in ("vertebroplasty", "augmentation",
                                                                               "sacral_augmentation"):
         return f"{entry.code} does not match the procedure and levels described{_instead(facts, derived, codebook)}"
+    if not entry.derive:       # a code the table only explains: what it is says why it does not fit
+        return f"{entry.code} does not fit this case: it is {entry.description[0].lower()}{entry.description[1:]}"
     return f"{entry.code} is not supported by the facts of this question"
 
 
