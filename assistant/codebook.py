@@ -125,6 +125,8 @@ class Condition(BaseModel):
     why: str
     also: str | None = None  # what else to code that the table cannot decide from the question
     asks: str | None = None  # a clarification to ask instead of coding: the record must settle the condition
+    asks_when: Literal["codes", "diagnosis"] = "codes"   # "diagnosis": only a question about the diagnosis asks;
+                                                        # a request for the CPT is answered without it
 
 
 class DerivedCode(BaseModel):
@@ -389,7 +391,9 @@ class Codebook:
 
     def _unsettled_condition(self, facts: Facts) -> str | None:
         """The clarification a stated condition asks for (two causes of the fracture, neither tied to it)."""
-        return next((self.condition[c].asks for c in facts.conditions if self.condition[c].asks), None)
+        about_the_diagnosis = facts.asks_for_diagnosis or facts.billing_scope == "diagnosis"
+        return next((self.condition[c].asks for c in facts.conditions if self.condition[c].asks
+                     and (self.condition[c].asks_when == "codes" or about_the_diagnosis)), None)
 
     def _level_decides(self, facts: Facts) -> bool:
         """A diagnosis the question states whose code depends on the level or region, none of which is named."""
@@ -428,7 +432,9 @@ class Codebook:
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
         unsettled = self._unsettled_condition(facts)
-        if unsettled and (facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
+        lines_without_diagnosis = facts.billing_scope in ("procedure", "sedation", "biopsy", "imaging", "anesthesia")
+        if unsettled and not lines_without_diagnosis and (
+                facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
             return unsettled  # "pt has osteoporosis AND bone mets; doc only wrote 'compression fracture'"
         if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
                                                         or facts.causes_ruled_out):

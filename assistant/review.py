@@ -97,6 +97,11 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
         if wrong:
             return Verdict(code=line.label, verdict="replace", by=[derived.code],
                            reason=reasons.get(f"{line.code}-{wrong[0]}", f"modifier {wrong[0]} is not supported here"))
+        missing = [m for m in derived.modifiers if m not in line.modifiers]
+        if missing:      # "72291" for the surgeon's hospital claim: the line needs its modifier
+            label = derived.code + "".join(f"-{m}" for m in derived.modifiers)
+            return Verdict(code=line.label, verdict="replace", by=[label],
+                           reason=f"append modifier {', '.join(missing)}: {derived.reason}")
         if line.units is not None and line.units != derived.units:
             add_ons = _add_ons_of(line.code, by_code, codebook) if line.units > derived.units else []
             if not add_ons:

@@ -57,6 +57,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes:
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
+    if "pair" in asks and not facts.mentioned_codes and facts.procedures and facts.asks_for_codes \
+            and facts.question_form != "rule":
+        asks.remove("pair")    # "single level VP ... which primary?" asks the case's primary code, not a pairing
     if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
             and "includes" not in asks:
         asks.append("includes")
