@@ -214,3 +214,12 @@ def test_a_bare_code_the_denial_names_is_the_modified_line_it_denied():
     assert [p.label for p in lines] == ["22514", "22515-51"]
     both = proposed_codes("sent 22513 + 22513-59 for the two levels, denied")
     assert [p.label for p in both] == ["22513", "22513-59"]
+
+
+def test_a_line_missing_its_required_modifier_is_replaced_by_the_code_with_it(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "pro fee, hosp OPD: KP L3, surgeon ran and read the fluoro. billed "
+                                                  "22524, 72291 - correct?", "2012-05-01")
+    imaging = next(c for c in checked.codes if codebook.get(c.code).family == "imaging_si")
+    verdict = next(v for v in review(facts, checked.codes, checked.rejected, codebook) if v.code == imaging.code)
+    assert imaging.modifiers and verdict.verdict == "replace"
+    assert verdict.by == [imaging.code + "".join(f"-{m}" for m in imaging.modifiers)]
