@@ -12,7 +12,7 @@ from assistant.plain_text import plain
 from assistant.readback import Understood
 from assistant.retrieval import Passage
 from assistant.review import Verdict
-from assistant.rule_answer import RuleAnswer
+from assistant.rule_answer import FAMILY_ROLES_PROCEDURE, RuleAnswer
 
 ENCOUNTERS = {"A": "initial encounter, active treatment", "D": "subsequent encounter, routine healing",
               "G": "subsequent encounter, delayed healing", "K": "subsequent encounter, nonunion",
@@ -265,11 +265,22 @@ def _yes_or_no(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
         return ""
     named = [c for c in dict.fromkeys(m.rstrip("-") for m in facts.mentioned_codes) if codebook.get(c)]
     reported = {c.code: c for c in codes}
-    yes = [_claim([reported[c]]) for c in named if c in reported]
+    yes = [c for c in named if c in reported]
     no = [c for c in named if c not in reported]
     said = ([f"No: {', '.join(no)} {'is' if len(no) == 1 else 'are'} not reported."] if no else []) + \
-        ([f"Yes: {', '.join(yes)} {'is' if len(yes) == 1 else 'are'} reported."] if yes else [])
+        ([_yes(yes, reported, codebook)] if yes else [])
     return " ".join(said) + " " if said else ""
+
+
+def _yes(named: list[str], reported: dict[str, CodeLine], codebook: Codebook) -> str:
+    """'Yes: 72291-26 is separately reportable with 22521.' when the coder asks about services beside the
+    procedure; else 'Yes: 22514, 20225-XS are reported.'"""
+    procedures = [c for c in named if codebook.get(c).family in FAMILY_ROLES_PROCEDURE]
+    services = [c for c in named if c not in procedures and codebook.get(c).system != DIAGNOSIS_SYSTEM]
+    if procedures and services and len(procedures) + len(services) == len(named):
+        return (f"Yes: {_claim([reported[c] for c in services])} {'is' if len(services) == 1 else 'are'} "
+                f"separately reportable with {', '.join(procedures)}.")
+    return f"Yes: {_claim([reported[c] for c in named])} {'is' if len(named) == 1 else 'are'} reported."
 
 
 def _change(v: Verdict) -> str:

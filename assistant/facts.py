@@ -236,7 +236,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         asks_component=reading.has("ask.component"),
-        causes_ruled_out=any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
+        causes_ruled_out=not reading.has("cause.unstated")
+        and any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
         rule_asks=_rule_asks(reading),
         codes_offered=bool(_alternative_codes(reading)),
         question_form=_question_form(reading),
@@ -663,12 +664,13 @@ AGE_WRITTEN = ("age.years", "age.sex", "age.years_months")    # in the order the
 
 def age_stated(reading: Reading) -> tuple[int, Mention] | None:
     """The patient's age and where it is written (corpus/language/terms/patient.yaml): a number against its unit
-    ("79yo", "79F", "4 y 7 m"), else a phrase ("age 79", "pt is 79") that no dose, time or count follows."""
+    ("79yo", "79F", "4 y 7 m") that no "ago" follows ("3 yrs ago" is a time), else a phrase ("age 79", "pt is 79")
+    that no dose, time or count follows."""
+    units = {m.first for m in reading.found("age.not_before")}
     for concept in AGE_WRITTEN:
-        first = next(iter(quantities(reading, concept)), None)
+        first = next((q for q in quantities(reading, concept) if q[1].last + 1 not in units), None)
         if first and 0 <= first[0] <= 120:
             return first
-    units = {m.first for m in reading.found("age.not_before")}
     for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):
         value = int(reading.text[reading.tokens[phrase.last].start:phrase.end])
         if phrase.last + 1 not in units and 0 <= value <= 120:

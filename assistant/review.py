@@ -64,10 +64,21 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     reasons = {r.code: r.reason for r in rejected}
     unclaimed = [c for c in by_code if all(p.code != c for p in proposed)]
     verdicts: list[Verdict] = []
+    claimed = {p.label for p in proposed}
     for n, line in enumerate(proposed):
         repeated = any(p.code == line.code for p in proposed[:n])
-        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts))
+        verdict = _once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts)
+        verdicts.append(_already_claimed(verdict, claimed))
     return verdicts
+
+
+def _already_claimed(verdict: Verdict, claimed: set[str]) -> Verdict:
+    """"coded 0201T + 0200T": the replacement of 0200T is already a line of the claim, so 0200T just goes."""
+    if verdict.verdict == "replace" and verdict.by and set(verdict.by) <= claimed - {verdict.code}:
+        return verdict.model_copy(update={"verdict": "remove", "by": [],
+                                          "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already on "
+                                                    "the claim"})
+    return verdict
 
 
 def _once(verdict: Verdict, earlier: list[Verdict]) -> Verdict:

@@ -64,7 +64,7 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
             and "includes" not in asks:
         asks.append("includes")
     if not facts.is_scenario:
-        asks = _modifier_first(asks, facts)
+        asks = _modifier_first(asks, facts, codebook)
     if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
         asks.append("family")
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
@@ -76,11 +76,16 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
         asks.append("excludes")  # "M48.5 or M80?", "Z87.310 with M80.08XA ok?": may they be coded together
     named = _named(facts, codebook) if codebook else []
+    if not asks and codebook and facts.question_form == "yes_no" and not facts.is_scenario \
+            and _names_a_service_with_a_procedure(facts, codebook):
+        asks.append("includes")  # "99152 + 22513 same doc, 2019 - can we bill the sedation?"
     if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
         # "which codes go with M84.58XA?": the tabular's notes; "Z87.310 go on with M80.08XA?": may they be together
         asks[asks.index("pair")] = "excludes" if len(named) >= 2 else "code_also"
-    elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named) and "includes" not in asks:
-        asks[asks.index("pair")] = "includes"    # "20225 billed with 22513 denied": reported together at all?
+    elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named):
+        # "20225 billed with 22513 denied": reported together at all? ("billed with ... separately?": that alone)
+        asks = [a for a in asks if a != "pair"] if "includes" in asks else \
+            [("includes" if a == "pair" else a) for a in asks]
     if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):
         asks.append("define")  # "evicore - how many levels will they approve?": a coverage fact of the table
     if not asks and facts.general:
@@ -163,13 +168,16 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
-CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation")
+CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation", "code_also")
 
 
 def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
     """A coded case whose question also asks a rule ("is the bx included?", "do the add-ons need 51?", "22522
     goes with which primaries?"): that rule, on the codes the question names or else the case's own codes."""
-    asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts)
+    asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts, None)
+    if "pair" in asks and (named_codes := _named(facts, codebook)) and all(
+            e.system == DIAGNOSIS_SYSTEM for e in named_codes):
+        asks = list(dict.fromkeys("code_also" if a == "pair" else a for a in asks))  # "M81.0 plus what?"
     carriers = {p.code for p in proposed_codes(facts.question) if p.modifiers}
     if "modifier" in asks and carriers and not carriers & set(case_codes):
         asks.remove("modifier")   # "20225-59" for a biopsy the case includes: the review says why it goes
@@ -181,7 +189,8 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     subjects = named or focused or [e for c in case_codes
                                     if (e := codebook.get(c)) and e.role == "primary" and e.regions]
     statements = definition + (_documentation(facts, codebook, subjects) if "documentation" in asks else [])
-    for ask in asks:
+    statements += _tabular(asks, facts, codebook) if "code_also" in asks else []
+    for ask in [a for a in asks if a != "code_also"]:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
     return RuleAnswer(summary=" ".join(statements[:2]), statements=statements) if statements else None
@@ -261,11 +270,27 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     return []
 
 
-def _modifier_first(asks: list[str], facts: Facts) -> list[str]:
-    """A modifier the question names is what it is about: that rule is answered first."""
+def _modifier_first(asks: list[str], facts: Facts, codebook: Codebook | None) -> list[str]:
+    """A modifier the question names is what it is about: that rule is answered first, unless the code it goes
+    on is itself included in a code the question names ("77002-26 on our 22510 lines?": the line comes off)."""
     if not facts.mentioned_modifiers:
         return asks
-    return ["modifier"] + [a for a in asks if a != "modifier"]
+    first = ["includes", "modifier"] if codebook and _bundled_pair(facts, codebook) else ["modifier"]
+    return first + [a for a in asks if a not in first]
+
+
+def _bundled_pair(facts: Facts, codebook: Codebook) -> bool:
+    """One code the question names is included in another it names, on the date of service."""
+    named = {e.code for e in _named(facts, codebook)}
+    return any(code in inclusion.codes for parent in named
+               for inclusion in codebook.inclusions(parent, facts.date_of_service) for code in named - {parent})
+
+
+def _names_a_service_with_a_procedure(facts: Facts, codebook: Codebook) -> bool:
+    """"99152 + 22513 same doc - can we bill the sedation?": a service code named beside a procedure code."""
+    families = {e.family for e in _named(facts, codebook)}
+    services = {f for group in SERVICE_FAMILIES.values() for f in group}
+    return bool(families & services) and bool(families & set(FAMILY_ROLES_PROCEDURE))
 
 
 def _still_valid(ask: str, entry: CodeEntry, facts: Facts) -> list[str]:
@@ -336,10 +361,26 @@ def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) ->
             return [f"No: {entry.code} is not reported with {others[0]}; {only}{instead}."]
         return [f"{entry.code} is an add-on code: {only}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day))
+    current = _current_pair(entry, day, codebook)
+    if partner and current:     # "99144 is gone - what now, and the add-on?": the pair in use on the date first
+        return [f"{current}; before {_next_day(entry.effective_to)}, with {entry.code} it was {partner.code}."]
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
     once = f": {UNIT_RULES[entry.units]}" if entry.units in UNIT_RULES else ""
     return [f"{entry.code} has no add-on code in this table{once}."]
+
+
+def _current_pair(entry: CodeEntry, day: date, codebook: Codebook) -> str | None:
+    """A deleted primary's replacement valid on the date, with that replacement's add-on."""
+    if entry.valid_on(day) or entry.effective_to is None or day <= entry.effective_to:
+        return None
+    for replacement in entry.replaced_by:
+        new = codebook.get(replacement.code) if replacement.code else None
+        partner = codebook.add_on_of(new.code, day) if new and new.valid_on(day) else None
+        if partner:
+            return (f"With {new.code}, which replaced {entry.code}, the add-on is {partner.code} "
+                    f"({_units_of(partner)})")
+    return None
 
 
 def _units_of(entry: CodeEntry) -> str:
@@ -372,6 +413,7 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     day = _when(entry, facts.date_of_service)
     included = codebook.inclusions(entry.code, day)
     others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE]
+    named_by_words = not others
     others = others or _named_services(facts, codebook, day)
     out = []
     for inclusion in included:
@@ -384,6 +426,8 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
                        f"{day.isoformat()} ({inclusion.reason}): not separately reportable{elsewhere}.")
     covered = {c for i in included for c in i.codes}
     separate = [e.code for e in others if e.code not in covered]
+    if named_by_words and out:   # "is the fracture reduction part of 22513?": its included codes answer it, not
+        separate = []            # the rest of the service's family (open treatment)
     if separate:
         out.append(f"{', '.join(separate)} {'is' if len(separate) == 1 else 'are'} not included in {entry.code} on "
                    f"{day.isoformat()}: separately reportable when documented.")
@@ -515,7 +559,7 @@ def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> 
     # a procedure asked about without a code: its medical-necessity record (the LCDs) follows its technique
     coverage = ["coverage"] if procedures and not named and not services else []
     modifiers = list(facts.mentioned_modifiers)     # "what does the note need to support -22?"
-    subjects = dict.fromkeys(lcd + modifiers + [e.family for e in named] + services + procedures + coverage)
+    subjects = dict.fromkeys(lcd + modifiers + services + [e.family for e in named] + procedures + coverage)
     rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, day))]
     return [f"For {_record_subject(subject)}, the record must show {rule.record}." for subject, rule in rules]
 

@@ -147,6 +147,9 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
     if entry.regions and facts.bodies and not {b.region for b in facts.bodies} & set(entry.regions):
         return (f"{entry.code} is for {'/'.join(entry.regions)} levels; the level(s) treated are "
                 f"{', '.join(b.name or b.region for b in facts.bodies)}{_instead(facts, derived, codebook)}")
+    if entry.min_minutes and facts.sedation_minutes is not None and facts.sedation_minutes < entry.min_minutes:
+        return (f"{entry.code} needs at least {entry.min_minutes} minutes of intraservice time; "
+                f"{facts.sedation_minutes} minutes documented: less than {entry.min_minutes} minutes is not reported")
     if not facts.is_scenario:
         return None
     if entry.fallback_for and not entry.derive:
