@@ -37,7 +37,10 @@ def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> t
 
 def _asked(facts: Facts) -> str | None:
     """The part of the claim the coder limited the question to. A question about one service of a scenario
-    ("can I add the biopsy?") still gets the scenario's claim: the tuned cases' writers expect it."""
+    ("can I add the biopsy?") still gets the scenario's claim: the tuned cases' writers expect it. An anesthesia
+    provider who gave moderate sedation, not anesthesia, reports that sedation on their claim."""
+    if facts.billing_scope == "anesthesia" and facts.sedation_performer == "other":
+        return "sedation"
     return facts.billing_scope
 
 

@@ -141,7 +141,7 @@ class Derivation(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     clarification: str | None = None
     missing: str | None = None  # the fact the clarification asks for: date | biopsy_level | count | fracture_cause |
-                                # level | place | procedure |
+                                # level | place | procedure | imaging_performer |
                                 # laterality | sedation_minutes
     alternatives: list[str] = Field(default_factory=list)
     payer_alternatives: list[str] = Field(default_factory=list)  # accepted when cited, never derived (payer-specific)
@@ -439,6 +439,9 @@ class Codebook:
         if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
                                                         or facts.causes_ruled_out):
             return "fracture_cause"   # "dx only: note says 'T12 compression fracture', nothing about the cause"
+        if facts.is_scenario and facts.imaging_performer_unknown and facts.procedures \
+                and self.where(facts.date_of_service, family="imaging_si"):
+            return "imaging_performer"   # before 2015 the surgeon's claim holds the S&I only if he did it
         if facts.is_scenario and facts.asks_component and "26" not in facts.cues \
                 and not any(s.startswith("place.") for s in facts.settings):
             return "place"

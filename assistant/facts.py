@@ -73,6 +73,8 @@ class Facts(BaseModel):
     focus: str | None = None                     # the one thing asked about: diagnosis | sedation | biopsy | imaging
     asks_units: bool = False
     asks_component: bool = False     # "26 or global?": the place of service decides
+    imaging_performer_unknown: bool = False   # "doesn't say who ran/read the fluoro"
+    radiologist_named: bool = False           # the reply to that question: "radiology ran and read it"
     causes_ruled_out: bool = False   # "no trauma, no osteoporosis or cancer": the record rules causes out
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
@@ -236,6 +238,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         focus=_focus(reading),
         asks_units=reading.has("ask.units"),
         asks_component=reading.has("ask.component"),
+        imaging_performer_unknown=reading.has("imaging.performer_unknown"),
+        radiologist_named=reading.has("performer.radiologist", outside=("negated",)),
         causes_ruled_out=not reading.has("cause.unstated")
         and any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
         rule_asks=_rule_asks(reading),
@@ -607,6 +611,7 @@ def _sedation(text: str, reading: Reading) -> tuple[int | None, str | None]:
     by_other_claim = any("other_claim" in reading.categories_at(m.start) for m in sed)
     performer = ("unknown" if reading.has("performer", outside=("negated", "other_claim")) and
                  all("uncertain" in reading.categories_at(m.start) for m in reading.found("performer"))
+                 else "other" if reading.has("sedation.anesthesia_denied") and reading.has("performer.anesthesia")
                  else "anesthesia" if reading.has("performer.anesthesia", outside=("negated",)) or by_other_claim
                  else "other" if reading.has("performer.other_physician") else None)
     if not sed:
@@ -819,6 +824,9 @@ def _merge(previous: Facts, current: Facts) -> Facts:
     updates["biopsy_levels"] = _unique(previous.biopsy_levels + current.biopsy_levels)
     updates["mentioned_codes"] = current.mentioned_codes
     updates["mentioned_modifiers"] = current.mentioned_modifiers
+    updates["imaging_performer_unknown"] = current.imaging_performer_unknown   # the reply names who did it
+    updates["imaging_by_other"] = current.imaging_by_other or (
+        current.radiologist_named if previous.imaging_performer_unknown else previous.imaging_by_other)
     updates["conditions"] = current.conditions or previous.conditions
     updates["settings"] = _unique(previous.settings + current.settings)
     updates["cues"] = _unique(previous.cues + current.cues)

@@ -217,6 +217,16 @@ def test_follow_up_adds_an_additional_level(parse):
     assert [b.name for b in facts.bodies] == ["L3", "L4"]
 
 
+def test_who_ran_the_imaging_is_asked_and_the_reply_settles_it(parse, codebook):
+    first = "T10 kypho 2013, hospital, coding for the surgeon. note doesn't say who ran/read the fluoro. codes?"
+    assert codebook.derive(parse(first, "2013-10-08")).missing == "imaging_performer"
+    by_radiology = codebook.derive(parse("radiology ran and read it", "2013-10-08", history=[first]))
+    by_surgeon = codebook.derive(parse("the surgeon ran and read it", "2013-10-08", history=[first]))
+    imaging = {e.code for e in codebook.where(date(2013, 10, 8), family="imaging_si")}
+    assert by_radiology.clarification is None and not imaging & {c.code for c in by_radiology.codes}
+    assert imaging & {c.code for c in by_surgeon.codes}
+
+
 def test_follow_up_about_a_code_asks_for_its_regional_counterpart(parse):
     facts = parse("and the lumbar one?", history=["What replaced 22523?"])
     assert facts.mentioned_codes == ["22523"] and facts.asked_region == "lumbar" and not facts.bodies
