@@ -101,7 +101,8 @@ class Assistant:
         with _timed(timings, "codebook"):
             derivation = self.codebook.derive(facts)
             # a question about one service does not depend on the level, the procedure type or the sacral side
-            undecided = derivation.missing in CASE_FACTS
+            undecided = derivation.missing in CASE_FACTS or (    # "... or is it still bundled?": no minutes needed
+                derivation.missing == "sedation_minutes" and "includes" in facts.rule_asks)
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
             a_case = bool(facts.bodies) or (facts.unknown_count and bool(facts.procedures))   # "VP 2 levels"
