@@ -140,7 +140,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements += _under_minimum(facts, codebook)
     if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
         statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
-    statements += _tabular(asks, facts, codebook)
+    statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     definition = _defined(facts, codebook)
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
@@ -457,6 +457,22 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
     if "excludes" in asks or "code_also" in asks:
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
     return list(dict.fromkeys(out))
+
+
+def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
+    """"M48.5 7th character options?": each named category's allowed 7th characters, from its tabular note. A
+    question that names the encounter ("7th char for M80.08 at a routine follow-up?") is answered by the code."""
+    if reader().read(facts.question).has("encounter"):
+        return []
+    out = []
+    for code in diagnoses_named(facts, codebook):
+        rule = codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
+        if rule and rule.category.replace(".", "") == code.replace(".", "")[:len(rule.category.replace(".", ""))]:
+            letters = "; ".join(f"{k} ({v})" for k, v in rule.allowed.items())
+            statement = f"{rule.category} takes the 7th characters {', '.join(rule.allowed)}: {letters}."
+            if statement not in out:
+                out.append(statement)
+    return out
 
 
 def _condition_notes(code: str, codebook: Codebook) -> list[str]:
