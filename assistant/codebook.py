@@ -391,6 +391,8 @@ class Codebook:
 
     def _unsettled_condition(self, facts: Facts) -> str | None:
         """The clarification a stated condition asks for (two causes of the fracture, neither tied to it)."""
+        if facts.date_of_service < ICD10_START:
+            return None    # before ICD-10-CM the table codes no diagnosis: nothing for the record to settle here
         about_the_diagnosis = facts.asks_for_diagnosis or facts.billing_scope == "diagnosis"
         return next((self.condition[c].asks for c in facts.conditions if self.condition[c].asks
                      and (self.condition[c].asks_when == "codes" or about_the_diagnosis)), None)
