@@ -273,8 +273,8 @@ def _yes_or_no(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
 
 
 def _yes(named: list[str], reported: dict[str, CodeLine], codebook: Codebook) -> str:
-    """'Yes: 72291-26 is separately reportable with 22521.' when the coder asks about services beside the
-    procedure; else 'Yes: 22514, 20225-XS are reported.'"""
+    """'Yes: <the imaging line> is separately reportable with <the procedure code>.' when the coder asks about
+    services beside the procedure; else 'Yes: <codes> are reported.'"""
     procedures = [c for c in named if codebook.get(c).family in FAMILY_ROLES_PROCEDURE]
     services = [c for c in named if c not in procedures and codebook.get(c).system != DIAGNOSIS_SYSTEM]
     if procedures and services and len(procedures) + len(services) == len(named):

@@ -738,7 +738,7 @@ class Codebook:
                     result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {condition.why}"))
 
     def _derive_written_diagnoses(self, facts: Facts, result: Derivation) -> None:
-        """A claim to check whose diagnosis is given only as a code ("claim: 22514, M80.08XA"): the coder's code
+        """A claim to check whose diagnosis is given only as a code (a CPT line and an M80 code): the coder's code
         stands for the diagnosis, with the 7th character of this encounter (a procedure day is active treatment).
         A diagnosis code written beside a request for the CPT alone is context, not a claim line."""
         written_codes = [self.get(c) for c in facts.mentioned_codes]

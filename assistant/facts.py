@@ -254,7 +254,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
 def _rule_asks(reading: Reading) -> list[str]:
     """The rules asked about (rule.start -> "start"), in the order the question names them."""
     asks = [m.concept.split(".", 1)[1] for m in sorted(reading.found("rule"), key=lambda m: m.start)]
-    if reading.has("ask.what_is"):    # "what is 0200T?" defines; "whats the add-on for 99152?" asks the pair first
+    if reading.has("ask.what_is"):    # "what is <code>?" defines; "whats the add-on for <code>?" asks the pair first
         asks.append("define")
     if not asks and _asks_if_a_service_goes_with(reading):
         asks = ["includes"]

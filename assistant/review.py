@@ -73,7 +73,7 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
 
 
 def _already_claimed(verdict: Verdict, claimed: set[str]) -> Verdict:
-    """"coded 0201T + 0200T": the replacement of 0200T is already a line of the claim, so 0200T just goes."""
+    """Both sacral codes proposed: the wrong one's replacement is already a line of the claim, so it just goes."""
     if verdict.verdict == "replace" and verdict.by and set(verdict.by) <= claimed - {verdict.code}:
         return verdict.model_copy(update={"verdict": "remove", "by": [],
                                           "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already on "
@@ -109,7 +109,7 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
             return Verdict(code=line.label, verdict="replace", by=[derived.code],
                            reason=reasons.get(f"{line.code}-{wrong[0]}", f"modifier {wrong[0]} is not supported here"))
         missing = [m for m in derived.modifiers if m not in line.modifiers]
-        if missing:      # "72291" for the surgeon's hospital claim: the line needs its modifier
+        if missing:      # the S&I line without 26 on the surgeon's hospital claim: the line needs its modifier
             label = derived.code + "".join(f"-{m}" for m in derived.modifiers)
             return Verdict(code=line.label, verdict="replace", by=[label],
                            reason=f"append modifier {', '.join(missing)}: {derived.reason}")
@@ -145,7 +145,7 @@ def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -
 
 def _body_codes_not_proposed(code: str, unclaimed: list[str], codebook: Codebook) -> list[str]:
     """A procedure code that matches nothing ("22515 alone" for a single L1 kypho) is replaced by the reported
-    procedure codes the coder left out (22514), or by the unlisted code reported for a body its family has no
+    procedure codes the coder left out (the lumbar primary), or by the unlisted code reported for a body its family has no
     code for (a cervical augmentation)."""
     entry = codebook.get(code)
     if entry is None or not _codes_a_body(entry):

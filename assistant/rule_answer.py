@@ -78,12 +78,12 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     named = _named(facts, codebook) if codebook else []
     if not asks and codebook and facts.question_form == "yes_no" and not facts.is_scenario \
             and _names_a_service_with_a_procedure(facts, codebook):
-        asks.append("includes")  # "99152 + 22513 same doc, 2019 - can we bill the sedation?"
+        asks.append("includes")  # "<sedation code> + <kypho code> same doc, 2019 - can we bill the sedation?"
     if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
         # "which codes go with M84.58XA?": the tabular's notes; "Z87.310 go on with M80.08XA?": may they be together
         asks[asks.index("pair")] = "excludes" if len(named) >= 2 else "code_also"
     elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named):
-        # "20225 billed with 22513 denied": reported together at all? ("billed with ... separately?": that alone)
+        # "<biopsy code> billed with <kypho code> denied": together at all? ("billed with ... separately?": that alone)
         asks = [a for a in asks if a != "pair"] if "includes" in asks else \
             [("includes" if a == "pair" else a) for a in asks]
     if not asks and codebook and not facts.is_scenario and _defined(facts, codebook):
@@ -177,7 +177,7 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts, None)
     if "pair" in asks and (named_codes := _named(facts, codebook)) and all(
             e.system == DIAGNOSIS_SYSTEM for e in named_codes):
-        asks = list(dict.fromkeys("code_also" if a == "pair" else a for a in asks))  # "M81.0 plus what?"
+        asks = list(dict.fromkeys("code_also" if a == "pair" else a for a in asks))  # "<M81 code> plus what?"
     carriers = {p.code for p in proposed_codes(facts.question) if p.modifiers}
     if "modifier" in asks and carriers and not carriers & set(case_codes):
         asks.remove("modifier")   # "20225-59" for a biopsy the case includes: the review says why it goes
@@ -272,7 +272,8 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
 
 def _modifier_first(asks: list[str], facts: Facts, codebook: Codebook | None) -> list[str]:
     """A modifier the question names is what it is about: that rule is answered first, unless the code it goes
-    on is itself included in a code the question names ("77002-26 on our 22510 lines?": the line comes off)."""
+    on is itself included in a code the question names (a guidance code with 26 beside a 2015+ cement code: the line
+    comes off)."""
     if not facts.mentioned_modifiers:
         return asks
     first = ["includes", "modifier"] if codebook and _bundled_pair(facts, codebook) else ["modifier"]
@@ -287,7 +288,7 @@ def _bundled_pair(facts: Facts, codebook: Codebook) -> bool:
 
 
 def _names_a_service_with_a_procedure(facts: Facts, codebook: Codebook) -> bool:
-    """"99152 + 22513 same doc - can we bill the sedation?": a service code named beside a procedure code."""
+    """"<sedation code> + <kypho code> same doc - can we bill the sedation?": a service code beside a procedure code."""
     families = {e.family for e in _named(facts, codebook)}
     services = {f for group in SERVICE_FAMILIES.values() for f in group}
     return bool(families & services) and bool(families & set(FAMILY_ROLES_PROCEDURE))
@@ -362,7 +363,7 @@ def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) ->
         return [f"{entry.code} is an add-on code: {only}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day))
     current = _current_pair(entry, day, codebook)
-    if partner and current:     # "99144 is gone - what now, and the add-on?": the pair in use on the date first
+    if partner and current:     # "<old sedation code> is gone - what now, and the add-on?": today's pair first
         return [f"{current}; before {_next_day(entry.effective_to)}, with {entry.code} it was {partner.code}."]
     if partner:
         return [f"With {entry.code}, the add-on is {partner.code} ({_units_of(partner)})."]
@@ -426,7 +427,7 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
                        f"{day.isoformat()} ({inclusion.reason}): not separately reportable{elsewhere}.")
     covered = {c for i in included for c in i.codes}
     separate = [e.code for e in others if e.code not in covered]
-    if named_by_words and out:   # "is the fracture reduction part of 22513?": its included codes answer it, not
+    if named_by_words and out:   # "is the fracture reduction part of <kypho code>?": its included codes answer it, not
         separate = []            # the rest of the service's family (open treatment)
     if separate:
         out.append(f"{', '.join(separate)} {'is' if len(separate) == 1 else 'are'} not included in {entry.code} on "
@@ -460,8 +461,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
 
 
 def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
-    """"M48.5 7th character options?": each named category's allowed 7th characters, from its tabular note. A
-    question that names the encounter ("7th char for M80.08 at a routine follow-up?") is answered by the code."""
+    """"<category> 7th character options?": each named category's allowed 7th characters, from its tabular note. A
+    question that names the encounter ("7th char for <code> at a routine follow-up?") is answered by the code."""
     if reader().read(facts.question).has("encounter"):
         return []
     out = []
