@@ -60,7 +60,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if "pair" in asks and not facts.mentioned_codes and facts.procedures and facts.asks_for_codes \
             and facts.question_form != "rule":
         asks.remove("pair")    # "single level VP ... which primary?" asks the case's primary code, not a pairing
-    if facts.focus in SERVICE_FAMILIES and facts.procedures and (not facts.bodies or case_undecided) \
+    procedure_named = bool(facts.procedures) or bool(codebook and any(
+        e.family in FAMILY_ROLES_PROCEDURE for e in _named(facts, codebook)))    # a word or a code names it
+    if facts.focus in SERVICE_FAMILIES and procedure_named and (not facts.bodies or case_undecided) \
             and "includes" not in asks:
         asks.append("includes")
     if not facts.is_scenario:
@@ -427,8 +429,9 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
                        f"{day.isoformat()} ({inclusion.reason}): not separately reportable{elsewhere}.")
     covered = {c for i in included for c in i.codes}
     separate = [e.code for e in others if e.code not in covered]
-    if named_by_words and out:   # "is the fracture reduction part of <kypho code>?": its included codes answer it, not
-        separate = []            # the rest of the service's family (open treatment)
+    if named_by_words:   # "is the fracture reduction part of <kypho code>?": its included codes answer it, not the
+        families = {e.family for e in others if e.code in covered}        # rest of their family (open treatment)
+        separate = [c for c in separate if codebook.get(c).family not in families]
     if separate:
         out.append(f"{', '.join(separate)} {'is' if len(separate) == 1 else 'are'} not included in {entry.code} on "
                    f"{day.isoformat()}: separately reportable when documented.")
