@@ -150,6 +150,7 @@ class Derivation(BaseModel):
 
 
 DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
+LINES_WITHOUT_DIAGNOSIS = ("procedure", "sedation", "biopsy", "imaging", "anesthesia")   # billing scopes
 CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
 
 
@@ -391,8 +392,8 @@ class Codebook:
 
     def _unsettled_condition(self, facts: Facts) -> str | None:
         """The clarification a stated condition asks for (two causes of the fracture, neither tied to it)."""
-        if facts.date_of_service < ICD10_START:
-            return None    # before ICD-10-CM the table codes no diagnosis: nothing for the record to settle here
+        if facts.date_of_service < ICD10_START or facts.billing_scope in LINES_WITHOUT_DIAGNOSIS:
+            return None    # no diagnosis is coded (before ICD-10-CM; "CPT only"): nothing for the record to settle
         about_the_diagnosis = facts.asks_for_diagnosis or facts.billing_scope == "diagnosis"
         return next((self.condition[c].asks for c in facts.conditions if self.condition[c].asks
                      and (self.condition[c].asks_when == "codes" or about_the_diagnosis)), None)
@@ -434,9 +435,7 @@ class Codebook:
                 and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
             return "procedure"
         unsettled = self._unsettled_condition(facts)
-        lines_without_diagnosis = facts.billing_scope in ("procedure", "sedation", "biopsy", "imaging", "anesthesia")
-        if unsettled and not lines_without_diagnosis and (
-                facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
+        if unsettled and (facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
             return unsettled  # "pt has osteoporosis AND bone mets; doc only wrote 'compression fracture'"
         if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
                                                         or facts.causes_ruled_out):

@@ -67,28 +67,24 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     claimed = {p.label for p in proposed}
     for n, line in enumerate(proposed):
         repeated = any(p.code == line.code for p in proposed[:n])
-        verdict = _once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts)
-        verdicts.append(_already_claimed(verdict, claimed))
+        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts, claimed))
     return verdicts
 
 
-def _already_claimed(verdict: Verdict, claimed: set[str]) -> Verdict:
-    """Both sacral codes proposed: the wrong one's replacement is already a line of the claim, so it just goes."""
-    if verdict.verdict == "replace" and verdict.by and set(verdict.by) <= claimed - {verdict.code}:
-        return verdict.model_copy(update={"verdict": "remove", "by": [],
-                                          "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already on "
-                                                    "the claim"})
-    return verdict
-
-
-def _once(verdict: Verdict, earlier: list[Verdict]) -> Verdict:
-    """A replacement already named for an earlier proposed line is not named again: this line goes."""
+def _once(verdict: Verdict, earlier: list[Verdict], claimed: set[str]) -> Verdict:
+    """A replacement already named for an earlier proposed line, or already a line of the claim ("coded both sacral
+    codes"), is not named again: this line goes."""
     given = {code for v in earlier if v.verdict == "replace" and v.code != verdict.code for code in v.by}
-    if verdict.verdict == "replace" and verdict.by and set(verdict.by) <= given - {_bare_code(verdict.code)}:
-        return verdict.model_copy(update={"verdict": "remove", "by": [],
-                                          "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already "
-                                                    "given above"})
-    return verdict
+    if verdict.verdict != "replace" or not verdict.by:
+        return verdict
+    if set(verdict.by) <= given - {_bare_code(verdict.code)}:
+        where = "given above"
+    elif set(verdict.by) <= claimed - {verdict.code}:
+        where = "on the claim"
+    else:
+        return verdict
+    return verdict.model_copy(update={"verdict": "remove", "by": [],
+                                      "reason": f"{verdict.reason}; {', '.join(verdict.by)} is already {where}"})
 
 
 def _bare_code(label: str) -> str:
