@@ -47,7 +47,10 @@ VECTOR_FILES = ("data_level0.bin", "header.bin", "link_lists.bin", VECTORS_FILE)
 # Chroma applies and saves vectors to the HNSW files in batches (100 by default) and leaves the rest in its
 # log, to be applied by whichever process opens the collection next, rewriting the files then. Batches of 2
 # make every write of a build reach the files before it is published, so their checksums stay true.
-LOCAL_COLLECTION = {**COSINE, "hnsw:batch_size": 2, "hnsw:sync_threshold": 2}
+# HNSW search is approximate: with Chroma's default breadth (10) a filtered query can miss a chunk the exact vector
+# file ranks; at this corpus size a breadth of a few hundred makes Chroma's ranking the exact one.
+SEARCH_EF = 512
+LOCAL_COLLECTION = {**COSINE, "hnsw:batch_size": 2, "hnsw:sync_threshold": 2, "hnsw:search_ef": SEARCH_EF}
 
 
 class IndexStore(Protocol):
