@@ -151,7 +151,6 @@ class Derivation(BaseModel):
 
 DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
 LINES_WITHOUT_DIAGNOSIS = ("procedure", "sedation", "biopsy", "imaging", "anesthesia")   # billing scopes
-CASE_FACTS = ("level", "count", "procedure", "laterality")  # facts of the procedure itself, not of its sedation
 
 
 class RecordRule(BaseModel):
@@ -182,8 +181,10 @@ class Codebook:
                  encounters: dict[str, list[str]], supported_from: date,
                  seventh: list[SeventhCharacters] | None = None, clarifications: dict[str, str] | None = None,
                  tabular_notes: list[TabularNote] | None = None, records: list[RecordRule] | None = None,
-                 definitions: list[Definition] | None = None) -> None:
+                 definitions: list[Definition] | None = None,
+                 answered_without: dict[str, list[str]] | None = None) -> None:
         self.clarifications = clarifications or {}
+        self.answered_without = answered_without or {}
         self.records = records or []
         self.definitions = sorted(definitions or [], key=lambda d: -len(d.terms))  # the most specific first
         self.tabular_notes = tabular_notes or []
@@ -197,6 +198,7 @@ class Codebook:
     @classmethod
     def load(cls, directory: Path = CODES_DIR) -> Codebook:
         entries, conditions, encounters, supported, seventh, clarifications = [], [], {}, date(2007, 1, 1), [], {}
+        answered_without: dict[str, list[str]] = {}
         notes: list[TabularNote] = []
         records: list[RecordRule] = []
         definitions: list[Definition] = []
@@ -208,10 +210,20 @@ class Codebook:
             seventh += [SeventhCharacters(**raw) for raw in data.get("seventh_characters", [])]
             supported = data.get("supported_from", supported)
             clarifications.update(data.get("clarifications", {}))
+            answered_without.update(data.get("answered_without", {}))
             notes += [TabularNote(**raw) for raw in data.get("tabular_notes", [])]
             records += [RecordRule(**raw) for raw in data.get("documentation", [])]
             definitions += [Definition(**raw) for raw in data.get("definitions", [])]
-        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records, definitions)
+        return cls(entries, conditions, encounters, supported, seventh, clarifications, notes, records, definitions,
+                   answered_without)
+
+    def answers_without(self, facts: Facts, missing: str | None) -> bool:
+        """The question asks only rules, or about one service, that hold whatever the missing fact is
+        (clarifications.yaml `answered_without`); a case asked with nothing else needs every fact. A service a rule
+        is asked about is the rule's subject ("can we add 99152 or is it still bundled?" asks the inclusion)."""
+        asked = [f"rule.{a}" for a in facts.rule_asks] or ([f"focus.{facts.focus}"] if facts.focus else [])
+        table = self.answered_without
+        return missing is not None and bool(asked) and all(missing in table.get(a, table["default"]) for a in asked)
 
     def definition(self, concepts: set[str], define_asked: bool) -> Definition | None:
         """The definition of the most specific term the named concepts cover."""
@@ -325,7 +337,7 @@ class Codebook:
         facts = self._bodies_from_proposed_primary(facts)
         missing, question = self._missing_fact(facts) or (None, None)
         sedation_asked = facts.focus == "sedation" and facts.sedation_minutes is not None
-        if question and not (sedation_asked and missing in CASE_FACTS):
+        if question and not (sedation_asked and self.answers_without(facts, missing)):
             return Derivation(clarification=question, missing=missing)
         result = Derivation()
         if facts.is_scenario:
@@ -427,7 +439,7 @@ class Codebook:
             return "count"
         about_the_diagnosis = "diagnosis" in (facts.focus, facts.billing_scope)   # M80.08XA needs no level
         if facts.procedures and not facts.bodies and facts.asks_for_codes and asks_for_the_case \
-                and not about_the_diagnosis:
+                and not about_the_diagnosis and facts.describes_a_case:
             return "level"
         if not facts.bodies and (facts.asks_for_diagnosis or facts.asks_for_codes) and self._level_decides(facts):
             return "level"    # "kypho for a compression fx after a fall, what icd10?": S22/S32 go by the level
@@ -446,7 +458,8 @@ class Codebook:
         if facts.is_scenario and facts.asks_component and "26" not in facts.cues \
                 and not any(s.startswith("place.") for s in facts.settings):
             return "place"
-        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and self._laterality(facts) is None:
+        if any(b.procedure == "sacral_augmentation" for b in facts.bodies) and self._laterality(facts) is None \
+                and facts.describes_a_case:
             return "laterality"
         if facts.sedation and facts.sedation_performer == "unknown" and not self._sedation_included(facts):
             return "sedation_performer"

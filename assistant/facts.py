@@ -82,11 +82,24 @@ class Facts(BaseModel):
     question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
                                                   # question | None (a statement)
     fracture_care: bool = False
+    case_words: bool = False      # a patient, something done, its record, or the one code of it asked for
+    region_stated: bool = False   # a level or region in words of its own ("sacroplasty" alone implies the sacrum)
 
     @property
     def is_scenario(self) -> bool:
         """A procedure was done and we know where: the codebook can derive codes."""
-        return bool(self.procedures) and bool(self.bodies) and not self.general and not self.rule_only
+        return bool(self.procedures) and bool(self.bodies) and not self.general and not self.rule_only \
+            and self.describes_a_case
+
+    @property
+    def describes_a_case(self) -> bool:
+        """An encounter to code, whose missing facts are asked for: a level, a count, a side, a patient, a
+        diagnosis, something done, its record, its one code asked for, a choice between codes for it, or a
+        statement to code (no question asked: "sacroplasty"). Without any, a question that names a procedure asks about the code
+        set ("kypho codes 2020?")."""
+        return self.case_words or self.unknown_count or self.region_stated or self.laterality is not None \
+            or self.patient_age is not None or self.sedation_minutes is not None or bool(self.conditions) \
+            or self.codes_offered or self.question_form is None
 
     @property
     def rule_only(self) -> bool:
@@ -248,7 +261,15 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         treatment_named=reading.has("act.treatment", outside=("negated",))
         or reading.has("procedure.either", outside=IGNORED_PROCEDURE),
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
+        case_words=reading.has("case"),
+        region_stated=_region_stated(reading),
     )
+
+
+def _region_stated(reading: Reading) -> bool:
+    """A level, or a region word that is not also the procedure's name ("sacroplasty" names both)."""
+    procedure_spans = {(m.start, m.end) for m in reading.found("procedure")}
+    return reading.has("level") or any((m.start, m.end) not in procedure_spans for m in reading.found("region"))
 
 
 def _rule_asks(reading: Reading) -> list[str]:

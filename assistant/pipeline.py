@@ -24,7 +24,7 @@ from assistant.answer import (
     summarize,
 )
 from assistant.claim_scope import limit_to_scope
-from assistant.codebook import CASE_FACTS, Codebook
+from assistant.codebook import Codebook
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
@@ -100,16 +100,14 @@ class Assistant:
             passages = self.retrieve(facts, tiers) if facts.in_scope else []
         with _timed(timings, "codebook"):
             derivation = self.codebook.derive(facts)
-            # a question about one service does not depend on the level, the procedure type or the sacral side
-            undecided = derivation.missing in CASE_FACTS or (    # "... or is it still bundled?": no minutes needed
-                derivation.missing == "sedation_minutes" and "includes" in facts.rule_asks)
+            undecided = self.codebook.answers_without(facts, derivation.missing)   # the rule holds whatever it is
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
             a_case = bool(facts.bodies) or (facts.unknown_count and bool(facts.procedures))   # "VP 2 levels"
             a_choice = a_case and facts.codes_offered and not defines_a_term(facts, self.codebook)
-            if rule and derivation.clarification and (not rule.statements or (a_case and not asked_a_rule)
-                                                      or a_choice):
-                rule = None  # a case that lacks a fact, with no rule asked (or a choice of its codes): ask the fact
+            if rule and derivation.clarification and (not rule.statements or a_choice
+                                                      or (a_case and not asked_a_rule and not undecided)):
+                rule = None  # a case that lacks a fact its question needs (or a choice of its codes): ask the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
             if rule is None and derivation.codes:

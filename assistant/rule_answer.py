@@ -67,8 +67,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("includes")
     if not facts.is_scenario:
         asks = _modifier_first(asks, facts, codebook)
-    if not asks and facts.asks_for_codes and facts.services and not facts.procedures and not facts.mentioned_codes:
-        asks.append("family")
+    about_the_code_set = facts.services and not facts.procedures or facts.procedures and not facts.describes_a_case
+    if not asks and facts.asks_for_codes and about_the_code_set and not facts.mentioned_codes:
+        asks.append("family")  # "sedation codes 2018?", "kypho codes?": no case, so the family's codes on the date
     if not asks and codebook and not facts.is_scenario and _names_an_add_on_with_another(facts, codebook):
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
     if not asks and codebook and _under_minimum(facts, codebook):

@@ -407,3 +407,22 @@ def test_a_biopsy_of_an_unnamed_other_level_is_reported_separately_without_askin
     assert derivation.clarification is None
     line = next(d for d in derivation.codes if d.code == biopsy.code)
     assert line.units == 1 and line.modifiers and line.modifiers[0] in biopsy.separate_level_modifiers
+
+
+def test_a_rule_asked_about_a_case_is_answered_without_the_facts_it_does_not_depend_on(parse, codebook):
+    bundled = parse("DOS 2018, surgeon gave his own moderate sedation for a lumbar kypho. can we add 99152 or is it "
+                    "still bundled in 22514?")
+    assert codebook.derive(bundled).missing == "sedation_minutes"
+    assert codebook.answers_without(bundled, "sedation_minutes")       # the inclusion holds whatever the minutes
+    units = parse("surgeon's own moderate sedation for a kypho 2018, how many units of 99153?")
+    assert not codebook.answers_without(units, "sedation_minutes")     # the units depend on the minutes
+    assert not codebook.answers_without(parse("kyphoplasty, what code?"), "level")   # a case asks every fact
+    sacral = parse("DOS 3/2017 sacroplasty, same doc did the moderate sedation. can sedation be billed now?")
+    assert codebook.derive(sacral).missing == "laterality" and codebook.answers_without(sacral, "laterality")
+
+
+def test_the_facts_a_rule_can_be_answered_without_are_facts_the_assistant_asks_for(codebook):
+    asked_for = set(codebook.clarifications)
+    assert "default" in codebook.answered_without
+    for facts in codebook.answered_without.values():
+        assert set(facts) <= asked_for

@@ -399,3 +399,25 @@ def test_the_clause_with_the_question_mark_picks_the_code_asked_about(parse, cod
     facts = parse(f"billing {primary.code} + {add_on.code} x2, do the {add_on.code} lines need 59?", day.isoformat())
     rule = answer_rule(facts, codebook, [])
     assert rule.summary.startswith("No: modifier 59") and f"does not apply to {add_on.code}" in rule.statements[0]
+
+
+@pytest.mark.parametrize("question", ["DOS 2019 balloon kypho - all codes?", "sacroplasty 2023 codes?",
+                                      "vertebroplasty codes list for 2014?"])
+def test_a_procedure_named_with_no_case_is_answered_with_its_family_not_asked_a_level(parse, codebook, question):
+    facts = parse(question)
+    derivation = codebook.derive(facts)
+    assert derivation.clarification is None and not derivation.codes
+    rule = answer_rule(facts, codebook, [])
+    family = [e.code for e in codebook.where(facts.date_of_service, family=facts.procedures[0]) if not e.fallback_for]
+    assert family and all(code in rule.summary for code in family)
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("kyphoplasty, what code?", "level"),
+    ("did a kypho today, what do I bill?", "level"),
+    ("sacroplasty for insufficiency fx 2019, cpt?", "laterality"),
+    ("sacroplasty 2021 - 0200T or 0201T?", "laterality"),
+])
+def test_a_case_missing_a_fact_is_asked_for_it(parse, codebook, question, missing):
+    facts = parse(question)
+    assert facts.describes_a_case and codebook.derive(facts).missing == missing
