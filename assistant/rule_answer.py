@@ -457,7 +457,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
     if "code_also" in asks:
         for code in named:
-            out += [s for s in [tabular.additional_codes(notes, code)] if s] + tabular.coded_with(notes, code, codebook.entries)
+            additional = tabular.additional_codes(notes, code, codebook.entries)
+            out += ([additional] if additional else []) + tabular.coded_with(notes, code, codebook.entries)
             out += _condition_notes(code, codebook)
     if "excludes" in asks or "code_also" in asks:
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
@@ -563,7 +564,9 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     if found is None:
         return []
     families = {t for t in found.terms if t.startswith("procedure.")}
-    named = {c for c in concepts if c.startswith("procedure.")}
+    named = {f"procedure.{f}" for f in FAMILY_ROLES_PROCEDURE} & concepts
+    if len(named) < 2:   # "augmentation" alone, beside one family: another family ("vertebroplasty/augmentation")
+        named |= {"procedure.either"} & concepts
     about_the_family = found.answers == "define" and (families != named or not reading.has("ask.meaning"))
     if families and (any(b.name for b in facts.bodies) or about_the_family):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
@@ -571,10 +574,12 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
 
 
 def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[str]:
-    """What the record must show, from the table: for Medicare coverage when the question is about an LCD or
-    medical necessity, then for each family the question names (its codes, then its services and procedures)."""
+    """What the record must show, from the table: for Medicare coverage when the question is about an LCD,
+    medical necessity or Medicare, then for each family the question names (its codes, then its services and
+    procedures)."""
     day = facts.date_of_service
-    lcd = ["coverage"] if reader().read(facts.question).has("ask.coverage") else []
+    medicare = "payer.medicare" in facts.settings      # "what does the record need ... for Medicare kypho?"
+    lcd = ["coverage"] if medicare or reader().read(facts.question).has("ask.coverage") else []
     services = [f for s in _services_named(facts) for f in SERVICE_FAMILIES.get(s, ())]
     procedures = families_asked(facts)
     # a procedure asked about without a code: its medical-necessity record (the LCDs) follows its technique

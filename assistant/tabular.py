@@ -35,9 +35,13 @@ def covers(pattern: str, code: str) -> bool:
     return code.startswith(pattern.rstrip("-").rstrip(".").upper())
 
 
-def notes_at(notes: Iterable[TabularNote], code: str, kinds: tuple[str, ...]) -> list[TabularNote]:
-    """The notes that apply to a code (or to a category asked about) from the entries above it."""
-    return [n for n in notes if n.kind in kinds and covers(n.at, code)]
+def notes_at(notes: Iterable[TabularNote], code: str, kinds: tuple[str, ...], table: Iterable[str] = ()) -> list[TabularNote]:
+    """The notes that apply to a code (or to a category asked about) from the entries above it; for a category,
+    also those of an entry below it that holds every code of the table under the category ("S22" asked about,
+    where the table holds only vertebral fractures: the note at S22.0 applies to all of them)."""
+    under = [c for c in table if covers(code, c)]
+    return [n for n in notes if n.kind in kinds and (
+        covers(n.at, code) or (under and covers(code, n.at) and all(covers(n.at, c) for c in under)))]
 
 
 def notes_naming(notes: Iterable[TabularNote], code: str, kinds: tuple[str, ...]) -> list[TabularNote]:
@@ -52,9 +56,9 @@ def categories_in(text: str, known: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(m[1] for m in CATEGORY.finditer(text) if any(k.startswith(m[1]) for k in known)))
 
 
-def additional_codes(notes: list[TabularNote], code: str) -> str | None:
+def additional_codes(notes: list[TabularNote], code: str, table: Iterable[str] = ()) -> str | None:
     """'With M80.88XA the tabular says: use additional code ... (M80); ...', or None."""
-    found = notes_at(notes, code, ADDITIONAL_KINDS)
+    found = notes_at(notes, code, ADDITIONAL_KINDS, table)
     if not found:
         return None
     said = "; ".join(f"{KIND_NAMES[n.kind]}: {n.text} (at {n.at}, {n.title})" for n in found)

@@ -421,3 +421,15 @@ def test_a_procedure_named_with_no_case_is_answered_with_its_family_not_asked_a_
 def test_a_case_missing_a_fact_is_asked_for_it(parse, codebook, question, missing):
     facts = parse(question)
     assert facts.describes_a_case and codebook.derive(facts).missing == missing
+
+
+def test_a_documentation_question_naming_medicare_gets_the_coverage_record_first(parse, codebook):
+    facts = parse("what imaging does the record need to support acute/subacute VCF for Medicare kypho?")
+    rule = answer_rule(facts, codebook, [])
+    coverage = codebook.record_rule("coverage", facts.date_of_service)
+    assert coverage and rule.summary.startswith("For Medicare coverage") and "MRI" in rule.summary
+
+
+def test_a_family_word_that_names_neither_family_does_not_hide_the_comparison(parse, codebook):
+    rule = answer_rule(parse("vertebral augmentation vs vertebroplasty - what makes it augmentation?"), codebook, [])
+    assert "cavity" in rule.summary

@@ -65,3 +65,11 @@ def test_the_entry_that_calls_for_a_code_is_named_by_its_table_code(parse, codeb
     table = [c for c in codebook.entries if covers(note.at, c)]
     rule = answer_rule(parse(f"vertebral fx, {named} - is that dx enough alone?", "2024-05-01"), codebook, [])
     assert f"{table[0][:-1]}-" in rule.summary
+
+
+def test_a_category_asked_about_takes_the_notes_of_the_entry_below_it_that_holds_all_its_table_codes(codebook):
+    from assistant.tabular import notes_at
+    s22 = notes_at(codebook.tabular_notes, "S22", ADDITIONAL_KINDS, codebook.entries)
+    assert [n.at for n in s22 if n.kind == "code_also"] == ["S22.0"]     # the table holds only S22.0- codes
+    m80 = notes_at(codebook.tabular_notes, "M80", ADDITIONAL_KINDS, codebook.entries)
+    assert "M80.8" not in {n.at for n in m80}      # the drug-induced note is for one of the table's two M80 codes
