@@ -95,11 +95,11 @@ class Facts(BaseModel):
     def describes_a_case(self) -> bool:
         """An encounter to code, whose missing facts are asked for: a level, a count, a side, a patient, a
         diagnosis, something done, its record, its one code asked for, a choice between codes for it, or a
-        statement to code (no question asked: "sacroplasty"). Without any, a question that names a procedure asks about the code
-        set ("kypho codes 2020?")."""
+        statement to code (no question nor rule asked: "sacroplasty"). Without any, a question that names a
+        procedure asks about the code set ("kypho codes 2020?")."""
         return self.case_words or self.unknown_count or self.region_stated or self.laterality is not None \
             or self.patient_age is not None or self.sedation_minutes is not None or bool(self.conditions) \
-            or self.codes_offered or self.question_form is None
+            or self.codes_offered or (self.question_form is None and not self.rule_asks)
 
     @property
     def rule_only(self) -> bool:
@@ -604,7 +604,10 @@ def _laterality(reading: Reading) -> str | None:
     for side in ("bilateral", "unilateral"):
         if reading.has(f"laterality.{side}", outside=planned + ("negated",)):
             return side
-    return None
+    # one side named with its part ("needle into the right sacral ala"; a bare "right?" may be a question word)
+    treated = {m.concept for m in sides if m.last > m.first
+               and not reading.categories_at(m.start) & {"not_treated", "negated"}}
+    return "unilateral" if len(treated) == 1 else None
 
 
 def _imaging(reading: Reading) -> str | None:
@@ -693,8 +696,10 @@ def age_stated(reading: Reading) -> tuple[int, Mention] | None:
     ("79yo", "79F", "4 y 7 m") that no "ago" follows ("3 yrs ago" is a time), else a phrase ("age 79", "pt is 79")
     that no dose, time or count follows."""
     units = {m.first for m in reading.found("age.not_before")}
+    timing = {m.last for m in reading.found("age.not_after")}     # "surveillance MRI 1 yr": a time, not an age
     for concept in AGE_WRITTEN:
-        first = next((q for q in quantities(reading, concept) if q[1].last + 1 not in units), None)
+        first = next((q for q in quantities(reading, concept)
+                      if q[1].last + 1 not in units and q[1].first - 1 not in timing), None)
         if first and 0 <= first[0] <= 120:
             return first
     for phrase in sorted(reading.found("age.stated"), key=lambda m: m.start):

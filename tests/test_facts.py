@@ -467,3 +467,16 @@ def test_ranges_of_levels_with_words_and_with_dashes(text, ranges):
 def test_the_dot_inside_a_code_does_not_end_the_sentence(parse, codebook):
     facts = parse("osteoporosis pt (M81.0) w/ old healed vertebral fx from years ago, nothing acute - anything to add?")
     assert {"osteoporosis_without_current_fracture", "healed_osteoporosis_fracture_history"} <= set(facts.conditions)
+
+
+def test_one_sacral_side_named_in_the_session_is_unilateral_and_a_bare_right_is_not_a_side(parse):
+    assert parse("PROCEDURE: CT-guided sacroplasty, single 11g needle into right sacral ala, PMMA injected.").laterality \
+        == "unilateral"
+    assert parse("sacroplasty, needles into the right and left ala").laterality == "bilateral"
+    assert parse("sacroplasty 2021, billed 0201T, is that right?").laterality is None
+
+
+def test_a_span_of_years_after_a_follow_up_or_a_study_is_not_the_patients_age(parse):
+    note = ("INDICATION: 45F hemangioma T5. PROCEDURE: vertebroplasty T5, sedation by me 12 min.\n"
+            "PLAN: surveillance MRI 1 yr.")
+    assert parse(note).patient_age == 45

@@ -433,3 +433,16 @@ def test_a_documentation_question_naming_medicare_gets_the_coverage_record_first
 def test_a_family_word_that_names_neither_family_does_not_hide_the_comparison(parse, codebook):
     rule = answer_rule(parse("vertebral augmentation vs vertebroplasty - what makes it augmentation?"), codebook, [])
     assert "cavity" in rule.summary
+
+
+def test_a_question_that_asks_a_rule_without_a_question_mark_is_not_a_statement_to_code(parse, codebook):
+    facts = parse("what is sacroplasty exactly and what codes")
+    assert not facts.describes_a_case and codebook.derive(facts).clarification is None
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("does the PVA LCD cap the # of levels for a medicare pt?", "three"),
+    ("myeloma pt, lytic lesion T10. covered under the PVA LCD?", "myeloma"),
+])
+def test_coverage_facts_answer_the_coverage_question_they_name(parse, codebook, question, says):
+    assert says in answer_rule(parse(question), codebook, []).summary
