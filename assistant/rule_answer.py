@@ -568,7 +568,8 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     if len(named) < 2:   # "augmentation" alone, beside one family: another family ("vertebroplasty/augmentation")
         named |= {"procedure.either"} & concepts
     about_the_family = found.answers == "define" and (families != named or not reading.has("ask.meaning"))
-    if families and (any(b.name for b in facts.bodies) or about_the_family):
+    a_service_asked = facts.asks_for_codes and bool(facts.services)   # "S&I codes for VP guidance, fluoro vs CT?"
+    if families and (any(b.name for b in facts.bodies) or about_the_family or a_service_asked):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
     return [found.definition[0].upper() + found.definition[1:] + "."]
 

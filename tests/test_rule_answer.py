@@ -443,6 +443,16 @@ def test_a_question_that_asks_a_rule_without_a_question_mark_is_not_a_statement_
 @pytest.mark.parametrize(("question", "says"), [
     ("does the PVA LCD cap the # of levels for a medicare pt?", "three"),
     ("myeloma pt, lytic lesion T10. covered under the PVA LCD?", "myeloma"),
+    ("does the LCD actually require a BMD referral for kypho pts?", "bone mineral density"),
+    ("L38201 height loss % criterion?", "25%"),
 ])
 def test_coverage_facts_answer_the_coverage_question_they_name(parse, codebook, question, says):
     assert says in answer_rule(parse(question), codebook, []).summary
+
+
+def test_the_codes_of_a_service_asked_with_a_comparison_are_not_the_procedures_definition(parse, codebook):
+    day = date(2012, 6, 1)
+    rule = answer_rule(parse("DOS 2012 - S&I codes for vertebroplasty guidance, fluoro vs CT?", day.isoformat()),
+                       codebook, [])
+    si = [e.code for e in codebook.where(day, family="imaging_si")]
+    assert si and all(code in rule.summary for code in si)
