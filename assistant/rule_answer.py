@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from assistant import tabular
+from assistant import bundling, tabular
 from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry
 from assistant.dates import NO_DATE_NOTE
 from assistant.facts import Facts
@@ -22,9 +22,7 @@ from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
-                "sacral_augmentation": "sacral augmentation (sacroplasty)", "sedation": "moderate sedation",
-                "biopsy": "bone biopsy", "imaging_guidance": "imaging guidance",
-                "imaging_si": "imaging supervision and interpretation", "fracture_treatment": "closed fracture care"}
+                "sacral_augmentation": "sacral augmentation (sacroplasty)", **bundling.SERVICE_NAMES}
 RECORD_SUBJECTS = {"coverage": "Medicare coverage (the PVA LCDs)", "unlisted": "an unlisted code"}
 UNIT_RULES = {"per_session": "only one unit per session, whatever the number of bodies treated",
               "per_additional_body": "one unit for each additional vertebral body treated in the session",
@@ -411,31 +409,18 @@ def bodies_counted(question: str) -> int | None:
 
 
 def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: list[CodeEntry]) -> list[str]:
-    """What a code includes on the date; for other codes or services the question names, whether they are."""
+    """What a code includes on the date; for other codes or services the question names, whether they are, led by
+    a yes or a no as the question asked it."""
     if entry.family not in FAMILY_ROLES_PROCEDURE:
         return []
     day = _when(entry, facts.date_of_service)
-    included = codebook.inclusions(entry.code, day)
     others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE]
     named_by_words = not others
     others = others or _named_services(facts, codebook, day)
-    out = []
-    for inclusion in included:
-        hits = [e.code for e in others if e.code in inclusion.codes]
-        if hits:
-            where = " at the treated level" if inclusion.scope == "same_level" else ""
-            elsewhere = "; at a level that was not treated it is reported separately" \
-                if inclusion.scope == "same_level" else ""
-            out.append(f"{', '.join(hits)} {'is' if len(hits) == 1 else 'are'} included in {entry.code}{where} on "
-                       f"{day.isoformat()} ({inclusion.reason}): not separately reportable{elsewhere}.")
-    covered = {c for i in included for c in i.codes}
-    separate = [e.code for e in others if e.code not in covered]
-    if named_by_words:   # "is the fracture reduction part of <kypho code>?": its included codes answer it, not the
-        families = {e.family for e in others if e.code in covered}        # rest of their family (open treatment)
-        separate = [c for c in separate if codebook.get(c).family not in families]
-    if separate:
-        out.append(f"{', '.join(separate)} {'is' if len(separate) == 1 else 'are'} not included in {entry.code} on "
-                   f"{day.isoformat()}: separately reportable when documented.")
+    found = bundling.findings(entry, others, facts, codebook, day, named_by_words)
+    asked = bundling.polarity(facts)
+    out = [f.sentence(asked if i == 0 else None) for i, f in enumerate(found)]
+    included = codebook.inclusions(entry.code, day)
     if not others and included:
         out.append(f"{entry.code} includes, on {day.isoformat()}: " + "; ".join(i.reason for i in included) + ".")
     return out
@@ -491,7 +476,7 @@ def _condition_notes(code: str, codebook: Codebook) -> list[str]:
 
 def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:
     """Codes for the services the question names (imaging, biopsy, sedation) on the date."""
-    families = [f for service in facts.services for f in SERVICE_FAMILIES.get(service, ())]
+    families = [f for service in _services_named(facts) for f in SERVICE_FAMILIES.get(service, ())]
     return [e for e in codebook.entries.values() if e.family in families and e.valid_on(day) and _listed(e, facts)]
 
 

@@ -1,0 +1,74 @@
+"""An inclusion question is answered yes or no as it was asked: "does X include Y?" (yes: included) and "can we bill
+Y separately?" (no: included) get the same finding with opposite verdicts; a question asked either way, or about a
+biopsy it does not place, gets the finding without a verdict."""
+
+from datetime import date
+
+import pytest
+
+from assistant.bundling import polarity
+from assistant.rule_answer import answer_rule
+
+
+def _primary(codebook, family, day):
+    return next(e for e in codebook.where(day, family=family, role="primary"))
+
+
+def _service_code(codebook, family, day):
+    return next(e for e in codebook.where(day, family=family))
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("does the vertebroplasty code include the imaging guidance?", "included"),
+    ("is fluoro bundled into the kypho code", "included"),
+    ("can we charge the sedation separately?", "separate"),
+    ("kypho + bx same level ok?", "separate"),
+    ("doc wants a separate line for the fracture reduction, thats separate right?", "separate"),
+    ("is the bx included in the kypho or billed separately?", None),
+    ("does the kypho code cover the reduction or is that separate", None),
+    ("can I pick up the bone biopsy or is it in the vertebroplasty code?", None),
+])
+def test_the_question_says_whether_it_asks_included_or_separate(parse, question, asked):
+    assert polarity(parse(question, "2024-05-01")) == asked
+
+
+def test_asked_whether_a_code_includes_the_imaging_the_answer_is_yes(parse, codebook):
+    day = date(2024, 5, 1)
+    sacral = _primary(codebook, "sacral_augmentation", day)
+    rule = answer_rule(parse(f"{sacral.code} - does it include the imaging guidance?", day.isoformat()), codebook, [])
+    assert rule.summary.startswith("Yes: imaging guidance is included in " + sacral.code)
+
+
+def test_asked_whether_the_included_sedation_is_billed_separately_the_answer_is_no(parse, codebook):
+    day = date(2016, 6, 15)
+    primary = _primary(codebook, "augmentation", day)
+    facts = parse(f"{primary.code}, surgeon gave his own conscious sedation. can we charge sedation separately?",
+                  day.isoformat())
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    assert rule.summary.startswith("No: moderate sedation is included in " + primary.code)
+
+
+def test_once_the_sedation_is_no_longer_included_the_same_questions_turn_around(parse, codebook):
+    day = date(2019, 1, 1)
+    primary = _primary(codebook, "augmentation", day)
+    included = answer_rule(parse(f"does {primary.code} include moderate sedation?", day.isoformat()), codebook, [])
+    separate = answer_rule(parse(f"is sedation separately billable with {primary.code}?", day.isoformat()),
+                           codebook, [])
+    assert included.summary.startswith("No: moderate sedation is not included")
+    assert separate.summary.startswith("Yes: moderate sedation is not included")
+
+
+def test_a_biopsy_at_a_level_not_treated_is_answered_by_where_it_was(parse, codebook):
+    day = date(2024, 5, 1)
+    facts = parse("kypho L2, bx at L4 which was not treated - is the bx included?", day.isoformat())
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    assert rule.summary.startswith("No: bone biopsy at a level that was not treated is reported separately")
+
+
+def test_a_biopsy_the_question_does_not_place_gets_both_cases_and_no_verdict(parse, codebook):
+    day = date(2024, 5, 1)
+    primary = _primary(codebook, "vertebroplasty", day)
+    biopsy = _service_code(codebook, "biopsy", day)
+    rule = answer_rule(parse(f"{primary.code} + {biopsy.code} same day, payable?", day.isoformat()), codebook, [])
+    assert rule.summary.startswith("Bone biopsy is included in " + primary.code)
+    assert "at a level that was not treated it is reported separately" in rule.summary
