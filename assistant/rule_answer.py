@@ -20,6 +20,7 @@ from assistant.retrieval import Passage
 from assistant.review import proposed_codes
 from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
+from assistant.vocabulary import CODE_PATTERN
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", **bundling.SERVICE_NAMES}
@@ -139,8 +140,10 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
     statements += _under_minimum(facts, codebook)
-    if not {"start", "end"} & set(asks):   # whatever was asked, a code not valid on the date given says so first
-        statements += [_dates(e, facts.date_of_service, codebook) for e in _invalid_on_date_given(facts, codebook)]
+    statements += _run_replacements(facts, codebook) if "replaced" in asks else []
+    if not {"start", "end", "replaced"} & set(asks):   # whatever was asked, a code not valid on the date given says
+        statements += [_dates(e, facts.date_of_service, codebook)                   # so first (a replacement says it)
+                       for e in _invalid_on_date_given(facts, codebook)]
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     definition = _defined(facts, codebook)
     if "documentation" in asks:
@@ -155,16 +158,22 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
     from_passages = answer_from_passages(facts.question, passages)
     quotes = from_passages.quotes if from_passages else []
-    if definition:       # "what's a cat III code?": the table's definition is the answer
-        return RuleAnswer(summary=definition[0], statements=definition + statements, quotes=quotes)
+    described = [s for e in named for s in _about("define", e, facts, codebook, subjects)] \
+        if "define" in asks else []   # "72291 desc?", "0200T vs 0201T?": each code's own words, then its dates
+    if definition:       # "what's a cat III code?": the table's definition is the answer ("0200T vs 0201T, and
+        compares = len(named) >= 2 and reader().read(facts.question).has("ask.compare")   # are these cat III?":
+        compared = described[:2] if compares else []                                      # after the codes)
+        return RuleAnswer(summary=" ".join(compared + definition[:1]), statements=definition + statements,
+                          quotes=quotes)
     if not statements:
         return from_passages
     if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
         summary = f"{from_passages.summary} {statements[0]}"   # the codes of the family asked
         return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
-    compared = "define" in asks and len(named) >= 2     # "0200T vs 0201T?": each code's own words
-    lead = statements[:1] if "define" in asks and quotes and not compared else statements[:2]
-    quoted = "define" in asks and quotes and not compared
+    if asks == ["define"]:    # only what the codes are was asked: their own words lead
+        statements = described + [s for s in statements if s not in described]
+    quoted = "define" in asks and quotes and len(named) < 2
+    lead = statements[:1] if quoted else statements[:2]
     summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if quoted else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
@@ -207,8 +216,34 @@ def answer_from_passages(question: str, passages: list[Passage]) -> RuleAnswer |
 
 
 def _named(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
-    """The table entries the question names."""
-    return [e for c in facts.mentioned_codes if (e := codebook.get(c.rstrip("-"))) and e.system != "modifier"]
+    """The table entries the question names, a run of codes ("99143-99150") by every table code in it."""
+    runs = {codes[0]: codes for codes in _runs(facts, codebook)}
+    written = [c.rstrip("-") for c in facts.mentioned_codes]
+    codes = dict.fromkeys(code for c in written for code in runs.get(c.upper(), [c]))
+    return [e for c in codes if (e := codebook.get(c)) and e.system != "modifier"]
+
+
+def _runs(facts: Facts, codebook: Codebook) -> list[list[str]]:
+    """Each run of codes the question names, as the table's codes from its first to its last."""
+    runs = []
+    for mention in reader().read(facts.question).found("code_range"):
+        ends = [c.upper() for c in CODE_PATTERN.findall(facts.question[mention.start:mention.end])]
+        if len(ends) == 2 and len(ends[0]) == len(ends[1]) and ends[0] < ends[1]:
+            runs.append(sorted(c for c in codebook.entries if len(c) == len(ends[0]) and ends[0] <= c <= ends[1]))
+    return [r for r in runs if r]
+
+
+def _run_replacements(facts: Facts, codebook: Codebook) -> list[str]:
+    """"99143-99150 gone? what replaced them": the run's end and its replacements, as one run."""
+    out = []
+    for run in _runs(facts, codebook):
+        entries = [codebook.entries[c] for c in run]
+        ends = {e.effective_to for e in entries}
+        new = sorted({r.code for e in entries for r in e.replaced_by if r.code})
+        if len(ends) == 1 and None not in ends and new:
+            out.append(f"{run[0]}-{run[-1]} were deleted after {ends.pop().isoformat()}; replaced by "
+                       f"{new[0]}-{new[-1]}.")
+    return out
 
 
 CLAUSE_MARKS = (". ", ", ", " - ", "; ")   # what ends the clause before a question's last "?"
@@ -336,7 +371,7 @@ def _replacement(entry: CodeEntry, codebook: Codebook) -> list[str]:
         out.append(f"{entry.code} was deleted after {entry.effective_to.isoformat()}"
                    f"{codebook.replacement_text(entry.code)}.")
     replaced = _replaced(entry, codebook)
-    if replaced:
+    if replaced and not out:     # "what replaced 22523?" asks its successor; a current code, what it replaced
         out.append(f"{entry.code} replaced {', '.join(replaced)}"
                    f"{' on ' + entry.effective_from.isoformat() if entry.effective_from else ''}.")
     if not out:
@@ -571,8 +606,10 @@ def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> 
     # a procedure asked about without a code: its medical-necessity record (the LCDs) follows its technique
     coverage = ["coverage"] if procedures and not named and not services else []
     modifiers = list(facts.mentioned_modifiers)     # "what does the note need to support -22?"
+    # a code named that was not valid on the date asked: its record rule on its last valid day ("72291-26, pre-2015")
+    days = {e.family: _when(e, day) for e in named}
     subjects = dict.fromkeys(lcd + modifiers + services + [e.family for e in named] + procedures + coverage)
-    rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, day))]
+    rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, days.get(subject, day)))]
     return [f"For {_record_subject(subject)}, the record must show {rule.record}." for subject, rule in rules]
 
 

@@ -15,6 +15,8 @@ from assistant.draft_meaning import misnamed_codes
 from assistant.facts import Facts
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
+PROCEDURE_FAMILIES = ("vertebroplasty", "augmentation", "sacral_augmentation")
+
 
 class Verification(BaseModel):
     codes: list[CodeLine] = Field(default_factory=list)
@@ -119,13 +121,14 @@ def _reject_cited(cited: list[tuple[str, list[str]]], derived: dict[str, Derived
         if code in derivation.omitted:
             rejected.append(Rejected(code=code, reason=derivation.omitted[code]))
             continue
-        reason = _why_not(code, facts, derived, codebook)
+        reason = _why_not(code, facts, derived, codebook, {c for c, _ in cited})
         if reason and (not user or facts.is_scenario or reason.startswith(("not a code", code))):
             rejected.append(Rejected(code=code, reason=reason))
     return rejected
 
 
-def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook) -> str | None:
+def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook,
+             cited: set[str] = frozenset()) -> str | None:
     entry = codebook.get(code.rstrip("-"))
     day = facts.date_of_service
     if entry is None and (problem := codebook.seventh_character_problem(code)):
@@ -155,9 +158,10 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
     if entry.fallback_for and not entry.derive:
         return (f"{entry.code} is a payer-specific code, named only beside the unlisted code when no listed code "
                 f"describes the procedure{_instead(facts, derived, codebook)}")
-    if entry.family in {b.procedure for b in facts.bodies} or entry.family in ("vertebroplasty", "augmentation",
-                                                                              "sacral_augmentation"):
-        return f"{entry.code} does not match the procedure and levels described{_instead(facts, derived, codebook)}"
+    if entry.family in {b.procedure for b in facts.bodies} or entry.family in PROCEDURE_FAMILIES:
+        both = " (one cement procedure code per vertebral body: only one of them is reported)" \
+            if cited & _procedures(derived, codebook) else ""   # "started a VP, then ballooned T9: 22510 + 22513?"
+        return f"{entry.code} does not match the procedure and levels described{both}{_instead(facts, derived, codebook)}"
     if not entry.derive:       # a code the table only explains: what it is says why it does not fit
         return f"{entry.code} does not fit this case: it is {entry.description[0].lower()}{entry.description[1:]}"
     return f"{entry.code} is not supported by the facts of this question"
@@ -168,9 +172,12 @@ def _other_level_biopsy(entry: CodeEntry, facts: Facts) -> bool:
     return entry.family == "biopsy" and any(lv not in treated for lv in facts.biopsy_levels)
 
 
+def _procedures(derived: dict[str, DerivedCode], codebook: Codebook) -> set[str]:
+    return {c for c in derived if codebook.entries[c].family in PROCEDURE_FAMILIES}
+
+
 def _instead(facts: Facts, derived: dict[str, DerivedCode], codebook: Codebook) -> str:
-    procedures = [c for c in derived if codebook.entries[c].family in ("vertebroplasty", "augmentation",
-                                                                       "sacral_augmentation", "unlisted")]
+    procedures = [c for c in derived if codebook.entries[c].family in PROCEDURE_FAMILIES + ("unlisted",)]
     if not procedures:
         return ""
     return f"; for this {facts.date_of_service.year} case report {' + '.join(procedures)}"
@@ -194,7 +201,7 @@ def _reject_modifiers(facts: Facts, derived: dict[str, DerivedCode], codebook: C
     """Modifiers the user asked about ("can I add 50?") checked against the derived procedure codes."""
     rejected = []
     procedure_codes = [codebook.entries[c] for c in derived
-                       if codebook.entries[c].family in ("vertebroplasty", "augmentation", "sacral_augmentation")]
+                       if codebook.entries[c].family in PROCEDURE_FAMILIES]
     for modifier in facts.mentioned_modifiers:
         used = any(modifier in d.modifiers for d in derived.values())
         if used or not procedure_codes:

@@ -25,6 +25,8 @@ SHAPES = {
     # a CPT, HCPCS or ICD-10-CM code in either case, as coders type it ("0200t", "z87.310")
     "shape.code": re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
                              re.IGNORECASE),
+    # two five-character codes joined by a dash: a run of codes ("99143-99150", "22520-22522")
+    "shape.code_range": re.compile(r"(?<![\w.])\d{4}[0-9TF]\s?[-\u2013]\s?\d{4}[0-9TF](?![\w])", re.IGNORECASE),
     "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
     # a number of up to three digits that may have its unit glued after it ("38min", "79yo", "79F"): the phrases of
     # corpus/language/terms/ name the unit ("@shape.quantity @unit.minutes")

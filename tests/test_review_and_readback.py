@@ -223,3 +223,10 @@ def test_a_line_missing_its_required_modifier_is_replaced_by_the_code_with_it(pa
     verdict = next(v for v in review(facts, checked.codes, checked.rejected, codebook) if v.code == imaging.code)
     assert imaging.modifiers and verdict.verdict == "replace"
     assert verdict.by == [imaging.code + "".join(f"-{m}" for m in imaging.modifiers)]
+
+
+def test_both_cement_families_proposed_for_one_body_are_told_only_one_is_reported(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "doc started a VP at T9 then switched and ballooned the same T9. "
+                                                  "can we bill 22510 + 22513 both?", "2024-05-01")
+    verdicts = {v.code: v for v in review(facts, checked.codes, checked.rejected, codebook)}
+    assert verdicts["22510"].verdict == "remove" and "only one of them is reported" in verdicts["22510"].reason

@@ -452,3 +452,38 @@ def test_the_codes_of_a_service_asked_with_a_comparison_are_not_the_procedures_d
                        codebook, [])
     si = [e.code for e in codebook.where(day, family="imaging_si")]
     assert si and all(code in rule.summary for code in si)
+
+
+def test_a_run_of_deleted_codes_is_answered_as_a_run_with_its_replacements(parse, codebook):
+    run = sorted(e.code for e in codebook.entries.values() if e.family == "sedation" and e.replaced_by)
+    new = sorted({r.code for c in run for r in codebook.get(c).replaced_by if r.code})
+    rule = _answer(parse, codebook, f"old sedation codes {run[0]}-{run[-1]} are gone right? what replaced them")
+    assert rule.summary.startswith(f"{run[0]}-{run[-1]} were deleted after")
+    assert f"replaced by {new[0]}-{new[-1]}" in rule.summary
+
+
+def test_asked_what_a_code_replaced_the_answer_names_the_old_code(parse, codebook):
+    day = date(2024, 5, 1)
+    primary = _entry(codebook, "augmentation", "primary", day)
+    old = [e.code for e in codebook.entries.values() if any(r.code == primary.code for r in e.replaced_by)]
+    rule = _answer(parse, codebook, f"when did {primary.code} start and what was the old code before it?")
+    assert primary.effective_from.isoformat() in rule.summary and all(code in rule.summary for code in old)
+
+
+def test_a_description_asked_of_a_deleted_code_leads_with_its_words(parse, codebook):
+    deleted = next(e for e in codebook.entries.values() if e.family == "imaging_si" and e.effective_to)
+    rule = _answer(parse, codebook, f"{deleted.code} desc?")
+    assert rule.summary.startswith(f"{deleted.code}: {deleted.description}")
+
+
+def test_codes_compared_with_a_term_asked_give_both_codes_words_then_the_term(parse, codebook):
+    sacral = [e for e in codebook.where(date(2024, 5, 1), family="sacral_augmentation")]
+    rule = _answer(parse, codebook, f"{sacral[0].code} vs {sacral[1].code} - whats the difference, and are these cat III?")
+    assert rule.summary.startswith(f"{sacral[0].code}: {sacral[0].description}")
+    assert sacral[1].description in rule.summary and "Category III" in rule.summary
+
+
+def test_the_record_rule_of_a_deleted_code_is_the_one_of_its_last_valid_day(parse, codebook):
+    deleted = next(e for e in codebook.entries.values() if e.family == "imaging_si" and e.effective_to)
+    rule = _answer(parse, codebook, f"billing {deleted.code}-26 pre-2015, what documentation needed?")
+    assert codebook.record_rule("imaging_si", deleted.effective_to).record in rule.summary
