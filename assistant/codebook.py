@@ -227,8 +227,11 @@ class Codebook:
 
     def definition(self, concepts: set[str], define_asked: bool) -> Definition | None:
         """The definition of the most specific term the named concepts cover."""
-        return next((d for d in self.definitions
-                     if set(d.terms) <= concepts and (define_asked or d.answers == "any")), None)
+        return next(iter(self.definitions_of(concepts, define_asked)), None)
+
+    def definitions_of(self, concepts: set[str], define_asked: bool) -> list[Definition]:
+        """Every definition the named concepts cover, the most specific first."""
+        return [d for d in self.definitions if set(d.terms) <= concepts and (define_asked or d.answers == "any")]
 
     def record_rule(self, subject: str, day: date) -> RecordRule | None:
         """What the record must show for a code family (or "coverage") on a date."""

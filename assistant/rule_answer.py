@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant import bundling, tabular
-from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry
+from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry, Definition
 from assistant.dates import NO_DATE_NOTE
 from assistant.facts import Facts
 from assistant.reader import reader
@@ -154,6 +154,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
+    if "start" in asks and not any(e.effective_from for e in named):   # "what yr did kypho get real cpt codes?
+        statements = _family_start(facts, codebook) + statements            # old claims show 22899": the family's
     if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
     from_passages = answer_from_passages(facts.question, passages)
@@ -163,7 +165,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if definition:       # "what's a cat III code?": the table's definition is the answer ("0200T vs 0201T, and
         compares = len(named) >= 2 and reader().read(facts.question).has("ask.compare")   # are these cat III?":
         compared = described[:2] if compares else []                                      # after the codes)
-        return RuleAnswer(summary=" ".join(compared + definition[:1]), statements=definition + statements,
+        return RuleAnswer(summary=" ".join(compared + definition[:2]), statements=definition + statements,
                           quotes=quotes)
     if not statements:
         return from_passages
@@ -354,6 +356,29 @@ def _dates(entry: CodeEntry, day: date, codebook: Codebook) -> str:
     if start and day < start and earlier:
         text += f"; before then, {' or '.join(earlier)}"
     return text + "."
+
+
+def _family_start(facts: Facts, codebook: Codebook) -> list[str]:
+    """When each procedure family asked about got its own codes, what was reported before, and its codes now."""
+    out = []
+    day = facts.date_of_service
+    for family in families_asked(facts):
+        dated = sorted((e for e in codebook.entries.values() if e.family == family and e.effective_from),
+                       key=lambda e: e.effective_from)
+        if not dated:
+            continue
+        first = [e for e in dated if e.effective_from == dated[0].effective_from]
+        before = [c for e in first for c in _replaced(e, codebook)] + [
+            e.code for e in codebook.entries.values() if e.family == "unlisted" and family in e.fallback_for]
+        now = [e for e in dated if e.valid_on(day)]
+        text = (f"{FAMILY_NAMES[family].capitalize()} got its own CPT codes on {first[0].effective_from.isoformat()} "
+                f"({', '.join(e.code for e in first)})")
+        text += f"; before then it was reported with {', '.join(dict.fromkeys(before))}" if before else ""
+        if now and now != first:
+            text += (f"; on {day.isoformat()} its codes are {', '.join(e.code for e in now)} (since "
+                     f"{min(e.effective_from for e in now).isoformat()})")
+        out.append(text + ".")
+    return out
 
 
 def _replaced(entry: CodeEntry, codebook: Codebook) -> list[str]:
@@ -580,9 +605,10 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     means_a_term = reading.has("term") and reading.has("ask.meaning")
     define = "define" in facts.rule_asks and (means_a_term or not (facts.mentioned_codes and len(facts.rule_asks) > 1))
     concepts = {m.concept for m in reading.mentions}
-    found = codebook.definition(concepts, define)
-    if found is None:
+    matches = codebook.definitions_of(concepts, define)
+    if not matches:
         return []
+    found = matches[0]
     families = {t for t in found.terms if t.startswith("procedure.")}
     named = {f"procedure.{f}" for f in FAMILY_ROLES_PROCEDURE} & concepts
     if len(named) < 2:   # "augmentation" alone, beside one family: another family ("vertebroplasty/augmentation")
@@ -591,7 +617,22 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     a_service_asked = facts.asks_for_codes and bool(facts.services)   # "S&I codes for VP guidance, fluoro vs CT?"
     if families and (any(b.name for b in facts.bodies) or about_the_family or a_service_asked):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
-    return [found.definition[0].upper() + found.definition[1:] + "."]
+    return [_sentence(d.definition) for d in [found] + _other_subject(found, matches[1:])]
+
+
+def _other_subject(found: Definition, rest: list[Definition]) -> list[Definition]:
+    """"hospitalized pain threshold? and does it cover mets/myeloma too": a second definition about a subject the
+    first does not name (the question's words of asking, "about"/"ask" concepts, are shared by both)."""
+    kinds = {_kind(t) for t in found.terms} - {"about", "ask"}    # a second fracture cause is the same subject
+    return [d for d in rest if d.answers == found.answers and not kinds & {_kind(t) for t in d.terms}][:1]
+
+
+def _kind(concept: str) -> str:
+    return concept.split(".", 1)[0]
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "."
 
 
 def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[str]:

@@ -487,3 +487,19 @@ def test_the_record_rule_of_a_deleted_code_is_the_one_of_its_last_valid_day(pars
     deleted = next(e for e in codebook.entries.values() if e.family == "imaging_si" and e.effective_to)
     rule = _answer(parse, codebook, f"billing {deleted.code}-26 pre-2015, what documentation needed?")
     assert codebook.record_rule("imaging_si", deleted.effective_to).record in rule.summary
+
+
+def test_when_a_family_got_its_codes_is_answered_from_its_first_dated_codes(parse, codebook):
+    dated = sorted((e for e in codebook.entries.values() if e.family == "augmentation" and e.effective_from),
+                   key=lambda e: e.effective_from)
+    facts = parse("what yr did kypho get real cpt codes? old claims show 22899 per level", "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    assert rule.summary.startswith("Vertebral augmentation (kyphoplasty) got its own CPT codes on "
+                                   f"{dated[0].effective_from.isoformat()}")
+
+
+def test_a_question_on_two_coverage_subjects_gets_both_definitions(parse, codebook):
+    facts = parse("PVA LCD hospitalized pt pain threshold? and does it cover mets/myeloma fx too", "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    criteria = next(d for d in codebook.definitions if d.terms == ["term.lcd_criteria"])
+    assert "myeloma" in rule.summary and criteria.definition in rule.summary
