@@ -713,7 +713,7 @@ def _focus(reading: Reading) -> str | None:
     for focus in ("sedation", "biopsy", "imaging", "fracture_care", "diagnosis"):
         if reading.has(f"focus.{focus}") or reading.has(f"scope.{focus}_only"):
             return focus
-    return "sedation" if _sedation_leads(reading) else None
+    return "sedation" if _sedation_leads(reading) or _sedation_timed_and_billed(reading) else None
 
 
 def _sedation_leads(reading: Reading) -> bool:
@@ -724,6 +724,12 @@ def _sedation_leads(reading: Reading) -> bool:
     first = min(reading.found("procedure", outside=("negated",)) + _sedation_mentions(reading),
                 key=lambda m: m.start, default=None)
     return first is not None and first.concept in ("service.sedation", "drug.sedative")
+
+
+def _sedation_timed_and_billed(reading: Reading) -> bool:
+    """A question that names no level, gives the sedation's minutes and asks whether something is billable ("kypho,
+    surgeon did the mod sed, 25 min intraservice, pt 78. billable and what codes?") asks about the sedation."""
+    return not reading.has("level") and reading.has("minutes.stated") and reading.has("ask.billed")
 
 
 def billing_scope(reading: Reading) -> str | None:

@@ -480,3 +480,10 @@ def test_a_span_of_years_after_a_follow_up_or_a_study_is_not_the_patients_age(pa
     note = ("INDICATION: 45F hemangioma T5. PROCEDURE: vertebroplasty T5, sedation by me 12 min.\n"
             "PLAN: surveillance MRI 1 yr.")
     assert parse(note).patient_age == 45
+
+
+def test_a_billable_question_that_times_the_sedation_and_names_no_level_is_about_the_sedation(parse):
+    asked = "DOS 3/2018 kypho, surgeon did the mod sed himself, 25 min intraservice, pt 78. billable and what codes?"
+    assert parse(asked, "2018-03-15").focus == "sedation"
+    assert parse("kypho L1, surgeon did the mod sed, 25 min intraservice. billable?", "2018-03-15").focus is None
+    assert parse("kypho, surgeon did the mod sed, 25 min intraservice. codes?", "2018-03-15").focus is None
