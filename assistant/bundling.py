@@ -31,16 +31,17 @@ class Finding:
     codes: tuple[str, ...]
     included: bool
     day: date
-    names: str
+    names: tuple[str, ...]
     reason: str = ""
     same_level: bool = False
     holds: bool | None = True
 
     def sentence(self, polarity: Polarity | None) -> str:
-        verb = "are" if " and " in self.names else "is"
+        verb = "are" if len(self.names) > 1 else "is"
         codes = ", ".join(self.codes)
         verdict = self._verdict(polarity)
-        names = f"{verdict}{self.names}" if verdict else self.names[:1].upper() + self.names[1:]
+        said = " and ".join(self.names)
+        names = f"{verdict}{said}" if verdict else said[:1].upper() + said[1:]
         if not self.included:
             return (f"{names} {verb} not included in {self.procedure} on "
                     f"{self.day.isoformat()} ({codes}): separately reportable when documented.")
@@ -112,7 +113,6 @@ def _holds(services: list[CodeEntry], facts: Facts) -> bool | None:
     return True if facts.biopsy_same_site or facts.biopsy_levels else None
 
 
-def _names(services: list[CodeEntry]) -> str:
-    """"imaging guidance and bone biopsy": the services the codes bill, in words."""
-    names = list(dict.fromkeys(SERVICE_NAMES.get(e.family, e.family.replace("_", " ")) for e in services))
-    return " and ".join(names)
+def _names(services: list[CodeEntry]) -> tuple[str, ...]:
+    """("imaging guidance", "bone biopsy"): the services the codes bill, in words."""
+    return tuple(dict.fromkeys(SERVICE_NAMES.get(e.family, e.family.replace("_", " ")) for e in services))

@@ -479,7 +479,10 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     others = others or _named_services(facts, codebook, day)
     found = bundling.findings(entry, others, facts, codebook, day, named_by_words)
     asked = bundling.polarity(facts)
-    out = [f.sentence(asked if i == 0 else None) for i, f in enumerate(found)]
+    out = []
+    for i, finding in enumerate(found):
+        out.append(finding.sentence(asked if i == 0 else None))
+        out += [] if finding.included else _cued_modifiers(finding.codes, facts, codebook)
     included = codebook.inclusions(entry.code, day)
     if not others and included:
         out.append(f"{entry.code} includes, on {day.isoformat()}: " + "; ".join(i.reason for i in included) + ".")
@@ -536,8 +539,27 @@ def _condition_notes(code: str, codebook: Codebook) -> list[str]:
 
 def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEntry]:
     """Codes for the services the question names (imaging, biopsy, sedation) on the date."""
-    families = [f for service in _services_named(facts) for f in SERVICE_FAMILIES.get(service, ())]
+    families = [f for service in _services_named(facts) for f in SERVICE_FAMILIES.get(service, ())
+                if service != "imaging" or f in _imaging_families(facts)]
     return [e for e in codebook.entries.values() if e.family in families and e.valid_on(day) and _listed(e, facts)]
+
+
+def _cued_modifiers(codes: tuple[str, ...], facts: Facts, codebook: Codebook) -> list[str]:
+    """A separately reported code the setting the question states gives a modifier ("in hospital": 72291-26)."""
+    reading = reader().read(facts.question)
+    families = {e.family for c in codes if (e := codebook.get(c))}
+    return [f"{', '.join(codes)} billed by the physician in a facility {'takes' if len(codes) == 1 else 'take'} "
+            f"modifier {m.code} ({m.description.lower()})." for m in codebook.entries.values()
+            if m.system == "modifier" and families & set(m.cue_families) and any(reading.has(c) for c in m.cues)]
+
+
+def _imaging_families(facts: Facts) -> set[str]:
+    """The imaging code families every imaging word of the question allows ("rad S&I" beside "the fluoro": the
+    S&I codes only, not the guidance codes)."""
+    reading = reader().read(facts.question)
+    named = reader().language.code_families()
+    allowed = [named.get(m.concept, set()) for m in reading.found("imaging", outside=("negated",))]
+    return set.intersection(*[a for a in allowed if a]) if any(allowed) else set(SERVICE_FAMILIES["imaging"])
 
 
 def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:

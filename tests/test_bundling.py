@@ -72,3 +72,14 @@ def test_a_biopsy_the_question_does_not_place_gets_both_cases_and_no_verdict(par
     rule = answer_rule(parse(f"{primary.code} + {biopsy.code} same day, payable?", day.isoformat()), codebook, [])
     assert rule.summary.startswith("Bone biopsy is included in " + primary.code)
     assert "at a level that was not treated it is reported separately" in rule.summary
+
+
+def test_the_s_and_i_asked_beside_the_fluoro_is_answered_with_its_facility_modifier(parse, codebook):
+    day = date(2014, 6, 1)
+    primary = _primary(codebook, "augmentation", day)
+    professional = next(m for m in codebook.entries.values() if m.system == "modifier" and "imaging_si" in m.cue_families)
+    facts = parse(f"2014 kypho in hospital, our ortho did the fluoro himself. can we bill rad S&I on top of "
+                  f"{primary.code}?", day.isoformat())
+    rule = answer_rule(facts, codebook, [])
+    assert rule.summary.startswith("Yes: imaging supervision and interpretation is not included in " + primary.code)
+    assert f"modifier {professional.code}" in rule.summary
