@@ -803,11 +803,18 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
     named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
     if procedures and not (other and not named_as_done):
         return True
-    if other:
+    if other and not _asks_a_fracture_diagnosis(reading):
         return False
     # "what makes a fx pathologic?", "what is sacroplasty?"
     defines_a_term = reading.has("term") and (reading.has("rule.define") or reading.has("ask.what_is"))
     return reading.has("topic.family_code") or reading.has("topic.family") or defines_a_term
+
+
+def _asks_a_fracture_diagnosis(reading: Reading) -> bool:
+    """"MRI acute L1 compression fx, DEXA osteoporosis, fragility fx. M80 or S32?": the diagnosis of a vertebral
+    fracture is this family's, whatever other service the text names for context."""
+    fracture = reading.has("fracture", outside=("negated", "historical")) and reading.has("level")
+    return fracture and (reading.has("ask.diagnosis") or reading.has("code_choice"))
 
 
 def _merge(previous: Facts, current: Facts) -> Facts:

@@ -110,8 +110,8 @@ class Assistant:
                 rule = None  # a case that lacks a fact its question needs (or a choice of its codes): ask the fact
             if rule and not derivation.codes:
                 derivation.clarification = None  # a rule is answered from the table: no case facts needed
-            if rule is None and derivation.codes:
-                rule = rule_in_case(facts, self.codebook, [d.code for d in derivation.codes])
+            if (rule is None or not rule.statements) and derivation.codes:   # the table on the case's codes, before
+                rule = rule_in_case(facts, self.codebook, [d.code for d in derivation.codes]) or rule   # passages
             if rule is None and (_asks_the_passages(facts, derivation) or _asks_what_to_document(facts, derivation)):
                 rule = answer_from_passages(facts.question, passages)
         model = self.model() if use_llm and facts.in_scope else None

@@ -81,6 +81,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if not asks and codebook and facts.question_form == "yes_no" and not facts.is_scenario \
             and _names_a_service_with_a_procedure(facts, codebook):
         asks.append("includes")  # "<sedation code> + <kypho code> same doc, 2019 - can we bill the sedation?"
+    if "includes" in asks and codebook and len(diagnoses_named(facts, codebook)) >= 2 and not facts.procedures:
+        asks[asks.index("includes")] = "excludes"   # "do i add M48.5 on top of M80?": may they be coded together
     if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
         # "which codes go with M84.58XA?": the tabular's notes; "Z87.310 go on with M80.08XA?": may they be together
         asks[asks.index("pair")] = "excludes" if len(named) >= 2 else "code_also"
@@ -201,7 +203,7 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     subjects = named or focused or [e for c in case_codes
                                     if (e := codebook.get(c)) and e.role == "primary" and e.regions]
     statements = definition + (_documentation(facts, codebook, subjects) if "documentation" in asks else [])
-    statements += _tabular(asks, facts, codebook) if "code_also" in asks else []
+    statements += _tabular(asks, facts, codebook, case_codes) if "code_also" in asks else []
     for ask in [a for a in asks if a != "code_also"]:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
@@ -496,17 +498,21 @@ def diagnoses_named(facts: Facts, codebook: Codebook) -> list[str]:
     return list(dict.fromkeys(codes + categories_in(facts.question, codebook.entries)))
 
 
-def _tabular(asks: list[str], facts: Facts, codebook: Codebook) -> list[str]:
-    """From the ICD-10-CM tabular notes: the codes to add to a named diagnosis (and where another entry calls
-    for it), or whether two named diagnoses may be coded together."""
-    named, notes = diagnoses_named(facts, codebook), codebook.tabular_notes
+def _tabular(asks: list[str], facts: Facts, codebook: Codebook, case_codes: list[str] = ()) -> list[str]:
+    """From the ICD-10-CM tabular notes: the codes to add to a named diagnosis (or, when the question names none,
+    to the case's own diagnosis: "T4 wedge fx w/ cord injury, code also what?"), or whether two named diagnoses
+    may be coded together."""
+    notes = codebook.tabular_notes
+    named = diagnoses_named(facts, codebook) or [
+        c for c in case_codes if (e := codebook.get(c)) and e.system == DIAGNOSIS_SYSTEM]
     out: list[str] = []
     if "excludes" in asks:    # "what's the Excludes type between them?": that note first
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
     if "code_also" in asks:
         for code in named:
             additional = tabular.additional_codes(notes, code, codebook.entries)
-            out += ([additional] if additional else []) + tabular.coded_with(notes, code, codebook.entries)
+            seventh = facts.encounter if facts.procedures else None   # the procedure's own encounter
+            out += ([additional] if additional else []) + tabular.coded_with(notes, code, codebook.entries, seventh)
             out += _condition_notes(code, codebook)
     if "excludes" in asks or "code_also" in asks:
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
@@ -607,10 +613,12 @@ def _family_codes(facts: Facts, codebook: Codebook) -> list[str]:
         if entries:
             listed = "; ".join(f"{'+' if e.role == 'add_on' else ''}{e.code} ({e.description})" for e in entries)
             out.append(f"{name.capitalize()} codes on {day.isoformat()}: {listed}.")
+        payers = [e.code for e in codebook.where(day, family="payer_alternative") if family in e.fallback_for]
+        private = f"; private payers may want {', '.join(payers)} (payer-specific HCPCS S-codes)" if payers else ""
         for unlisted in ([] if entries else codebook.where(day, family="unlisted")):
             if family in unlisted.fallback_for:
                 out.append(f"No {name} code existed on {day.isoformat()}: report {unlisted.code} "
-                           f"({unlisted.description}).")
+                           f"({unlisted.description}){private}.")
     return out
 
 

@@ -65,13 +65,17 @@ def additional_codes(notes: list[TabularNote], code: str, table: Iterable[str] =
     return f"With {code}, the ICD-10-CM tabular says: {said}."
 
 
-def coded_with(notes: list[TabularNote], code: str, table: Iterable[str] = ()) -> list[str]:
+def coded_with(notes: list[TabularNote], code: str, table: Iterable[str] = (), seventh: str | None = None) -> list[str]:
     """Where another entry's note calls for this code: 'M84.5 ... code also underlying neoplasm' for C90.00; the
-    table's one code under that entry (M84.58X-, its 7th character aside) is named when there is one."""
+    table's one code under that entry (M84.58X-, its 7th character aside) is named when there is one, with the
+    `seventh` character when the question's encounter decides it (M84.58XA for the kypho itself)."""
     out = []
+    table = list(table)
     for n in notes_naming(notes, code, ADDITIONAL_KINDS):
         under = {c[:-1] if len(c.replace(".", "")) == 7 else c for c in table if covers(n.at, c)}
-        target = f"{under.pop()}-" if len(under) == 1 else f"{n.at}-"
+        one = under.pop() if len(under) == 1 else None
+        full = f"{one}{seventh}" if one and seventh and f"{one}{seventh}" in table else None
+        target = full or (f"{one}-" if one else f"{n.at}-")
         out.append(f"{code} goes with {target} when the condition caused the fracture: {n.at} ({n.title}) says "
                    f"'{KIND_NAMES[n.kind]}: {n.text}', so report {target} as well as {code}.")
     return out

@@ -487,3 +487,9 @@ def test_a_billable_question_that_times_the_sedation_and_names_no_level_is_about
     assert parse(asked, "2018-03-15").focus == "sedation"
     assert parse("kypho L1, surgeon did the mod sed, 25 min intraservice. billable?", "2018-03-15").focus is None
     assert parse("kypho, surgeon did the mod sed, 25 min intraservice. codes?", "2018-03-15").focus is None
+
+
+def test_a_vertebral_fracture_diagnosis_asked_beside_another_service_stays_in_scope(parse):
+    asked = "65F slipped in bathroom, MRI acute L1 compression fx, DEXA osteoporosis, doc says fragility fx. M80 or S32?"
+    assert parse(asked).in_scope
+    assert not parse("DEXA hip + spine for the kypho pt's osteoporosis f/u").in_scope

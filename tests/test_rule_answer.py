@@ -503,3 +503,28 @@ def test_a_question_on_two_coverage_subjects_gets_both_definitions(parse, codebo
     rule = answer_rule(facts, codebook, [])
     criteria = next(d for d in codebook.definitions if d.terms == ["term.lcd_criteria"])
     assert "myeloma" in rule.summary and criteria.definition in rule.summary
+
+
+def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
+    rule = _answer(parse, codebook, "osteoporosis w/ compression fx - do i add M48.5 on top of M80?")
+    assert rule.summary.startswith("No: M48.5 and M80 are never coded together")
+
+
+def test_code_also_on_a_case_that_names_no_code_reads_the_notes_of_the_cases_own_diagnosis(parse, codebook):
+    facts = parse("T4 wedge fx w/ cord injury code also what", "2024-05-01")
+    derived = codebook.derive(facts)
+    rule = rule_in_case(facts, codebook, [c.code for c in derived.codes])
+    assert any(c.code.startswith("S22.0") for c in derived.codes) and "spinal cord injury" in rule.summary
+
+
+def test_a_family_with_no_code_on_the_date_names_the_unlisted_code_and_the_payers_s_codes(parse, codebook):
+    day = date(2004, 9, 1)
+    payer = [e.code for e in codebook.where(day, family="payer_alternative") if "augmentation" in e.fallback_for]
+    rule = _answer(parse, codebook, "commercial kypho dos 9/2004 hcpcs?", day.isoformat())
+    assert payer and all(code in rule.summary for code in payer) and "No vertebral augmentation" in rule.summary
+
+
+def test_a_neoplasm_code_alone_on_the_procedures_claim_is_told_the_fracture_code_with_its_encounter(parse, codebook):
+    rule = _answer(parse, codebook, "noridian PVA - I put C79.51 as only dx on the kypho for a met lesion and it "
+                                    "denied. what's missing?")
+    assert "report M84.58XA as well as C79.51" in rule.summary
