@@ -56,24 +56,13 @@ def date_of_service(texts: Sequence[str], explicit: date | None, today: date) ->
     return today, f"{NO_DATE_NOTE}: today's date was used", None
 
 
+def dates_in_text(text: str) -> list[date]:
+    """Every full date the text writes, in order, each once ("L1 on 12/29/2014 and L3 on 1/6/2015")."""
+    return list(dict.fromkeys(d for _, d, _ in sorted(_candidates(text)) if d))
+
+
 def _date_in_text(text: str) -> tuple[date, str, Span] | None:
-    candidates: list[tuple[int, date, str]] = []
-    for m in DATE_ISO.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
-    for m in DATE_US.finditer(text):
-        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
-        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[3])), "date of service from the question"))
-    months = _months()
-    for m in months.dashed.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), int(m[2])),
-                           "date of service from the question"))
-    for m in months.day_first.finditer(text):
-        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[2]), int(m[1])),
-                           "date of service from the question"))
-    for m in months.month_first.finditer(text):
-        day = int(m[2]) if m[2] else 15
-        note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
-        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), day), note))
+    candidates = _candidates(text)
     if not candidates:
         pair = next((m for m in YEAR_PAIR.finditer(text) if m[1] != m[2]), None)
         if pair:
@@ -91,6 +80,28 @@ def _date_in_text(text: str) -> tuple[date, str, Span] | None:
     if alternative:
         return found, f"{AMBIGUOUS_NOTE}: {found.isoformat()} or {alternative.isoformat()}", span
     return found, note, span
+
+
+def _candidates(text: str) -> list[tuple[int, date | None, str]]:
+    """The dates written to the day or the month, with where each starts and how it was read."""
+    candidates: list[tuple[int, date | None, str]] = []
+    for m in DATE_ISO.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[1]), int(m[2]), int(m[3])), "date of service from the question"))
+    for m in DATE_US.finditer(text):
+        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
+        candidates.append((m.start(), _safe_date(year, int(m[1]), int(m[3])), "date of service from the question"))
+    months = _months()
+    for m in months.dashed.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), int(m[2])),
+                           "date of service from the question"))
+    for m in months.day_first.finditer(text):
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[2]), int(m[1])),
+                           "date of service from the question"))
+    for m in months.month_first.finditer(text):
+        day = int(m[2]) if m[2] else 15
+        note = "date of service from the question" if m[2] else "month of service from the question (mid-month assumed)"
+        candidates.append((m.start(), _safe_date(int(m[3]), months.number(m[1]), day), note))
+    return candidates
 
 
 def _ends(text: str) -> dict[int, int]:

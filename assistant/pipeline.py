@@ -24,14 +24,14 @@ from assistant.answer import (
     summarize,
 )
 from assistant.claim_scope import limit_to_scope
-from assistant.codebook import Codebook
+from assistant.codebook import Codebook, Derivation
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
 from assistant.readback import understood
 from assistant.retrieval import Passage, SearchIndex, open_index, search
 from assistant.review import review
-from assistant.rule_answer import answer_from_passages, answer_rule, defines_a_term, rule_in_case
+from assistant.rule_answer import answer_from_passages, answer_rule, asks_each_date, defines_a_term, rule_in_case
 from assistant.topics import topics_of
 from assistant.verify import verify
 
@@ -99,7 +99,8 @@ class Assistant:
         with _timed(timings, "retrieve"):
             passages = self.retrieve(facts, tiers) if facts.in_scope else []
         with _timed(timings, "codebook"):
-            derivation = self.codebook.derive(facts)
+            # "which code for each date?": each date's codes come from the rule answer; one case's would mix them
+            derivation = Derivation() if asks_each_date(facts) else self.codebook.derive(facts)
             undecided = self.codebook.answers_without(facts, derivation.missing)   # the rule holds whatever it is
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
             asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)

@@ -12,7 +12,7 @@ from datetime import date
 
 from assistant import bundling, tabular
 from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry, Definition
-from assistant.dates import NO_DATE_NOTE
+from assistant.dates import NO_DATE_NOTE, dates_in_text
 from assistant.facts import Facts
 from assistant.reader import reader
 from assistant.reader.numbers import bodies_stated
@@ -126,7 +126,13 @@ def is_rule_question(facts: Facts, case_undecided: bool = False, codebook: Codeb
     if not facts.in_scope or not rule_asks(facts, case_undecided, codebook) or (
             facts.sedation_minutes is not None and not timed):
         return False
-    return not facts.is_scenario or (case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
+    return not facts.is_scenario or asks_each_date(facts) or (
+        case_undecided and (facts.focus in SERVICE_FAMILIES or bool(facts.rule_asks)))
+
+
+def asks_each_date(facts: Facts) -> bool:
+    """"L1 on 12/29/2014 and L3 on 1/6/2015, which code each date?": the codes of each date, not one case's."""
+    return "per_date" in facts.rule_asks and len(dates_in_text(facts.question)) >= 2
 
 
 def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
@@ -142,6 +148,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
     statements += _under_minimum(facts, codebook)
+    statements += _per_date(facts, codebook) if "per_date" in asks else []
     statements += _run_replacements(facts, codebook) if "replaced" in asks else []
     if not {"start", "end", "replaced"} & set(asks):   # whatever was asked, a code not valid on the date given says
         statements += [_dates(e, facts.date_of_service, codebook)                   # so first (a replacement says it)
@@ -182,7 +189,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
-CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation", "code_also")
+CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation", "code_also",
+              "per_date")
 
 
 def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
@@ -203,8 +211,9 @@ def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> Rul
     subjects = named or focused or [e for c in case_codes
                                     if (e := codebook.get(c)) and e.role == "primary" and e.regions]
     statements = definition + (_documentation(facts, codebook, subjects) if "documentation" in asks else [])
+    statements = _per_date(facts, codebook) + statements if "per_date" in asks else statements
     statements += _tabular(asks, facts, codebook, case_codes) if "code_also" in asks else []
-    for ask in [a for a in asks if a != "code_also"]:
+    for ask in [a for a in asks if a not in ("code_also", "per_date")]:
         for entry in subjects if ask in ABOUT_FAMILIES or not named else named:
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
     return RuleAnswer(summary=" ".join(statements[:2]), statements=statements) if statements else None
@@ -358,6 +367,22 @@ def _dates(entry: CodeEntry, day: date, codebook: Codebook) -> str:
     if start and day < start and earlier:
         text += f"; before then, {' or '.join(earlier)}"
     return text + "."
+
+
+def _per_date(facts: Facts, codebook: Codebook) -> list[str]:
+    """"L3 kypho dos 12/30/2014 vs dos 1/2/2015 - which code for each?": each date's primary codes of the family
+    asked, for the regions the question states."""
+    days = dates_in_text(facts.question)
+    if len(days) < 2:
+        return []
+    regions = set(facts.regions)
+    out = []
+    for day in days:
+        codes = [e for f in families_asked(facts) for e in codebook.where(day, family=f, role="primary")
+                 if not regions or regions & set(e.regions)]
+        if codes:
+            out.append(f"On {day.isoformat()}: " + "; ".join(f"{e.code} ({e.description})" for e in codes) + ".")
+    return out
 
 
 def _family_start(facts: Facts, codebook: Codebook) -> list[str]:

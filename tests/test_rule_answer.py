@@ -528,3 +528,13 @@ def test_a_neoplasm_code_alone_on_the_procedures_claim_is_told_the_fracture_code
     rule = _answer(parse, codebook, "noridian PVA - I put C79.51 as only dx on the kypho for a met lesion and it "
                                     "denied. what's missing?")
     assert "report M84.58XA as well as C79.51" in rule.summary
+
+
+def test_a_case_asked_on_two_dates_gets_each_dates_primary_and_no_mixed_case(parse, codebook):
+    days = [date(2014, 12, 29), date(2015, 1, 6)]
+    facts = parse("pt had kypho L1 on 12/29/2014 and L3 on 1/6/2015 (separate sessions), which lumbar kypho code "
+                  "each date?", days[1].isoformat())
+    rule = answer_rule(facts, codebook, [])
+    for day in days:
+        lumbar = next(e for e in codebook.where(day, family="augmentation", role="primary") if "lumbar" in e.regions)
+        assert f"On {day.isoformat()}: {lumbar.code}" in rule.summary
