@@ -538,3 +538,10 @@ def test_a_case_asked_on_two_dates_gets_each_dates_primary_and_no_mixed_case(par
     for day in days:
         lumbar = next(e for e in codebook.where(day, family="augmentation", role="primary") if "lumbar" in e.regions)
         assert f"On {day.isoformat()}: {lumbar.code}" in rule.summary
+
+
+def test_the_first_s_and_i_codes_answer_what_replaced_them(parse, codebook):
+    first = sorted((e for e in codebook.entries.values() if e.family == "imaging_si"), key=lambda e: e.effective_from)
+    old = [e for e in first if e.effective_from == first[0].effective_from]
+    rule = _answer(parse, codebook, f"{old[0].code} and {old[1].code} vp s&i codes - what were they and what replaced them")
+    assert all(r.code in rule.summary for e in old for r in e.replaced_by)
