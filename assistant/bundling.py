@@ -115,4 +115,5 @@ def _holds(services: list[CodeEntry], facts: Facts) -> bool | None:
 
 def _names(services: list[CodeEntry]) -> tuple[str, ...]:
     """("imaging guidance", "bone biopsy"): the services the codes bill, in words."""
-    return tuple(dict.fromkeys(SERVICE_NAMES.get(e.family, e.family.replace("_", " ")) for e in services))
+    return tuple(dict.fromkeys(SERVICE_NAMES.get(e.family or "", (e.family or e.code).replace("_", " "))
+                               for e in services))

@@ -86,6 +86,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if "pair" in asks and named and all(e.system == DIAGNOSIS_SYSTEM for e in named):
         # "which codes go with M84.58XA?": the tabular's notes; "Z87.310 go on with M80.08XA?": may they be together
         asks[asks.index("pair")] = "excludes" if len(named) >= 2 else "code_also"
+    elif "pair" in asks and any(e.system == DIAGNOSIS_SYSTEM for e in named):
+        asks[asks.index("pair")] = "code_also"   # "22514 with only C79.51 - what other dx goes with it?"
     elif "pair" in asks and len(named) >= 2 and not any(e.role == "add_on" for e in named):
         # "<biopsy code> billed with <kypho code> denied": together at all? ("billed with ... separately?": that alone)
         asks = [a for a in asks if a != "pair"] if "includes" in asks else \
@@ -501,7 +503,8 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     if entry.family not in FAMILY_ROLES_PROCEDURE:
         return []
     day = _when(entry, facts.date_of_service)
-    others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE]
+    others = [e for e in subjects if e.code != entry.code and e.family not in FAMILY_ROLES_PROCEDURE
+              and e.system != DIAGNOSIS_SYSTEM]      # a diagnosis is never part of a procedure code
     named_by_words = not others
     others = others or _named_services(facts, codebook, day)
     found = bundling.findings(entry, others, facts, codebook, day, named_by_words)
@@ -536,7 +539,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook, case_codes: list
     if "code_also" in asks:
         for code in named:
             additional = tabular.additional_codes(notes, code, codebook.entries)
-            seventh = facts.encounter if facts.procedures else None   # the procedure's own encounter
+            procedure = facts.procedures or any(e.family in FAMILY_ROLES_PROCEDURE for e in _named(facts, codebook))
+            seventh = facts.encounter if procedure else None   # the procedure's own encounter
             out += ([additional] if additional else []) + tabular.coded_with(notes, code, codebook.entries, seventh)
             out += _condition_notes(code, codebook)
     if "excludes" in asks or "code_also" in asks:

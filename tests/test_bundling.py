@@ -83,3 +83,11 @@ def test_the_s_and_i_asked_beside_the_fluoro_is_answered_with_its_facility_modif
     rule = answer_rule(facts, codebook, [])
     assert rule.summary.startswith("Yes: imaging supervision and interpretation is not included in " + primary.code)
     assert f"modifier {professional.code}" in rule.summary
+
+
+def test_a_diagnosis_named_beside_a_procedure_code_is_never_an_inclusion_finding(parse, codebook):
+    day = date(2024, 5, 1)
+    primary = _primary(codebook, "augmentation", day)
+    facts = parse(f"{primary.code} billed with C79.51 - is the dx bundled or separate?", day.isoformat())
+    rule = answer_rule(facts, codebook, [])       # it crashed naming a service for a diagnosis code
+    assert "C79.51" in rule.summary and "included in" not in rule.summary
