@@ -274,6 +274,18 @@ class Codebook:
         return [e for e in self.entries.values()
                 if e.valid_on(day) and all(getattr(e, k) == v for k, v in fields.items())]
 
+    @staticmethod
+    def add_on_units(first: CodeEntry, add_on: CodeEntry, minutes: int) -> int:
+        """Units of a timed add-on for the intraservice minutes: each block past the primary's first one, counted
+        once past its midpoint."""
+        step = add_on.unit_minutes or 15
+        return max(0, (minutes - (first.first_unit or 15) + step // 2) // step)
+
+    @classmethod
+    def first_add_on_minute(cls, first: CodeEntry, add_on: CodeEntry) -> int:
+        """The intraservice minute from which a timed add-on's first unit counts (23 for 99152 + 99153)."""
+        return next(m for m in range(1, 600) if cls.add_on_units(first, add_on, m))
+
     def add_on_of(self, primary: str, day: date, **fields: object) -> CodeEntry | None:
         """The add-on code that goes with `primary` on `day` (e.g. 22514 -> 22515)."""
         return next((e for e in self.where(day, role="add_on", **fields) if primary in e.add_on_for), None)
@@ -712,7 +724,7 @@ class Codebook:
         if not add_on:
             return
         step = add_on.unit_minutes or 15
-        extra = max(0, (minutes - (first.first_unit or 15) + step // 2) // step)
+        extra = self.add_on_units(first, add_on, minutes)
         if extra:
             result.codes.append(DerivedCode(
                 code=add_on.code, units=extra,

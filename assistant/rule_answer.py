@@ -30,7 +30,7 @@ UNIT_RULES = {"per_session": "only one unit per session, whatever the number of 
               "per_body": "one unit per vertebral body", "per_level": "one unit per level sampled"}
 UNITS_FOR_BODIES = {"per_session": lambda n: 1, "per_additional_body": lambda n: n - 1, "per_body": lambda n: n}
 # the services a question may name without a code, and the code families that bill them
-ABOUT_FAMILIES = ("includes", "modifier", "pair")  # rules a family answers through any of its primaries
+ABOUT_FAMILIES = ("includes", "modifier", "pair", "units")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
                     "fracture_care": ("fracture_treatment",)}
@@ -54,8 +54,10 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if "define" in asks and not names_a_term and (len(asks) > 1 or (
             facts.asks_for_codes and not facts.mentioned_codes and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
-    if "units" in asks and not facts.mentioned_codes:
-        asks.remove("units")   # "VP x2 levels, codes?" is a case to code, not a rule about a code's units
+    if "units" in asks and not facts.mentioned_codes and (facts.bodies or facts.unknown_count
+                                                          or reader().read(facts.question).has("count")):
+        asks.remove("units")   # "VP x2 levels, codes?" is a case to code; "needles into the same body - 1 unit or 2?"
+                               # asks the family's units rule
     if "pair" in asks and not facts.mentioned_codes and facts.procedures and facts.asks_for_codes \
             and facts.question_form != "rule":
         asks.remove("pair")    # "single level VP ... which primary?" asks the case's primary code, not a pairing
@@ -313,7 +315,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
-        return _units(entry, day, codebook, bodies_counted(facts.question))
+        return _units(entry, day, codebook, bodies_counted(facts.question), facts.sedation_minutes)
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)
     if ask == "define":
@@ -480,10 +482,20 @@ def _units_of(entry: CodeEntry) -> str:
     return UNIT_RULES.get(entry.units or "", "one unit")
 
 
-def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = None) -> list[str]:
+def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = None,
+           minutes: int | None = None) -> list[str]:
     if entry.first_unit:
         minimum = f"; at least {entry.min_minutes} minutes to report it" if entry.min_minutes else ""
         return [f"{entry.code} is reported once for the first {entry.first_unit} minutes{minimum}."]
+    if entry.unit_minutes:     # "when does 99153 x1 kick in?": the minute its first unit counts
+        firsts = [p for c in entry.add_on_for if (p := codebook.get(c)) and p.first_unit]
+        starts = sorted({codebook.first_add_on_minute(p, entry) for p in firsts})
+        when = f"; its first unit once the intraservice time reaches {starts[0]} minutes (a unit counts past its " \
+               f"midpoint)" if len(starts) == 1 else ""
+        timed = f"For {minutes} minutes: {entry.code} x{codebook.add_on_units(firsts[0], entry, minutes)} — " \
+            if minutes and len(starts) == 1 else ""
+        return [f"{timed}{entry.code}: {_units_of(entry)} past the first block of "
+                f"{' or '.join(e.code for e in firsts)}{when}."]
     partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
     more = f"; each additional body is {partner.code}" if partner else ""
     units = UNITS_FOR_BODIES.get(entry.units or "")

@@ -545,3 +545,21 @@ def test_the_first_s_and_i_codes_answer_what_replaced_them(parse, codebook):
     old = [e for e in first if e.effective_from == first[0].effective_from]
     rule = _answer(parse, codebook, f"{old[0].code} and {old[1].code} vp s&i codes - what were they and what replaced them")
     assert all(r.code in rule.summary for e in old for r in e.replaced_by)
+
+
+def test_a_timed_add_on_says_the_minute_its_first_unit_counts(parse, codebook):
+    day = date(2024, 5, 1)
+    add_on = next(e for e in codebook.where(day, family="sedation", role="add_on") if e.unit_minutes)
+    first = codebook.get(add_on.add_on_for[0])
+    start = codebook.first_add_on_minute(first, add_on)
+    assert codebook.add_on_units(first, add_on, start - 1) == 0 and codebook.add_on_units(first, add_on, start) == 1
+    rule = _answer(parse, codebook, f"when does {add_on.code} x1 kick in")
+    assert f"reaches {start} minutes" in rule.summary
+
+
+def test_a_units_question_about_one_body_with_no_level_gets_the_familys_units_rule(parse, codebook):
+    facts = parse("bilat pedicle needles into same vertebral body VP - 1 unit or 2?", "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    primary = _entry(codebook, "vertebroplasty", "primary", date(2024, 5, 1))
+    assert rule.summary.startswith(f"{primary.code}: only one unit")
+    assert "units" not in rule_asks(parse("VP x2 levels, codes?", "2024-05-01"), codebook=codebook)
