@@ -59,8 +59,9 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code; "needles into the same body - 1 unit or 2?"
                                # asks the family's units rule
     if "pair" in asks and not facts.mentioned_codes and facts.procedures and facts.asks_for_codes \
-            and facts.question_form != "rule":
+            and facts.question_form != "rule" and not reader().read(facts.question).has("term.add_on"):
         asks.remove("pair")    # "single level VP ... which primary?" asks the case's primary code, not a pairing
+                               # ("kypho add on code for 2nd level?" asks the family's add-on)
     procedure_named = bool(facts.procedures) or bool(codebook and any(
         e.family in FAMILY_ROLES_PROCEDURE for e in _named(facts, codebook)))    # a word or a code names it
     if facts.focus in SERVICE_FAMILIES and procedure_named and (not facts.bodies or case_undecided) \
@@ -145,8 +146,9 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not is_rule_question(facts, case_undecided, codebook):
         return None
     asks = rule_asks(facts, case_undecided, codebook)
-    if {"start", "includes"} <= set(asks) and facts.services:   # "since when does the VP code say biopsy included?":
-        asks = ["includes"] + [a for a in asks if a != "includes"]   # the inclusion, whose reason dates it
+    inclusion_dated = {"start", "includes"} <= set(asks) and bool(facts.services)
+    if inclusion_dated:          # "since when does the VP code say biopsy included?": the inclusion, whose reason
+        asks = ["includes"] + [a for a in asks if a != "includes"]   # dates it
     named = _asked_first(facts.question, _named(facts, codebook)) if "modifier" in asks else _named(facts, codebook)
     subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
@@ -154,9 +156,12 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements += _under_minimum(facts, codebook)
     statements += _per_date(facts, codebook) if "per_date" in asks else []
     statements += _run_replacements(facts, codebook) if "replaced" in asks else []
-    if not {"start", "end", "replaced"} & set(asks):   # whatever was asked, a code not valid on the date given says
-        statements += [_dates(e, facts.date_of_service, codebook)                   # so first (a replacement says it)
-                       for e in _invalid_on_date_given(facts, codebook)]
+    # a code not valid on the date given says so: first when its dates are asked ("is 72291 even still valid /
+    # billable?"), else after the rule asked, which is answered on the code's own dates (a replacement says it)
+    invalid = [] if "replaced" in asks else [_dates(e, facts.date_of_service, codebook)
+                                             for e in _invalid_on_date_given(facts, codebook)]
+    dates_asked = bool({"start", "end"} & set(asks)) and not inclusion_dated
+    statements += invalid if dates_asked else []
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     definition = _defined(facts, codebook)
     if "documentation" in asks:
@@ -169,6 +174,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
     if "start" in asks and not any(e.effective_from for e in named):   # "what yr did kypho get real cpt codes?
         statements = _family_start(facts, codebook) + statements            # old claims show 22899": the family's
+    statements += [s for s in invalid if s not in statements] if not dates_asked else []
     if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
     from_passages = answer_from_passages(facts.question, passages)
@@ -712,7 +718,8 @@ def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> 
     procedures)."""
     day = facts.date_of_service
     medicare = "payer.medicare" in facts.settings      # "what does the record need ... for Medicare kypho?"
-    lcd = ["coverage"] if medicare or reader().read(facts.question).has("ask.coverage") else []
+    reading = reader().read(facts.question)    # "FCSO audit - what imaging do they want in the chart?": the LCD's
+    lcd = ["coverage"] if medicare or reading.has("ask.coverage") or reading.has("about.coverage") else []
     services = [f for s in _services_named(facts) for f in SERVICE_FAMILIES.get(s, ())]
     procedures = families_asked(facts)
     # a procedure asked about without a code: its medical-necessity record (the LCDs) follows its technique

@@ -563,3 +563,31 @@ def test_a_units_question_about_one_body_with_no_level_gets_the_familys_units_ru
     primary = _entry(codebook, "vertebroplasty", "primary", date(2024, 5, 1))
     assert rule.summary.startswith(f"{primary.code}: only one unit")
     assert "units" not in rule_asks(parse("VP x2 levels, codes?", "2024-05-01"), codebook=codebook)
+
+
+def test_a_deleted_codes_dates_lead_when_asked_and_follow_the_asked_rule_otherwise(parse, codebook):
+    si = next(e for e in codebook.entries.values() if e.family == "imaging_si" and e.effective_to
+              and e.effective_from and e.effective_from.year == 2007)
+    asked = _answer(parse, codebook, f"rad keeps sending {si.code}-26 w/ our VP claims. is {si.code} even still valid / "
+                                     "billable w/ VP?", "2024-05-01")
+    assert asked.summary.startswith(f"{si.code} was in effect from")
+    add_on = next(e for e in codebook.entries.values() if e.family == "vertebroplasty" and e.role == "add_on"
+                  and e.effective_to)
+    paired = _answer(parse, codebook, f"was +{add_on.code} only allowed with {'/'.join(add_on.add_on_for)}?", "2024-05-01")
+    assert paired.summary.startswith(f"Yes: {add_on.code} is the add-on")
+
+
+def test_a_documentation_question_naming_the_mac_gets_the_lcd_record_first(parse, codebook):
+    rule = _answer(parse, codebook, "FCSO audit on kypho - what imaging do they want in the chart to show the fx is acute?")
+    assert rule.summary.startswith("For Medicare coverage (the PVA LCDs), the record must show")
+
+
+def test_codes_asked_what_they_were_lead_with_their_own_words(parse, codebook):
+    old = [e for e in codebook.entries.values() if e.family == "payer_alternative" and "augmentation" in e.fallback_for]
+    rule = _answer(parse, codebook, f"old EOB shows {old[0].code} + {old[1].code}. what were those hcpcs codes for?")
+    assert rule.summary.startswith(f"{old[0].code}: {old[0].description}")
+
+
+def test_a_neoplastic_fracture_whose_neoplasm_is_not_named_is_the_neoplastic_fracture_code(parse, codebook):
+    derived = codebook.derive(parse("dx code path fx vertebra d/t neoplasm initial enc", "2024-05-01"))
+    assert [c.code for c in derived.codes] == ["M84.58XA"]
