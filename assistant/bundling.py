@@ -43,8 +43,9 @@ class Finding:
         said = " and ".join(self.names)
         names = f"{verdict}{said}" if verdict else said[:1].upper() + said[1:]
         if not self.included:
+            before = f" ({self.reason})" if self.reason else ""
             return (f"{names} {verb} not included in {self.procedure} on "
-                    f"{self.day.isoformat()} ({codes}): separately reportable when documented.")
+                    f"{self.day.isoformat()} ({codes}): separately reportable when documented{before}.")
         if self.holds is False:
             return (f"{names} at a level that was not treated {verb} reported "
                     f"separately from {self.procedure} on {self.day.isoformat()} ({codes}); at the treated level "
@@ -91,8 +92,18 @@ def findings(entry: CodeEntry, others: list[CodeEntry], facts: Facts, codebook: 
         families = {e.family for e in others if e.code in covered}        # rest of their family (open treatment)
         separate = [e for e in separate if e.family not in families]
     if separate:
-        out.append(Finding(entry.code, tuple(e.code for e in separate), False, day, _names(separate)))
+        out.append(Finding(entry.code, tuple(e.code for e in separate), False, day, _names(separate),
+                           _ended(entry, separate, codebook, day)))
     return out
+
+
+def _ended(entry: CodeEntry, services: list[CodeEntry], codebook: Codebook, day: date) -> str:
+    """"sedation is bundled per appendix G - is it?" in 2018: the inclusion of that service that ended before the
+    date, which the answer names."""
+    families = {e.family for e in services}
+    ended = [i for i in entry.includes if i.until and i.until < day
+             and any((c := codebook.get(code)) and c.family in families for code in i.codes)]
+    return "; ".join(f"until {i.until.isoformat()} it was included: {i.reason}" for i in ended)
 
 
 def _included(entry: CodeEntry, inclusion: Inclusion, hits: tuple[str, ...], facts: Facts, codebook: Codebook,

@@ -530,7 +530,9 @@ def _inclusions(entry: CodeEntry, facts: Facts, codebook: Codebook, subjects: li
     out = []
     for i, finding in enumerate(found):
         out.append(finding.sentence(asked if i == 0 else None))
-        out += [] if finding.included else _cued_modifiers(finding.codes, facts, codebook)
+        asked_alone = facts.rule_asks == ["includes"]   # "can the IR doc bill 99152 on top of 22511?": and what
+        out += [] if finding.included else _cued_modifiers(finding.codes, facts, codebook) + (   # the record needs
+            _service_records(finding.codes, day, codebook) if asked_alone else [])
     included = codebook.inclusions(entry.code, day)
     if not others and included:
         out.append(f"{entry.code} includes, on {day.isoformat()}: " + "; ".join(i.reason for i in included) + ".")
@@ -595,6 +597,14 @@ def _named_services(facts: Facts, codebook: Codebook, day: date) -> list[CodeEnt
     families = [f for service in _services_named(facts) for f in SERVICE_FAMILIES.get(service, ())
                 if service != "imaging" or f in _imaging_families(facts)]
     return [e for e in codebook.entries.values() if e.family in families and e.valid_on(day) and _listed(e, facts)]
+
+
+def _service_records(codes: tuple[str, ...], day: date, codebook: Codebook) -> list[str]:
+    """A service billed apart is billed "when documented": what its record must show ("99152 on top of 22511 if
+    there was an independent trained observer?")."""
+    families = dict.fromkeys(e.family for c in codes if (e := codebook.get(c)) and e.family)
+    return [f"For {_record_subject(f)}, the record must show {rule.record}." for f in families
+            if (rule := codebook.record_rule(f, day))]
 
 
 def _cued_modifiers(codes: tuple[str, ...], facts: Facts, codebook: Codebook) -> list[str]:

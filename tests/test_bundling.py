@@ -91,3 +91,14 @@ def test_a_diagnosis_named_beside_a_procedure_code_is_never_an_inclusion_finding
     facts = parse(f"{primary.code} billed with C79.51 - is the dx bundled or separate?", day.isoformat())
     rule = answer_rule(facts, codebook, [])       # it crashed naming a service for a diagnosis code
     assert "C79.51" in rule.summary and "included in" not in rule.summary
+
+
+def test_a_service_no_longer_included_names_when_it_was_and_asked_alone_what_its_record_needs(parse, codebook):
+    day = date(2018, 4, 12)
+    primary = _primary(codebook, "augmentation", day)
+    ended = next(i for i in primary.includes if i.until and any(codebook.get(c).family == "sedation" for c in i.codes))
+    facts = parse(f"can the IR doc bill 99152 on top of {primary.code} if there was an independent trained observer",
+                  day.isoformat())
+    rule = answer_rule(facts, codebook, [])
+    assert f"until {ended.until.isoformat()} it was included" in rule.summary
+    assert codebook.record_rule("sedation", day).record in rule.summary

@@ -520,8 +520,12 @@ def test_code_also_on_a_case_that_names_no_code_reads_the_notes_of_the_cases_own
 def test_a_family_with_no_code_on_the_date_names_the_unlisted_code_and_the_payers_s_codes(parse, codebook):
     day = date(2004, 9, 1)
     payer = [e.code for e in codebook.where(day, family="payer_alternative") if "augmentation" in e.fallback_for]
+    unlisted = next(e.code for e in codebook.where(day, family="unlisted") if "augmentation" in e.fallback_for)
     rule = _answer(parse, codebook, "commercial kypho dos 9/2004 hcpcs?", day.isoformat())
-    assert payer and all(code in rule.summary for code in payer) and "No vertebral augmentation" in rule.summary
+    assert payer and all(code in rule.summary for code in payer + [unlisted])
+    listing = _answer(parse, codebook, "kypho codes?", day.isoformat())
+    assert listing.summary.startswith("No vertebral augmentation (kyphoplasty) code existed on 2004-09-01")
+    assert all(code in listing.summary for code in payer)
 
 
 def test_a_neoplasm_code_alone_on_the_procedures_claim_is_told_the_fracture_code_with_its_encounter(parse, codebook):
