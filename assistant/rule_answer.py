@@ -160,7 +160,10 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     # billable?"), else after the rule asked, which is answered on the code's own dates (a replacement says it)
     invalid = [] if "replaced" in asks else [_dates(e, facts.date_of_service, codebook)
                                              for e in _invalid_on_date_given(facts, codebook)]
-    dates_asked = bool({"start", "end"} & set(asks)) and not inclusion_dated
+    # a code that did not exist yet on the date ("22514 ... dos 2013") says so first too: its rules are not that date's
+    not_yet = any(e.effective_from and facts.date_of_service < e.effective_from
+                  for e in _invalid_on_date_given(facts, codebook))
+    dates_asked = (bool({"start", "end"} & set(asks)) and not inclusion_dated) or not_yet
     statements += invalid if dates_asked else []
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     definition = _defined(facts, codebook)
@@ -442,10 +445,12 @@ def _replacement(entry: CodeEntry, codebook: Codebook) -> list[str]:
 
 
 def _when(entry: CodeEntry, day: date) -> date:
-    """The asked date, or the code's last valid day when the code was not valid then (pairs of a deleted code)."""
-    if entry.valid_on(day) or entry.effective_to is None:
+    """The asked date, or the code's nearest valid day when it was not valid then (pairs of a deleted code)."""
+    if entry.valid_on(day):
         return day
-    return entry.effective_to if entry.effective_to < day else entry.effective_from or day
+    if entry.effective_from and day < entry.effective_from:
+        return entry.effective_from        # a code asked about before it existed: its rules from its first day
+    return entry.effective_to if entry.effective_to and entry.effective_to < day else day
 
 
 def _pairs(entry: CodeEntry, day: date, codebook: Codebook, named: list[str]) -> list[str]:

@@ -595,3 +595,13 @@ def test_codes_asked_what_they_were_lead_with_their_own_words(parse, codebook):
 def test_a_neoplastic_fracture_whose_neoplasm_is_not_named_is_the_neoplastic_fracture_code(parse, codebook):
     derived = codebook.derive(parse("dx code path fx vertebra d/t neoplasm initial enc", "2024-05-01"))
     assert [c.code for c in derived.codes] == ["M84.58XA"]
+
+
+def test_a_code_asked_about_before_it_existed_says_so_first_and_answers_from_its_first_day(parse, codebook):
+    day = date(2013, 9, 10)
+    later = next(e for e in codebook.entries.values() if e.family == "augmentation" and e.role == "primary"
+                 and e.effective_from and e.effective_from > day and "lumbar" in e.regions)
+    rule = _answer(parse, codebook, f"is 72291 bundled into {later.code}? dos 2013", day.isoformat())
+    assert rule.summary.startswith(f"{later.code} has been in effect since {later.effective_from.isoformat()}, so it is "
+                                   f"not valid for a date of service on {day.isoformat()}")
+    assert f"on {day.isoformat()} (" not in rule.summary.split(". ", 1)[1]
