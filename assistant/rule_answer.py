@@ -51,7 +51,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     asks = list(facts.rule_asks)
     # "what makes a fx 'pathologic' for coding?", "what does 'sacroplasty' mean code-wise?": the term is asked about
     names_a_term = reader().read(facts.question).has("term") or bool(codebook and _defined(facts, codebook))
-    if "define" in asks and not names_a_term and (len(asks) > 1 or (
+    compares = reader().read(facts.question).has("ask.compare") and len(facts.mentioned_codes) >= 2
+    if "define" in asks and not names_a_term and not compares and (len(asks) > 1 or (
             facts.asks_for_codes and not facts.mentioned_codes and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes and (facts.bodies or facts.unknown_count
@@ -100,6 +101,13 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if not asks and facts.general:
         asks.append("sources")
     return asks
+
+
+def _omitted_here(named: list[CodeEntry], facts: Facts) -> list[str]:
+    """"Palmetto denied 99153 on our hospital outpatient kypho claim - why?": a payer or setting rule the question
+    states that leaves a named code off the claim."""
+    return [f"No: {e.code} is not paid here: {rule.reason}." for e in named for rule in e.omit_when
+            if rule.applies(facts.settings, facts.date_of_service)]
 
 
 def _invalid_on_date_given(facts: Facts, codebook: Codebook) -> list[CodeEntry]:
@@ -153,7 +161,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     subjects = _service_subjects(asks, facts, codebook, named) or named + _family_primaries(facts, codebook, named)
     statements: list[str] = []
     modifiers = [e for m in facts.mentioned_modifiers if (e := codebook.get(m)) and e.system == "modifier"]
-    statements += _under_minimum(facts, codebook)
+    statements += _under_minimum(facts, codebook) + _omitted_here(named, facts)
     statements += _per_date(facts, codebook) if "per_date" in asks else []
     statements += _run_replacements(facts, codebook) if "replaced" in asks else []
     # a code not valid on the date given says so: first when its dates are asked ("is 72291 even still valid /

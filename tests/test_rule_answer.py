@@ -605,3 +605,18 @@ def test_a_code_asked_about_before_it_existed_says_so_first_and_answers_from_its
     assert rule.summary.startswith(f"{later.code} has been in effect since {later.effective_from.isoformat()}, so it is "
                                    f"not valid for a date of service on {day.isoformat()}")
     assert f"on {day.isoformat()} (" not in rule.summary.split(". ", 1)[1]
+
+
+def test_a_named_code_a_stated_payer_and_setting_leave_off_is_answered_no_with_the_rule(parse, codebook):
+    day = date(2024, 5, 1)
+    code = next(e for e in codebook.where(day, family="sedation") if e.omit_when and "payer.medicare" in e.omit_when[0].all_of)
+    rule = _answer(parse, codebook, f"palmetto denied {code.code} on our hospital outpt kypho claim, 99152 paid. why??",
+                   day.isoformat())
+    assert rule.summary.startswith(f"No: {code.code} is not paid here: {code.omit_when[0].reason}")
+
+
+def test_codes_compared_and_another_rule_asked_give_the_comparison_first(parse, codebook):
+    sacral = [e for e in codebook.where(date(2024, 5, 1), family="sacral_augmentation")]
+    rule = _answer(parse, codebook, f"{sacral[0].code} vs {sacral[1].code} diff? and is bone bx included in them?")
+    assert rule.summary.startswith(f"{sacral[0].code}: {sacral[0].description}")
+    assert any(f"{sacral[0].code}" in s and "biopsy" in s.lower() for s in rule.statements[2:])
