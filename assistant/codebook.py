@@ -50,6 +50,18 @@ class Omission(BaseModel):
             concept in settings for concept in self.all_of)
 
 
+class UnitsRule(BaseModel):
+    """Units that differ from the code's usual ones for a family of procedures until a date (Medicare took the
+    unlisted spine code once per level for kyphoplasty before it had CPT codes)."""
+    families: list[str]
+    until: date
+    units: str
+    reason: str
+
+    def applies(self, families: list[str], day: date) -> bool:
+        return day <= self.until and any(f in self.families for f in families)
+
+
 class CodeEntry(BaseModel):
     code: str
     system: str
@@ -61,6 +73,7 @@ class CodeEntry(BaseModel):
     regions: list[str] = Field(default_factory=list)
     add_on_for: list[str] = Field(default_factory=list)
     units: str | None = None
+    units_when: list[UnitsRule] = Field(default_factory=list)
     laterality: str | None = None
     guidance: str | None = None
     replaced_by: list[Replacement] = Field(default_factory=list)
@@ -92,6 +105,10 @@ class CodeEntry(BaseModel):
         return (self.effective_from is None or self.effective_from <= day) and (
             self.effective_to is None or day <= self.effective_to
         )
+
+    def units_rule(self, families: list[str], day: date) -> UnitsRule | None:
+        """The era rule that sets this code's units for these procedure families on the date, if any."""
+        return next((r for r in self.units_when if r.applies(families, day)), None)
 
     def validity_problem(self, day: date) -> str | None:
         """Why the code cannot be used on `day`, or None when it can."""
@@ -427,8 +444,8 @@ class Codebook:
 
     def _level_decides(self, facts: Facts) -> bool:
         """A diagnosis the question states whose code depends on the level or region, none of which is named."""
-        return any(self.condition[c].by_level or (self.condition[c].by_region and not facts.regions)
-                   for c in facts.conditions)
+        conditions = [self.condition[c] for c in facts.conditions]
+        return any(c.by_level or (c.by_region and not facts.diagnosis_regions(c.by_region)) for c in conditions)
 
     def _named_out_of_date(self, facts: Facts) -> list[CodeEntry]:
         """The procedure and service codes the coder names that are not valid on the date the answer assumed."""
@@ -562,10 +579,12 @@ class Codebook:
         if not unlisted:
             return
         regions = ", ".join(sorted({b.region for b in bodies}))
+        era = unlisted[0].units_rule([family], day)
         result.codes.append(DerivedCode(
-            code=unlisted[0].code,
+            code=unlisted[0].code, units=len(bodies) if era and era.units == "per_body" else 1,
             reason=f"no listed code describes {regions} {FAMILY_NAMES[family]} on this date: unlisted spine "
-                   f"procedure ({_describe(bodies)}); send the operative note and a comparable code"))
+                   f"procedure ({_describe(bodies)}); send the operative note and a comparable code"
+                   + (f"; {era.reason}" if era else "")))
         # payer-specific codes some payers took instead of the unlisted code: named, never derived
         others = [e for e in self.where(day, derive=False) if family in e.fallback_for
                   and {b.region for b in bodies} & set(e.regions)]
@@ -710,6 +729,9 @@ class Codebook:
         day, minutes = facts.date_of_service, facts.sedation_minutes or 0
         performer = facts.sedation_performer or "same"
         initial = [e for e in self._sedation_candidates(facts) if e.derive]
+        if not initial and not self.where(day, family="sedation"):
+            result.warnings.append(f"no moderate sedation code in this table is valid on {day.isoformat()}; "
+                                   "check the code book of that year")
         if not initial:
             return
         first = initial[0]
@@ -746,7 +768,8 @@ class Codebook:
             condition = self.condition[cid]
             codes = list(condition.codes)
             if condition.by_region:
-                codes += [condition.by_region[r] for r in facts.regions if r in condition.by_region]
+                codes += [condition.by_region[r] for r in facts.diagnosis_regions(condition.by_region)
+                          if r in condition.by_region]
             if condition.by_level:
                 codes += [condition.by_level[b.name] for b in facts.bodies if b.name in condition.by_level]
                 if not any(b.name in condition.by_level for b in facts.bodies):

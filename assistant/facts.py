@@ -84,6 +84,12 @@ class Facts(BaseModel):
     fracture_care: bool = False
     case_words: bool = False      # a patient, something done, its record, or the one code of it asked for
     region_stated: bool = False   # a level or region in words of its own ("sacroplasty" alone implies the sacrum)
+    junctions: list[str] = Field(default_factory=list)   # "thoracolumbar", "T12-L1 junction": a diagnosis region
+
+    def diagnosis_regions(self, coded: dict[str, str]) -> list[str]:
+        """The regions a by-region diagnosis is coded for: a junction the record names when the diagnosis has a
+        code for it, else the regions of the levels."""
+        return [j for j in self.junctions if j in coded] or self.regions
 
     @property
     def is_scenario(self) -> bool:
@@ -188,6 +194,7 @@ def parse(
 
 
 
+CAUSES_RULED_OUT = "cause.ruled_out"
 IGNORED_PROCEDURE = ("negated", "not_treated", "historical", "hypothetical")
 SPINE_FAMILIES = ("vertebroplasty", "augmentation")
 
@@ -253,8 +260,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_component=reading.has("ask.component"),
         imaging_performer_unknown=reading.has("imaging.performer_unknown"),
         radiologist_named=reading.has("performer.radiologist", outside=("negated",)),
-        causes_ruled_out=not reading.has("cause.unstated")
-        and any("negated" in reading.categories_at(m.start) for m in reading.found("dx")),
+        causes_ruled_out=_causes_ruled_out(reading),
         rule_asks=_rule_asks(reading),
         codes_offered=bool(_alternative_codes(reading)),
         question_form=_question_form(reading),
@@ -263,6 +269,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
         case_words=reading.has("case"),
         region_stated=_region_stated(reading),
+        junctions=_unique(m.concept.split(".", 1)[1] for m in reading.found("junction", outside=("negated",))),
     )
 
 
@@ -756,10 +763,18 @@ def _modifiers(reading: Reading) -> list[str]:
 
 
 def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
+    implied = {CAUSES_RULED_OUT} if _causes_ruled_out(reading) else set()
     held = [cid for cid, test in conditions.items()
             if any(stated(reading, t) for t in test.terms) and not any(stated(reading, u) for u in test.unless)
-            and all(stated(reading, r) for r in test.requires)]
+            and all(r in implied or stated(reading, r) for r in test.requires)]
     return [cid for cid in held if not set(conditions[cid].replaced_by) & set(held)]
+
+
+def _causes_ruled_out(reading: Reading) -> bool:
+    """The record rules the fracture's causes out ("no trauma", "doesn't say osteoporosis or cancer"), unlike a
+    note that is only silent on the cause, which is asked about."""
+    return reading.has(CAUSES_RULED_OUT) or (not reading.has("cause.unstated") and any(
+        "negated" in reading.categories_at(m.start) for m in reading.found("dx")))
 
 
 def stated(reading: Reading, term: TermRef) -> list[Mention]:

@@ -332,6 +332,9 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "includes":
         return _inclusions(entry, facts, codebook, subjects)
     if ask == "units":
+        era = entry.units_rule(facts.procedures, day)
+        if era:
+            return [f"{entry.code}: {era.reason}."]
         return _units(entry, day, codebook, bodies_counted(facts.question), facts.sedation_minutes)
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)

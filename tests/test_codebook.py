@@ -105,8 +105,32 @@ def test_missing_facts_ask_instead_of_guessing(derive):
 
 
 def test_dates_before_the_table_are_refused(derive):
-    result = derive("kyphoplasty L1", "2005-05-05")
+    result = derive("vertebroplasty L1", "2000-05-05")
     assert not result.codes and "outside this code table" in result.warnings[0]
+
+
+@pytest.mark.parametrize(("question", "dos", "expected"), [
+    # 2001-2006: vertebroplasty codes with the S&I codes of their day (AAPC, 'Long-Awaited Codes Herald Payment')
+    ("vertebroplasty L2 and L3 under fluoroscopy", "2003-05-05", {("22521", 1, ()), ("22522", 1, ()), ("76012", 2, ())}),
+    ("vertebroplasty T9 under CT", "2006-12-31", {("22520", 1, ()), ("76013", 1, ())}),
+    ("vertebroplasty T9 under CT", "2007-01-01", {("22520", 1, ()), ("72292", 1, ())}),
+    ("kyphoplasty T12 under fluoroscopy", "2006-05-05", {("22523", 1, ()), ("76012", 1, ())}),
+    # before 2006 kyphoplasty had no CPT code: Medicare took 22899 once per level (AAPC, 'CPT 2005 ...')
+    ("kyphoplasty T12 and L1", "2005-08-15", {("22899", 2, ())}),
+    ("kyphoplasty L1", "2005-08-15", {("22899", 1, ())}),
+])
+def test_codes_before_2007_come_from_the_table(derive, question, dos, expected):
+    assert code_set(derive(question, dos)) == expected
+
+
+def test_the_per_level_unlisted_units_hold_only_for_old_kyphoplasty(derive):
+    assert code_set(derive("vertebroplasty C5 and C6", "2014-05-05")) == {("22899", 1, ())}
+
+
+def test_sedation_on_a_date_with_no_sedation_code_says_so(derive):
+    result = derive("vertebroplasty L1, moderate sedation by the surgeon 30 minutes", "2004-03-03")
+    assert not [c for c in result.codes if c.code.startswith("99")]
+    assert any("no moderate sedation code" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(("question", "dos", "expected"), [
@@ -426,3 +450,22 @@ def test_the_facts_a_rule_can_be_answered_without_are_facts_the_assistant_asks_f
     assert "default" in codebook.answered_without
     for facts in codebook.answered_without.values():
         assert set(facts) <= asked_for
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    # the tabular's M48.5 includes compression fracture of vertebra NOS; the region is the junction the record names
+    ("compression fx NOS thoracolumbar region initial encounter", "M48.55XA"),
+    ("compression fx T12-L1 junction, no cause, no trauma. initial. code?", "M48.55XA"),
+    ("compression fx at the lumbosacral junction, no trauma, no osteoporosis. initial code?", "M48.57XA"),
+    ("compression fx T12, no trauma, no osteoporosis. initial code?", "M48.54XA"),
+    # a cause the provider does not document is not coded ("doesn't say osteoporosis" is not osteoporosis)
+    ("compression fracture L3, MD doesn't say osteoporosis or trauma or cancer. initial encounter code?", "M48.56XA"),
+    ("non traumatic compression fx lumbar, no osteoporosis documented, initial - code?", "M48.56XA"),
+])
+def test_a_compression_fracture_with_no_documented_cause_is_collapsed_vertebra_by_region(derive, question, expected):
+    assert {c.code for c in derive(question, "2024-01-01").codes} == {expected}
+
+
+def test_a_primary_bone_malignancy_keeps_its_region_code_at_a_junction(derive):
+    codes = {c.code for c in derive("kypho T12 at the thoracolumbar junction for chondrosarcoma", "2024-01-01").codes}
+    assert "C41.2" in codes

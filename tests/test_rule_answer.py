@@ -620,3 +620,15 @@ def test_codes_compared_and_another_rule_asked_give_the_comparison_first(parse, 
     rule = _answer(parse, codebook, f"{sacral[0].code} vs {sacral[1].code} diff? and is bone bx included in them?")
     assert rule.summary.startswith(f"{sacral[0].code}: {sacral[0].description}")
     assert any(f"{sacral[0].code}" in s and "biopsy" in s.lower() for s in rule.statements[2:])
+
+
+def test_units_of_the_unlisted_code_for_old_kyphoplasty_follow_the_era_rule(parse, codebook):
+    unlisted = next(e for e in codebook.entries.values() if e.family == "unlisted" and e.units_when)
+    era = unlisted.units_when[0]
+    facts = parse(f"medicare kypho at T12 and L1, we used {unlisted.code}. 1 unit or 2?",
+                  era.until.replace(month=8, day=15).isoformat())
+    rule = rule_in_case(facts, codebook, [c.code for c in codebook.derive(facts).codes])
+    assert rule.summary.startswith(f"{unlisted.code}: {era.reason}")
+    later = parse(f"how many units of {unlisted.code} for a 2 level cervical VP?", "2018-03-03")
+    rule = rule_in_case(later, codebook, [c.code for c in codebook.derive(later).codes])
+    assert rule.summary.startswith(f"For 2 bodies: {unlisted.code} x1")

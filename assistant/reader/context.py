@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.reader.language import ContextRule
-from assistant.reader.matcher import Mention
+from assistant.reader.matcher import SKIPPED, Mention
 from assistant.reader.tokens import Token
 
 
@@ -49,19 +49,28 @@ def scopes(rules: list[ContextRule], triggers: list[Mention], mentions: list[Men
         stops = [s for s in stop_cache[index] if not trigger.first <= s <= trigger.last]
         if rule.direction in ("forward", "bidirectional"):
             limit = min([len(tokens) - 1] + [s - 1 for s in stops if s > trigger.last])
-            last = min(trigger.last + rule.max_scope, limit)
+            last = min(_reach(tokens, trigger.last, rule.max_scope, 1), limit)
             if rule.list_of:
                 last = _list_end(mentions, tokens, rule.list_of, (trigger.last + 1, last), limit, lists, forward=True)
             if last > trigger.last:
                 found.append(Scope(rule.category, trigger.last + 1, last, trigger))
         if rule.direction in ("backward", "bidirectional"):
             limit = max([0] + [s + 1 for s in stops if s < trigger.first])
-            first = max(trigger.first - rule.max_scope, limit)
+            first = max(_reach(tokens, trigger.first, rule.max_scope, -1), limit)
             if rule.list_of:
                 first = _list_end(mentions, tokens, rule.list_of, (first, trigger.first - 1), limit, lists, forward=False)
             if first < trigger.first:
                 found.append(Scope(rule.category, first, trigger.first - 1, trigger))
     return found
+
+
+def _reach(tokens: list[Token], start: int, words: int, step: int) -> int:
+    """The token index `words` words away from `start`; a hyphen is not a word ("non-traumatic" reaches one)."""
+    index = start
+    while words > 0 and 0 <= index + step < len(tokens):
+        index += step
+        words -= tokens[index].text not in SKIPPED
+    return index + step * words       # past the text's end: the caller's limit applies
 
 
 def _list_end(mentions: list[Mention], tokens: list[Token], concept: str, scope: tuple[int, int], limit: int,
