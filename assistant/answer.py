@@ -243,7 +243,8 @@ def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> 
     name = FOCUS_NAMES.get(facts.focus, facts.focus)
     asked = [c for c in codes if (e := codebook.get(c.code)) and e.family in families]
     if asked:
-        return f"For the {name}: {_claim(asked, facts.asks_units)}, separately reportable. "
+        timed = any((e := codebook.get(c.code)) and e.unit_minutes for c in asked)   # time decides the units
+        return f"For the {name}: {_claim(asked, facts.asks_units or timed)}, separately reportable. "
     reason = _inclusion_reason(families, codes, codebook, facts.date_of_service)
     if reason:
         return f"For the {name}: no separate code; it is included in {reason}. "

@@ -35,6 +35,7 @@ class Finding:
     reason: str = ""
     same_level: bool = False
     holds: bool | None = True
+    modifiers: tuple[str, ...] = ()    # what marks the service as at another level ("XS", "59"), valid on the day
 
     def sentence(self, polarity: Polarity | None) -> str:
         verb = "are" if len(self.names) > 1 else "is"
@@ -46,13 +47,15 @@ class Finding:
             before = f" ({self.reason})" if self.reason else ""
             return (f"{names} {verb} not included in {self.procedure} on "
                     f"{self.day.isoformat()} ({codes}): separately reportable when documented{before}.")
+        marked = f", with modifier {' (or '.join(self.modifiers)}{')' * (len(self.modifiers) - 1)}" \
+            if self.modifiers else ""
         if self.holds is False:
             return (f"{names} at a level that was not treated {verb} reported "
-                    f"separately from {self.procedure} on {self.day.isoformat()} ({codes}); at the treated level "
+                    f"separately from {self.procedure} on {self.day.isoformat()} ({codes}{marked}); at the treated level "
                     f"{'they are' if verb == 'are' else 'it is'} included ({self.reason}).")
         where = " at the treated level" if self.same_level else ""
         # a biopsy the question does not place: both cases
-        elsewhere = "; at a level that was not treated it is reported separately" if self.holds is None else ""
+        elsewhere = f"; at a level that was not treated it is reported separately{marked}" if self.holds is None else ""
         return (f"{names} {verb} included in {self.procedure}{where} on "
                 f"{self.day.isoformat()} ({codes}: {self.reason}): not separately reportable{elsewhere}.")
 
@@ -110,8 +113,10 @@ def _included(entry: CodeEntry, inclusion: Inclusion, hits: tuple[str, ...], fac
               day: date) -> Finding:
     same_level = inclusion.scope == "same_level"
     services = [e for c in hits if (e := codebook.get(c))]
+    modifiers = tuple(dict.fromkeys(m for e in services for m in e.separate_level_modifiers
+                                    if (mod := codebook.get(m)) and mod.valid_on(day)))
     return Finding(entry.code, hits, True, day, _names(services), inclusion.reason, same_level,
-                   _holds(services, facts) if same_level else True)
+                   _holds(services, facts) if same_level else True, modifiers)
 
 
 def _holds(services: list[CodeEntry], facts: Facts) -> bool | None:

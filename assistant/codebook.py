@@ -74,6 +74,7 @@ class CodeEntry(BaseModel):
     add_on_for: list[str] = Field(default_factory=list)
     units: str | None = None
     units_when: list[UnitsRule] = Field(default_factory=list)
+    sides: str | None = None
     laterality: str | None = None
     guidance: str | None = None
     replaced_by: list[Replacement] = Field(default_factory=list)
@@ -185,10 +186,13 @@ class RecordRule(BaseModel):
 class Definition(BaseModel):
     """What a coding term means (or a coverage fact); it answers a question that names all its reader concepts:
     a "what is" question, or any rule question when `answers` is "any"."""
-    terms: list[str] = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)     # every term named; "a|b": either concept names the term
     answers: Literal["define", "any"] = "define"
     definition: str
     sources: list[str] = Field(min_length=1)
+
+    def named_by(self, concepts: set[str]) -> bool:
+        return all(any(c in concepts for c in term.split("|")) for term in self.terms)
 
 
 class Codebook:
@@ -248,7 +252,7 @@ class Codebook:
 
     def definitions_of(self, concepts: set[str], define_asked: bool) -> list[Definition]:
         """Every definition the named concepts cover, the most specific first."""
-        return [d for d in self.definitions if set(d.terms) <= concepts and (define_asked or d.answers == "any")]
+        return [d for d in self.definitions if d.named_by(concepts) and (define_asked or d.answers == "any")]
 
     def record_rule(self, subject: str, day: date) -> RecordRule | None:
         """What the record must show for a code family (or "coverage") on a date."""

@@ -183,8 +183,9 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
-    if "start" in asks and not any(e.effective_from for e in named):   # "what yr did kypho get real cpt codes?
-        statements = _family_start(facts, codebook) + statements            # old claims show 22899": the family's
+    first_asked = reader().read(facts.question).has("ask.first_codes")    # "22520 series - first year? before that?"
+    if "start" in asks and (first_asked or not any(e.effective_from for e in named)):  # "what yr did kypho get
+        statements = _family_start(facts, codebook) + statements    # real cpt codes? old claims show 22899": the family's
     statements += [s for s in invalid if s not in statements] if not dates_asked else []
     if "family" in asks or ("define" in asks and not named):
         statements += [s for s in _family_codes(facts, codebook) if s not in statements]
@@ -445,7 +446,7 @@ def _replacement(entry: CodeEntry, codebook: Codebook) -> list[str]:
     out = []
     if entry.replaced_by and entry.effective_to:
         out.append(f"{entry.code} was deleted after {entry.effective_to.isoformat()}"
-                   f"{codebook.replacement_text(entry.code)}.")
+                   f"{codebook.replacement_text(entry.code)}{_successor_add_ons(entry, codebook)}.")
     replaced = _replaced(entry, codebook)
     if replaced and not out:     # "what replaced 22523?" asks its successor; a current code, what it replaced
         out.append(f"{entry.code} replaced {', '.join(replaced)}"
@@ -453,6 +454,15 @@ def _replacement(entry: CodeEntry, codebook: Codebook) -> list[str]:
     if not out:
         out.append(f"{entry.code} has no replacement in this table; {_dates(entry, date.today(), codebook)}")
     return out
+
+
+def _successor_add_ons(entry: CodeEntry, codebook: Codebook) -> str:
+    """"99144 - what now?": the add-on of a deleted primary's successor goes on the claim with it."""
+    if entry.role != "primary":
+        return ""
+    pairs = [(r.code, a.code) for r in entry.replaced_by if r.code and (new := codebook.get(r.code))
+             and new.effective_from and (a := codebook.add_on_of(new.code, new.effective_from))]
+    return "".join(f"; with {code}, its add-on {add_on} ({_units_of(codebook.get(add_on))})" for code, add_on in pairs)
 
 
 def _when(entry: CodeEntry, day: date) -> date:
@@ -522,7 +532,8 @@ def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = 
     more = f"; each additional body is {partner.code}" if partner else ""
     units = UNITS_FOR_BODIES.get(entry.units or "")
     counted = f"For {count} bodies: {entry.code} x{units(count)} — " if units and count else ""
-    return [f"{counted}{entry.code}: {_units_of(entry)}{more}."]
+    sides = f" ({entry.sides})" if entry.sides else ""
+    return [f"{counted}{entry.code}: {_units_of(entry)}{sides}{more}."]
 
 
 def bodies_counted(question: str) -> int | None:

@@ -102,3 +102,16 @@ def test_a_service_no_longer_included_names_when_it_was_and_asked_alone_what_its
     rule = answer_rule(facts, codebook, [])
     assert f"until {ended.until.isoformat()} it was included" in rule.summary
     assert codebook.record_rule("sedation", day).record in rule.summary
+
+
+def test_a_biopsy_reported_at_another_level_names_the_modifier_valid_that_day(parse, codebook):
+    for day in (date(2014, 5, 1), date(2024, 5, 1)):
+        primary = _primary(codebook, "vertebroplasty", day)
+        biopsy = _service_code(codebook, "biopsy", day)
+        valid = [m for m in biopsy.separate_level_modifiers if codebook.get(m).valid_on(day)]
+        rule = answer_rule(parse(f"can i bill {biopsy.code} w/ {primary.code} if the bx was at a different level?",
+                                 day.isoformat()), codebook, [])
+        assert f"with modifier {valid[0]}" in rule.summary
+        assert all(m in rule.summary for m in valid)
+        invalid = set(biopsy.separate_level_modifiers) - set(valid)
+        assert not any(f"modifier {m}" in rule.summary or f"(or {m})" in rule.summary for m in invalid)

@@ -632,3 +632,34 @@ def test_units_of_the_unlisted_code_for_old_kyphoplasty_follow_the_era_rule(pars
     later = parse(f"how many units of {unlisted.code} for a 2 level cervical VP?", "2018-03-03")
     rule = rule_in_case(later, codebook, [c.code for c in codebook.derive(later).codes])
     assert rule.summary.startswith(f"For 2 bodies: {unlisted.code} x1")
+
+
+def test_a_deleted_primary_s_replacement_comes_with_its_add_on(parse, codebook):
+    old = next(e for e in codebook.entries.values() if e.family == "sedation" and e.role == "primary"
+               and e.effective_to and any(r.code for r in e.replaced_by))
+    new = codebook.get(next(r.code for r in old.replaced_by if r.code))
+    add_on = codebook.add_on_of(new.code, new.effective_from)
+    rule = _answer(parse, codebook, f"our old CDM still has {old.code} for the sedation. what do we use now??")
+    assert rule.summary.startswith(f"{old.code} was deleted") and f"its add-on {add_on.code}" in rule.summary
+
+
+def test_asked_when_a_family_first_got_codes_the_family_start_and_what_came_before_lead(parse, codebook):
+    first = min((e for e in codebook.entries.values() if e.family == "vertebroplasty" and e.effective_from),
+                key=lambda e: e.effective_from)
+    unlisted = next(e for e in codebook.entries.values() if e.family == "unlisted")
+    rule = _answer(parse, codebook, f"what year did cpt first give us real vertebroplasty codes ({first.code} "
+                                    "series)? before that was it all unlisted?", "2026-11-27")
+    assert rule.summary.startswith("Vertebroplasty got its own CPT codes on " + first.effective_from.isoformat())
+    assert unlisted.code in rule.summary
+
+
+def test_units_of_a_body_reached_from_both_sides_say_the_descriptor_s_sides(parse, codebook):
+    primary = _entry(codebook, "augmentation", "primary", date(2024, 5, 1))
+    rule = _answer(parse, codebook, f"bilateral cannulation same vertebra - 2 units of {primary.code}?")
+    assert primary.sides and primary.sides in rule.summary and "only one unit" in rule.summary
+
+
+def test_the_covered_levels_asked_in_words_get_the_lcd_level_range(parse, codebook):
+    levels = next(d for d in codebook.definitions if any("term.levels_covered" in t for t in d.terms))
+    rule = _answer(parse, codebook, "FCSO L34976 - which spinal levels are covered for osteoporotic VCF?")
+    assert rule.summary.startswith(levels.definition.split(" (")[0])
