@@ -465,10 +465,12 @@ class Codebook:
             return "date"
         if facts.is_scenario and facts.date_note.startswith(NO_DATE_NOTE) and self._named_out_of_date(facts):
             return "date"     # "billing 22523 + 72291 for a kypho T9, right?": an old claim, its date decides
+        if facts.is_scenario and facts.date_note.startswith(NO_DATE_NOTE) and facts.date_unknown:
+            return "date_unknown"     # "old backlog, dos not on the sheet"
         spinal = any(b.region != "sacral" for b in facts.bodies)
         biopsy_code_named = any((e := self.get(c)) and e.family == "biopsy" for c in facts.mentioned_codes)
         if facts.biopsy and not (facts.biopsy_levels or facts.biopsy_same_site or facts.biopsy_other_site) and spinal \
-                and biopsy_code_named and facts.is_scenario:
+                and (biopsy_code_named or facts.biopsy_site_unstated) and facts.is_scenario:
             return "biopsy_level"
         asks_for_the_case = not facts.mentioned_codes or facts.asks_units or self._region_decides(facts)
         if facts.unknown_count and facts.procedures and asks_for_the_case:

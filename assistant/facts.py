@@ -46,6 +46,8 @@ class Facts(BaseModel):
     unknown_count: bool = False
     biopsy: bool = False
     biopsy_levels: list[str] = Field(default_factory=list)
+    biopsy_site_unstated: bool = False   # "note doesn't say where the bx was from": asked
+    date_unknown: bool = False           # "dos not on the sheet": the case's date is asked
     biopsy_same_site: bool = False
     biopsy_other_site: bool = False      # "bx of a different level": an untreated level, not named
     imaging: str | None = None
@@ -235,6 +237,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         biopsy=reading.has("service.biopsy", outside=("negated",)),
         biopsy_same_site=reading.has("biopsy.same_site"),
         biopsy_other_site=reading.has("biopsy.other_site", outside=("negated",)),
+        biopsy_site_unstated=reading.has("biopsy.site_unstated"),
+        date_unknown=reading.has("date.unknown"),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
         imaging_by_other=_imaging_by_other(reading),
@@ -773,7 +777,7 @@ def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
 def _causes_ruled_out(reading: Reading) -> bool:
     """The record rules the fracture's causes out ("no trauma", "doesn't say osteoporosis or cancer"), unlike a
     note that is only silent on the cause, which is asked about."""
-    return reading.has(CAUSES_RULED_OUT) or (not reading.has("cause.unstated") and any(
+    return not reading.has("cause.unstated") and (reading.has(CAUSES_RULED_OUT) or any(
         "negated" in reading.categories_at(m.start) for m in reading.found("dx")))
 
 

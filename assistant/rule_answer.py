@@ -20,7 +20,7 @@ from assistant.retrieval import Passage
 from assistant.review import proposed_codes
 from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
-from assistant.vocabulary import CODE_PATTERN
+from assistant.vocabulary import CODE_AT_END, CODE_PATTERN, WRITTEN_UNITS
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", **bundling.SERVICE_NAMES}
@@ -59,6 +59,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
                                                           or reader().read(facts.question).has("count")):
         asks.remove("units")   # "VP x2 levels, codes?" is a case to code; "needles into the same body - 1 unit or 2?"
                                # asks the family's units rule
+    if "units" in asks and _units_only_as_written(facts):
+        asks.remove("units")   # "we have 22510, 22512 x2, 99153 x2 - ok?": the lines' units, which the review checks
     if "pair" in asks and not facts.mentioned_codes and facts.procedures and facts.asks_for_codes \
             and facts.question_form != "rule" and not reader().read(facts.question).has("term.add_on"):
         asks.remove("pair")    # "single level VP ... which primary?" asks the case's primary code, not a pairing
@@ -101,6 +103,15 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if not asks and facts.general:
         asks.append("sources")
     return asks
+
+
+def _units_only_as_written(facts: Facts) -> bool:
+    """Every units word is a proposed line's own count ("22512 x2") in a claim the coder wrote out."""
+    reading = reader().read(facts.question)
+    text = facts.question
+    return reading.has("claim.proposal") and all(
+        WRITTEN_UNITS.fullmatch(text[m.start:m.end]) and CODE_AT_END.search(text[:m.start].rstrip())
+        for m in reading.found("rule.units"))
 
 
 def _omitted_here(named: list[CodeEntry], facts: Facts) -> list[str]:
@@ -218,7 +229,8 @@ CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced
 def rule_in_case(facts: Facts, codebook: Codebook, case_codes: list[str]) -> RuleAnswer | None:
     """A coded case whose question also asks a rule ("is the bx included?", "do the add-ons need 51?", "22522
     goes with which primaries?"): that rule, on the codes the question names or else the case's own codes."""
-    asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES], facts, None)
+    asks = _modifier_first([a for a in facts.rule_asks if a in CASE_RULES
+                            and not (a == "units" and _units_only_as_written(facts))], facts, None)
     if "pair" in asks and (named_codes := _named(facts, codebook)) and all(
             e.system == DIAGNOSIS_SYSTEM for e in named_codes):
         asks = list(dict.fromkeys("code_also" if a == "pair" else a for a in asks))  # "<M81 code> plus what?"

@@ -27,6 +27,8 @@ SHAPES = {
                              re.IGNORECASE),
     # two five-character codes joined by a dash: a run of codes ("99143-99150", "22520-22522")
     "shape.code_range": re.compile(r"(?<![\w.])\d{4}[0-9TF]\s?[-\u2013]\s?\d{4}[0-9TF](?![\w])", re.IGNORECASE),
+    # a Medicare coverage policy: an LCD ("L38201", a proposed one "DL33569") or a billing article ("A57282")
+    "shape.policy_id": re.compile(r"(?<![\w.])D?[LA]\d{5}(?![\w])", re.IGNORECASE),
     "shape.number": re.compile(r"(?<![\w.])\d{1,3}(?![\w])"),
     # a number of up to three digits that may have its unit glued after it ("38min", "79yo", "79F"): the phrases of
     # corpus/language/terms/ name the unit ("@shape.quantity @unit.minutes")
@@ -41,6 +43,11 @@ SHAPES = {
     "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
 }
 CODE_PATTERN = SHAPES["shape.code"]
+POLICY_PATTERN = SHAPES["shape.policy_id"]
+# a code line's units as the coder wrote them ("x2")
+WRITTEN_UNITS = re.compile(r"[x×]\s?\d+", re.IGNORECASE)
+# a text that ends with a code (the line those units belong to: "22512 x2")
+CODE_AT_END = re.compile(CODE_PATTERN.pattern + r"$", re.IGNORECASE)
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 

@@ -469,3 +469,28 @@ def test_a_compression_fracture_with_no_documented_cause_is_collapsed_vertebra_b
 def test_a_primary_bone_malignancy_keeps_its_region_code_at_a_junction(derive):
     codes = {c.code for c in derive("kypho T12 at the thoracolumbar junction for chondrosarcoma", "2024-01-01").codes}
     assert "C41.2" in codes
+
+
+def test_an_anesthesiologist_giving_moderate_sedation_not_mac_reports_the_other_physician_codes(derive, codebook):
+    day = "2019-10-17"
+    result = derive("Dr. Patel (anesthesiology) gave moderate sedation, not general/MAC, for Dr. Wu's T9 kypho, adult "
+                    "pt, intraservice 40 min", day)
+    other = {c.code for c in result.codes if codebook.get(c.code).family == "sedation"}
+    assert other and all(codebook.get(c).performer == "other" for c in other)
+
+
+def test_sedation_given_by_an_anesthesiologist_asks_no_minutes_for_the_proceduralist(derive):
+    result = derive("vertebroplasty T5 and T6; moderate sedation given by Dr. K (anesthesiology), not by me. "
+                    "What does the IR doc bill?", "2017-10-10")
+    assert result.clarification is None and {c.code for c in result.codes} >= {"22510", "22512"}
+
+
+def test_a_biopsy_the_note_does_not_place_is_asked_about(derive):
+    result = derive("VP L3 for osteoporotic fx, doc also took a bone biopsy; note doesn't say where the bx was from",
+                    "2018-07-10")
+    assert "level" in result.clarification and "biopsy" in result.clarification
+
+
+def test_a_case_whose_date_of_service_is_unknown_is_asked_for_its_date(derive):
+    result = derive("kypho L1 + L2, surgeon ran his own fluoro. what cpts? (old backlog, dos not on the sheet)")
+    assert "date of service" in result.clarification

@@ -100,3 +100,13 @@ def test_every_recorded_first_run_names_its_set_and_file():
     runs = yaml.safe_load((PROJECT_ROOT / "evals" / "first_runs.yaml").read_text(encoding="utf-8"))
     assert runs and all({"set", "file", "date"} <= set(r) for r in runs)
     assert all((PROJECT_ROOT / r["file"]).exists() for r in runs if r["file"].startswith("evals/blind/"))
+
+
+def test_a_review_scores_a_units_fix_as_the_same_code_replaced():
+    from assistant.evaluation import ExpectedVerdict, review_matches
+    fix = [ExpectedVerdict(code="99153 x2", verdict="replace", by=["99153"])]
+    assert review_matches(fix, [{"code": "99153", "verdict": "correct", "by": [], "units": 1}])
+    assert not review_matches(fix, [{"code": "99153", "verdict": "correct", "by": [], "units": None}])
+    other = [ExpectedVerdict(code="22524", verdict="replace", by=["22514"])]
+    assert not review_matches(other, [{"code": "22524", "verdict": "correct", "by": [], "units": 1}])
+    assert review_matches(other, [{"code": "22524", "verdict": "replace", "by": ["22514"], "units": None}])

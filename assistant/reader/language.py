@@ -14,7 +14,8 @@ from assistant.yamlfile import safe_load
 
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
-                   "hypothetical", "reference", "pseudo", "biopsy_site", "undocumented", "one_side", "about_diagnosis"]
+                   "hypothetical", "reference", "pseudo", "biopsy_site", "undocumented", "one_side", "about_diagnosis",
+                   "about_claim"]
 CATEGORIES = get_args(Category)
 
 
