@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from assistant import bundling, tabular
+from assistant import bundling, policies, tabular
 from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry, Definition
 from assistant.dates import NO_DATE_NOTE, dates_in_text
 from assistant.facts import Facts
+from assistant.policies import policy_table
 from assistant.reader import reader
 from assistant.reader.numbers import bodies_stated
 from assistant.retrieval import Passage
@@ -49,6 +50,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     procedure includes it; a modifier named asks about the modifier; a request for codes that names only a
     service asks for that service's codes; a coverage question asks the passages."""
     asks = list(facts.rule_asks)
+    if _policies_asked(facts):
+        return ["policy"] + [a for a in asks if a in ("documentation", "define")]   # "L34976 - which MAC, orig eff?"
     # "what makes a fx 'pathologic' for coding?", "what does 'sacroplasty' mean code-wise?": the term is asked about
     names_a_term = reader().read(facts.question).has("term") or bool(codebook and _defined(facts, codebook))
     compares = reader().read(facts.question).has("ask.compare") and len(facts.mentioned_codes) >= 2
@@ -103,6 +106,11 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     if not asks and facts.general:
         asks.append("sources")
     return asks
+
+
+def _policies_asked(facts: Facts) -> list[str]:
+    """What the policy table says of the LCDs or MACs a question names and asks about (whose, which, when)."""
+    return policies.answer(facts.question, reader().read(facts.question), facts.date_of_service, policy_table())
 
 
 def _units_only_as_written(facts: Facts) -> bool:
@@ -165,6 +173,9 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if not is_rule_question(facts, case_undecided, codebook):
         return None
     asks = rule_asks(facts, case_undecided, codebook)
+    if "policy" in asks:       # an LCD's MAC, number or dates: the policy table answers, on the date of service
+        policy = _policies_asked(facts)
+        return RuleAnswer(summary=" ".join(policy[:2]), statements=policy + _defined(facts, codebook))
     inclusion_dated = {"start", "includes"} <= set(asks) and bool(facts.services)
     if inclusion_dated:          # "since when does the VP code say biopsy included?": the inclusion, whose reason
         asks = ["includes"] + [a for a in asks if a != "includes"]   # dates it
