@@ -188,6 +188,7 @@ class Definition(BaseModel):
     a "what is" question, or any rule question when `answers` is "any"."""
     terms: list[str] = Field(min_length=1)     # every term named; "a|b": either concept names the term
     answers: Literal["define", "any"] = "define"
+    also_answers: list[str] = Field(default_factory=list)   # rule asks it answers beside "define" ("start")
     definition: str
     sources: list[str] = Field(min_length=1)
 
@@ -250,9 +251,10 @@ class Codebook:
         """The definition of the most specific term the named concepts cover."""
         return next(iter(self.definitions_of(concepts, define_asked)), None)
 
-    def definitions_of(self, concepts: set[str], define_asked: bool) -> list[Definition]:
+    def definitions_of(self, concepts: set[str], define_asked: bool, asks: list[str] = ()) -> list[Definition]:
         """Every definition the named concepts cover, the most specific first."""
-        return [d for d in self.definitions if d.named_by(concepts) and (define_asked or d.answers == "any")]
+        return [d for d in self.definitions if d.named_by(concepts)
+                and (define_asked or d.answers == "any" or bool(set(d.also_answers) & set(asks)))]
 
     def record_rule(self, subject: str, day: date) -> RecordRule | None:
         """What the record must show for a code family (or "coverage") on a date."""
@@ -549,7 +551,7 @@ class Codebook:
         covered = [b for b in bodies if self._primary_for(family, b.region, day)]
         uncovered = [b for b in bodies if b not in covered]
         if uncovered:
-            self._derive_unlisted(family, uncovered, day, result)
+            self._derive_unlisted(family, uncovered, facts, result)
         if not covered:
             return
         primary, alternatives = self._choose_primary(family, covered, day, named=facts.mentioned_codes)
@@ -580,9 +582,12 @@ class Codebook:
         alternatives = [self.entries[c] for c in ranked[1:]]
         return primary, alternatives
 
-    def _derive_unlisted(self, family: str, bodies, day: date, result: Derivation) -> None:
+    def _derive_unlisted(self, family: str, bodies, facts: Facts, result: Derivation) -> None:
+        day = facts.date_of_service
         unlisted = [e for e in self.where(day, family="unlisted") if family in e.fallback_for]
         if not unlisted:
+            return
+        if facts.asks_payer_codes and self._derive_payer_alternative(family, bodies, day, result):
             return
         regions = ", ".join(sorted({b.region for b in bodies}))
         era = unlisted[0].units_rule([family], day)
@@ -600,12 +605,29 @@ class Codebook:
                 f"some payers took {' / '.join(e.code for e in others)} ({others[0].system}, payer-specific) instead "
                 f"of {unlisted[0].code}; report them only when the payer's policy names them")
 
+    def _derive_payer_alternative(self, family: str, bodies, day: date, result: Derivation) -> bool:
+        """"payer says no unlisted codes, use HCPCS": the payer-specific codes (one body, each additional body)
+        that stand in for the unlisted code on the date."""
+        regions = {b.region for b in bodies}
+        others = [e for e in self.where(day, derive=False) if family in e.fallback_for
+                  and (not e.regions or regions & set(e.regions))]
+        first = next((e for e in others if e.role in ("primary", "standalone")), None)
+        if first is None:
+            return False
+        result.codes.append(DerivedCode(code=first.code, reason=f"the payer's own code for {FAMILY_NAMES[family]} "
+                                                                 f"instead of the unlisted code: {_describe(bodies)}"))
+        add_on = next((e for e in others if e.role == "add_on" and first.code in e.add_on_for), None)
+        if add_on and len(bodies) > 1:
+            result.codes.append(DerivedCode(code=add_on.code, units=len(bodies) - 1,
+                                            reason="each additional vertebral body"))
+        return True
+
     def _derive_sacral(self, bodies, facts: Facts, result: Derivation) -> None:
         day = facts.date_of_service
         laterality = self._laterality(facts)
         codes = [e for e in self.where(day, family="sacral_augmentation") if e.laterality == laterality]
         if not codes:
-            self._derive_unlisted("sacral_augmentation", bodies, day, result)
+            self._derive_unlisted("sacral_augmentation", bodies, facts, result)
             return
         result.codes.append(DerivedCode(
             code=codes[0].code,

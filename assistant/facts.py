@@ -48,6 +48,7 @@ class Facts(BaseModel):
     biopsy_levels: list[str] = Field(default_factory=list)
     biopsy_site_unstated: bool = False   # "note doesn't say where the bx was from": asked
     date_unknown: bool = False           # "dos not on the sheet": the case's date is asked
+    asks_payer_codes: bool = False       # "payer says no unlisted codes, use HCPCS": its own codes, not 22899
     biopsy_same_site: bool = False
     biopsy_other_site: bool = False      # "bx of a different level": an untreated level, not named
     imaging: str | None = None
@@ -239,6 +240,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         biopsy_other_site=reading.has("biopsy.other_site", outside=("negated",)),
         biopsy_site_unstated=reading.has("biopsy.site_unstated"),
         date_unknown=reading.has("date.unknown"),
+        asks_payer_codes=reading.has("ask.payer_codes"),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
         imaging_by_other=_imaging_by_other(reading),

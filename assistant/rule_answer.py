@@ -108,6 +108,12 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     return asks
 
 
+def _of_an_era(facts: Facts) -> bool:
+    """"old trailblazer kypho claims on 22899 - what did they want on the 1500?": an era's own practice, which its
+    definition states, answers a record question better than today's record rule."""
+    return reader().read(facts.question).has("era")
+
+
 def _policies_asked(facts: Facts) -> list[str]:
     """What the policy table says of the LCDs or MACs a question names and asks about (whose, which, when)."""
     return policies.answer(facts.question, reader().read(facts.question), facts.date_of_service, policy_table())
@@ -200,7 +206,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
         statements += record
-        if record and definition and not reader().read(facts.question).has("ask.meaning"):
+        if record and definition and not reader().read(facts.question).has("ask.meaning") and not _of_an_era(facts):
             definition = []   # "besides the pain scores, what does the LCD want documented?": the record rule leads
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
@@ -742,7 +748,7 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     means_a_term = reading.has("term") and reading.has("ask.meaning")
     define = "define" in facts.rule_asks and (means_a_term or not (facts.mentioned_codes and len(facts.rule_asks) > 1))
     concepts = {m.concept for m in reading.mentions}
-    matches = codebook.definitions_of(concepts, define)
+    matches = codebook.definitions_of(concepts, define, facts.rule_asks)
     if not matches:
         return []
     found = matches[0]

@@ -494,3 +494,12 @@ def test_a_biopsy_the_note_does_not_place_is_asked_about(derive):
 def test_a_case_whose_date_of_service_is_unknown_is_asked_for_its_date(derive):
     result = derive("kypho L1 + L2, surgeon ran his own fluoro. what cpts? (old backlog, dos not on the sheet)")
     assert "date of service" in result.clarification
+
+
+def test_a_payer_that_takes_no_unlisted_code_gets_its_own_codes_on_the_date(derive, codebook):
+    day = "2005-11-10"
+    asked = derive("commercial claim, kypho T12 and L1 - payer says no unlisted codes, use HCPCS. which one?", day)
+    others = [codebook.get(c.code) for c in asked.codes]
+    assert others and all(e.derive is False and "augmentation" in e.fallback_for for e in others)
+    assert sum(c.units for c in asked.codes) == 2
+    assert {c.code for c in derive("medicare kypho T12 and L1 - code?", day).codes} == {"22899"}

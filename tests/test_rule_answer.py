@@ -663,3 +663,10 @@ def test_the_covered_levels_asked_in_words_get_the_lcd_level_range(parse, codebo
     levels = next(d for d in codebook.definitions if any("term.levels_covered" in t for t in d.terms))
     rule = _answer(parse, codebook, "FCSO L34976 - which spinal levels are covered for osteoporotic VCF?")
     assert rule.summary.startswith(levels.definition.split(" (")[0])
+
+
+def test_when_a_term_s_time_starts_is_its_definition_not_a_code_s_dates(parse, codebook):
+    term = next(d for d in codebook.definitions if "start" in d.also_answers)
+    code = _entry(codebook, "sedation", "primary", date(2024, 5, 1))
+    rule = _answer(parse, codebook, f"when does intraservice time start for {code.code}")
+    assert rule.summary.startswith(term.definition.split(" (")[0])
