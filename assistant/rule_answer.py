@@ -202,6 +202,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     dates_asked = (bool({"start", "end"} & set(asks)) and not inclusion_dated) or not_yet
     statements += invalid if dates_asked else []
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
+    statements += _by_region(facts, codebook) if "category" in asks else []
     definition = _defined(facts, codebook)
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
@@ -637,6 +638,21 @@ def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
             statement = f"{rule.category} takes the 7th characters {', '.join(rule.allowed)}: {letters}."
             if statement not in out:
                 out.append(statement)
+    return out
+
+
+def _by_region(facts: Facts, codebook: Codebook) -> list[str]:
+    """"compression fx NOS - which subcategory?": a stated condition coded by region, its subcategory and the code
+    of each region (the 7th character for the encounter)."""
+    out = []
+    for condition in (codebook.condition[c] for c in facts.conditions):
+        codes = [c.replace("{enc}", facts.encounter) for c in condition.by_region.values()]
+        if not codes:
+            continue
+        subcategory = codes[0][:codes[0].index(".") + 2]
+        regions = "; ".join(f"{region} {code.replace('{enc}', facts.encounter)}"
+                            for region, code in condition.by_region.items())
+        out.append(f"{subcategory}- ({condition.why}); the code goes by the region: {regions}.")
     return out
 
 

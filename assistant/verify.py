@@ -161,10 +161,21 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
     if entry.family in {b.procedure for b in facts.bodies} or entry.family in PROCEDURE_FAMILIES:
         both = " (one cement procedure code per vertebral body: only one of them is reported)" \
             if cited & _procedures(derived, codebook) else ""   # "started a VP, then ballooned T9: 22510 + 22513?"
-        return f"{entry.code} does not match the procedure and levels described{both}{_instead(facts, derived, codebook)}"
+        needs = _family_record(entry, facts, codebook)
+        return (f"{entry.code} does not match the procedure and levels described{both}{needs}"
+                f"{_instead(facts, derived, codebook)}")
     if not entry.derive:       # a code the table only explains: what it is says why it does not fit
         return f"{entry.code} does not fit this case: it is {entry.description[0].lower()}{entry.description[1:]}"
     return f"{entry.code} is not supported by the facts of this question"
+
+
+def _family_record(entry: CodeEntry, facts: Facts, codebook: Codebook) -> str:
+    """A code of another family than the one documented ("provider wants 22514", the note shows cement only):
+    what its record would have to show."""
+    if entry.family in {b.procedure for b in facts.bodies}:
+        return ""
+    rule = codebook.record_rule(entry.family or "", facts.date_of_service)
+    return f" (for {entry.code} the record must show {rule.record})" if rule else ""
 
 
 def _other_level_biopsy(entry: CodeEntry, facts: Facts) -> bool:

@@ -670,3 +670,11 @@ def test_when_a_term_s_time_starts_is_its_definition_not_a_code_s_dates(parse, c
     code = _entry(codebook, "sedation", "primary", date(2024, 5, 1))
     rule = _answer(parse, codebook, f"when does intraservice time start for {code.code}")
     assert rule.summary.startswith(term.definition.split(" (")[0])
+
+
+def test_a_condition_coded_by_region_asked_for_its_subcategory_lists_each_region_s_code(parse, codebook):
+    condition = next(c for c in codebook.conditions if c.id == "collapsed_vertebra")
+    rule = _answer(parse, codebook, "compression fx of vertebra NOS - which icd10 subcategory?")
+    first = next(iter(condition.by_region.values())).replace("{enc}", "A")
+    assert rule.summary.startswith(first[:first.index(".") + 2] + "-")
+    assert all(code.replace("{enc}", "A") in rule.summary for code in condition.by_region.values())

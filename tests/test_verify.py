@@ -99,3 +99,10 @@ def test_a_draft_with_other_units_than_the_rule_check_does_not_pass(check):
 
 def test_an_omitted_code_is_a_draft_problem(check):
     assert check("kyphoplasty L1-L3", "Report 22514.").draft_problems == ["22515 omitted"]
+
+
+
+def test_a_proposed_code_of_another_family_says_what_its_record_would_need(check, codebook):
+    result = check("op note just says 'cement injected into L2 under fluoro', nothing else. provider wants 22514",
+                   "Report 22514.")
+    assert codebook.record_rule("augmentation", codebook.get("22514").effective_from).record in rejected(result)["22514"]
