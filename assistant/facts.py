@@ -299,8 +299,11 @@ def _asks_if_a_service_goes_with(reading: Reading) -> bool:
     """"kypho + bx same level ok?": a yes-or-no question that names a procedure and a service, and no level or code
     of a case and no request for codes ("how do I code it?"), asks whether the service is reported with the
     procedure."""
-    return reading.has("form.yes_no") and not reading.has("ask") and reading.has("procedure", outside=("negated",)) \
-        and (reading.has("service", outside=("negated",)) or reading.has("imaging", outside=("negated",))) \
+    service = reading.has("service", outside=("negated",)) or reading.has("imaging", outside=("negated",))
+    procedure = reading.has("procedure", outside=("negated",))
+    if procedure and service and reading.has("ask.separately") and not reading.has("level"):
+        return True     # "back then could the RS&I and a bone bx be billed on top (of 0200T), with what codes?"
+    return reading.has("form.yes_no") and not reading.has("ask") and procedure and service \
         and not reading.has("level") and not reading.has("code")
 
 

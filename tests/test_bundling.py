@@ -115,3 +115,13 @@ def test_a_biopsy_reported_at_another_level_names_the_modifier_valid_that_day(pa
         assert all(m in rule.summary for m in valid)
         invalid = set(biopsy.separate_level_modifiers) - set(valid)
         assert not any(f"modifier {m}" in rule.summary or f"(or {m})" in rule.summary for m in invalid)
+
+
+def test_services_asked_as_billed_on_top_of_a_code_get_the_inclusions_of_that_date(parse, codebook):
+    day = date(2010, 6, 15)
+    sacral = next(e for e in codebook.where(day, family="sacral_augmentation") if e.laterality == "unilateral")
+    rule = answer_rule(parse(f"reworking a sacroplasty claim ({sacral.code}). back then could the RS&I and a bone "
+                             "bx be billed on top, and with what codes?", day.isoformat()), codebook, [])
+    si = [e.code for e in codebook.where(day, family="imaging_si") if "sacral_augmentation" in e.reported_with]
+    assert rule.summary.startswith("Yes:") and all(code in rule.summary for code in si)
+    assert f"not included in {sacral.code}" in rule.summary
