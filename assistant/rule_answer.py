@@ -240,7 +240,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
 
 
-CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation", "code_also",
+CASE_RULES = ("includes", "modifier", "pair", "units", "start", "end", "replaced", "documentation", "code_also", "age",
               "per_date")
 
 
@@ -371,7 +371,15 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
         return _modifiers(entry, facts, codebook)
     if ask == "define":
         return [f"{entry.code}: {entry.description}."]
+    if ask == "age":
+        return [_age_band(entry)] if entry.age_min is not None or entry.age_max is not None else []
     return []
+
+
+def _age_band(entry: CodeEntry) -> str:
+    if entry.age_max is not None and entry.age_max < 200:
+        return f"{entry.code} is for a patient younger than {entry.age_max + 1} years (under {entry.age_max + 1})."
+    return f"{entry.code} is for a patient age {entry.age_min} years or older."
 
 
 def _modifier_first(asks: list[str], facts: Facts, codebook: Codebook | None) -> list[str]:

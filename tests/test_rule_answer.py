@@ -685,3 +685,10 @@ def test_a_neoplasm_code_asked_alone_for_the_mac_gets_the_billing_article_pairin
     for question in ("does C90.00 alone satisfy noridian for the kypho?",
                      "is C90.00 on noridian's PVA group 2 list and what M code must ride with it"):
         assert _answer(parse, codebook, question).summary.startswith(pairing.definition.split(":")[0])
+
+
+def test_a_sedation_code_s_age_asked_beside_its_date_gets_both(parse, codebook):
+    code = next(e for e in codebook.where(date(2024, 5, 1), family="sedation", role="primary", performer="same")
+                if e.age_min)
+    rule = _answer(parse, codebook, f"eff date of {code.code} mod sed and what age does it start at?")
+    assert code.effective_from.isoformat() in rule.summary and f"age {code.age_min} years or older" in rule.summary
