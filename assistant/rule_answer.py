@@ -201,6 +201,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
                   for e in _invalid_on_date_given(facts, codebook))
     dates_asked = (bool({"start", "end"} & set(asks)) and not inclusion_dated) or not_yet
     statements += invalid if dates_asked else []
+    statements += _then_included(facts, codebook) if not_yet else []
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     statements += _by_region(facts, codebook) if "category" in asks else []
     definition = _defined(facts, codebook)
@@ -340,6 +341,19 @@ def families_asked(facts: Facts) -> list[str]:
         return list(facts.procedures)
     named = {m.concept.split(".", 1)[1] for m in reader().read(facts.question).found("procedure", outside=("negated",))}
     return [f for f in FAMILY_ROLES_PROCEDURE if f in named]
+
+
+def _then_included(facts: Facts, codebook: Codebook) -> list[str]:
+    """"DOS 12/20/2016 kypho, mod sed by the surgeon - can we use 99152?": a service code not yet valid on the date;
+    what the procedure did with that service then (its inclusion, or not) answers the question asked."""
+    day, out = facts.date_of_service, []
+    for code in _invalid_on_date_given(facts, codebook):
+        if code.family not in bundling.SERVICE_NAMES:
+            continue
+        then = [e for e in codebook.where(day, family=code.family) if e.performer in (None, code.performer)]
+        for primary in _family_primaries(facts, codebook, []):
+            out += [s for s in _about("includes", primary, facts, codebook, then) if s not in out]
+    return out
 
 
 def _family_primaries(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> list[CodeEntry]:

@@ -692,3 +692,12 @@ def test_a_sedation_code_s_age_asked_beside_its_date_gets_both(parse, codebook):
                 if e.age_min)
     rule = _answer(parse, codebook, f"eff date of {code.code} mod sed and what age does it start at?")
     assert code.effective_from.isoformat() in rule.summary and f"age {code.age_min} years or older" in rule.summary
+
+
+def test_a_sedation_code_asked_before_it_existed_says_what_the_procedure_did_with_sedation_then(parse, codebook):
+    code = next(e for e in codebook.where(date(2024, 5, 1), family="sedation", role="primary", performer="same")
+                if e.age_min)
+    day = code.effective_from.replace(year=code.effective_from.year - 1, month=12, day=15)
+    rule = _answer(parse, codebook, f"can {code.code} go on a claim w/ DOS mid Dec {day.year} for a VP?", day.isoformat())
+    assert rule.summary.startswith(f"{code.code} has been in effect since {code.effective_from.isoformat()}")
+    assert "moderate sedation is included in" in rule.summary
