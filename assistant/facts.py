@@ -301,7 +301,8 @@ def _asks_if_a_service_goes_with(reading: Reading) -> bool:
     procedure."""
     service = reading.has("service", outside=("negated",)) or reading.has("imaging", outside=("negated",))
     procedure = reading.has("procedure", outside=("negated",))
-    if procedure and service and reading.has("ask.separately") and not reading.has("level"):
+    if procedure and service and reading.has("ask.separately") and not reading.has("level") \
+            and not reading.has("case"):
         return True     # "back then could the RS&I and a bone bx be billed on top (of 0200T), with what codes?"
     return reading.has("form.yes_no") and not reading.has("ask") and procedure and service \
         and not reading.has("level") and not reading.has("code")

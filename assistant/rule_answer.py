@@ -55,7 +55,7 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     # "what makes a fx 'pathologic' for coding?", "what does 'sacroplasty' mean code-wise?": the term is asked about
     names_a_term = reader().read(facts.question).has("term") or bool(codebook and _defined(facts, codebook))
     compares = reader().read(facts.question).has("ask.compare") and len(facts.mentioned_codes) >= 2
-    if "define" in asks and not names_a_term and not compares and (len(asks) > 1 or (
+    if "define" in asks and not names_a_term and not compares and (len(set(asks) - {"age"}) > 1 or (
             facts.asks_for_codes and not facts.mentioned_codes and facts.question_form != "rule")):
         asks.remove("define")  # "what's the last DOS": the specific rule; "what is the code for": a case
     if "units" in asks and not facts.mentioned_codes and (facts.bodies or facts.unknown_count
@@ -235,7 +235,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
         return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
     if asks == ["define"]:    # only what the codes are was asked: their own words lead
         statements = described + [s for s in statements if s not in described]
-    quoted = "define" in asks and quotes and len(named) < 2
+    quoted = "define" in asks and quotes and len(named) < 2 and not set(asks) - {"define"}
     lead = statements[:1] if quoted else statements[:2]
     summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if quoted else []))
     return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
