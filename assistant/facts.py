@@ -240,7 +240,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         biopsy_other_site=reading.has("biopsy.other_site", outside=("negated",)),
         biopsy_site_unstated=reading.has("biopsy.site_unstated"),
         date_unknown=reading.has("date.unknown"),
-        asks_payer_codes=reading.has("ask.payer_codes"),
+        asks_payer_codes=reading.has("payer_codes_asked"),
         biopsy_levels=biopsy_levels,
         imaging=_imaging(reading),
         imaging_by_other=_imaging_by_other(reading),

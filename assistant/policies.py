@@ -108,7 +108,7 @@ def jurisdictions_named(question: str, table: PolicyTable) -> list[str]:
 def answer(question: str, reading: Reading, day: date, table: PolicyTable) -> list[str]:
     """Statements about the policies a question names and asks about (who published them, their numbers, their
     dates); none when it names none or asks something else of them (their criteria)."""
-    if not reading.has("ask.policy"):
+    if not reading.has("policy_asked"):
         return []
     named = [p for n in numbers_named(question) if (p := table.find(n))]
     named += [table.policies[p.replaced_by] for p in named if p.replaced_by in table.policies]   # and what took over

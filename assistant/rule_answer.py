@@ -213,7 +213,7 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
             statements += [s for s in _about(ask, entry, facts, codebook, subjects) if s not in statements]
-    first_asked = reader().read(facts.question).has("ask.first_codes")    # "22520 series - first year? before that?"
+    first_asked = reader().read(facts.question).has("first_codes_asked")    # "22520 series - first year? before that?"
     if "start" in asks and (first_asked or not any(e.effective_from for e in named)):  # "what yr did kypho get
         statements = _family_start(facts, codebook) + statements    # real cpt codes? old claims show 22899": the family's
     statements += [s for s in invalid if s not in statements] if not dates_asked else []

@@ -681,7 +681,7 @@ def test_a_condition_coded_by_region_asked_for_its_subcategory_lists_each_region
 
 
 def test_a_neoplasm_code_asked_alone_for_the_mac_gets_the_billing_article_pairing(parse, codebook):
-    pairing = next(d for d in codebook.definitions if "ask.alone" in d.terms)
+    pairing = next(d for d in codebook.definitions if "alone_asked" in d.terms)
     for question in ("does C90.00 alone satisfy noridian for the kypho?",
                      "is C90.00 on noridian's PVA group 2 list and what M code must ride with it"):
         assert _answer(parse, codebook, question).summary.startswith(pairing.definition.split(":")[0])
