@@ -226,6 +226,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         procedures = ["sacral_augmentation"]
         bodies = [b.model_copy(update={"procedure": "sacral_augmentation"}) for b in bodies]
     minutes, performer = _sedation(text, reading)
+    ruled_out = _causes_ruled_out(reading)
     return Facts(
         question=question,
         date_of_service=dos,
@@ -251,8 +252,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         laterality=_laterality(reading),
         mentioned_codes=_unique(m.group(1).upper() for m in CODE_PATTERN.finditer(text)),
         mentioned_modifiers=_modifiers(reading),
-        conditions=_conditions(reading, conditions or {}),
-        cues=_conditions(reading, cues or {}),
+        conditions=_conditions(reading, conditions or {}, ruled_out),
+        cues=_conditions(reading, cues or {}, ruled_out),
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
                          + reading.found("place", outside=("negated",)) + reading.found("scope.surgeon_claim")),
         encounter=_encounter(reading, _other_fracture_spans(reading), encounters or {}),
@@ -266,7 +267,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         asks_component=reading.has("ask.component"),
         imaging_performer_unknown=reading.has("imaging.performer_unknown"),
         radiologist_named=reading.has("performer.radiologist", outside=("negated",)),
-        causes_ruled_out=_causes_ruled_out(reading),
+        causes_ruled_out=ruled_out,
         rule_asks=_rule_asks(reading),
         codes_offered=bool(_alternative_codes(reading)),
         question_form=_question_form(reading),
@@ -772,8 +773,8 @@ def _modifiers(reading: Reading) -> list[str]:
     return _unique(reading.text[m.start:m.end].upper() for m in sorted(values, key=lambda m: m.start))
 
 
-def _conditions(reading: Reading, conditions: ConditionTerms) -> list[str]:
-    implied = {CAUSES_RULED_OUT} if _causes_ruled_out(reading) else set()
+def _conditions(reading: Reading, conditions: ConditionTerms, causes_ruled_out: bool) -> list[str]:
+    implied = {CAUSES_RULED_OUT} if causes_ruled_out else set()
     held = [cid for cid, test in conditions.items()
             if any(stated(reading, t) for t in test.terms) and not any(stated(reading, u) for u in test.unless)
             and all(r in implied or stated(reading, r) for r in test.requires)]

@@ -11,7 +11,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from assistant.reader import Reading
-from assistant.vocabulary import POLICY_PATTERN
 from assistant.yamlfile import safe_load
 
 POLICIES_FILE = Path(__file__).resolve().parent.parent / "corpus" / "codes" / "policies.yaml"
@@ -92,8 +91,8 @@ class PolicyTable:
         return text + (" Its others: " + " ".join(self.describe(p) for p in others) if others else "")
 
 
-def numbers_named(question: str) -> list[str]:
-    return [m.group(0).upper() for m in POLICY_PATTERN.finditer(question)]
+def numbers_named(reading: Reading) -> list[str]:
+    return [reading.text[m.start:m.end].upper() for m in reading.found("shape.policy_id")]
 
 
 def macs_named(reading: Reading) -> list[str]:
@@ -110,7 +109,7 @@ def answer(question: str, reading: Reading, day: date, table: PolicyTable) -> li
     dates); none when it names none or asks something else of them (their criteria)."""
     if not reading.has("policy_asked"):
         return []
-    named = [p for n in numbers_named(question) if (p := table.find(n))]
+    named = [p for n in numbers_named(reading) if (p := table.find(n))]
     named += [table.policies[p.replaced_by] for p in named if p.replaced_by in table.policies]   # and what took over
     if named:
         return [table.describe(p) for p in {p.id: p for p in named}.values()]

@@ -21,7 +21,7 @@ from assistant.retrieval import Passage
 from assistant.review import proposed_codes
 from assistant.sentences import Quote, best_sentences
 from assistant.tabular import categories_in
-from assistant.vocabulary import CODE_AT_END, CODE_PATTERN, WRITTEN_UNITS
+from assistant.vocabulary import CODE_PATTERN
 
 FAMILY_NAMES = {"vertebroplasty": "vertebroplasty", "augmentation": "vertebral augmentation (kyphoplasty)",
                 "sacral_augmentation": "sacral augmentation (sacroplasty)", **bundling.SERVICE_NAMES}
@@ -122,9 +122,9 @@ def _policies_asked(facts: Facts) -> list[str]:
 def _units_only_as_written(facts: Facts) -> bool:
     """Every units word is a proposed line's own count ("22512 x2") in a claim the coder wrote out."""
     reading = reader().read(facts.question)
-    text = facts.question
+    code_ends = {m.last for m in reading.found("shape.code")}
     return reading.has("claim.proposal") and all(
-        WRITTEN_UNITS.fullmatch(text[m.start:m.end]) and CODE_AT_END.search(text[:m.start].rstrip())
+        facts.question[m.start:m.start + 1].lower() in ("x", "×") and m.first - 1 in code_ends
         for m in reading.found("rule.units"))
 
 

@@ -43,11 +43,6 @@ SHAPES = {
     "shape.dash_modifier_end": re.compile(rf"(?:^|(?<=\s))-{MODIFIER}(?=\s*(?:[?.,]|$))", re.IGNORECASE),
 }
 CODE_PATTERN = SHAPES["shape.code"]
-POLICY_PATTERN = SHAPES["shape.policy_id"]
-# a code line's units as the coder wrote them ("x2")
-WRITTEN_UNITS = re.compile(r"[x×]\s?\d+", re.IGNORECASE)
-# a text that ends with a code (the line those units belong to: "22512 x2")
-CODE_AT_END = re.compile(CODE_PATTERN.pattern + r"$", re.IGNORECASE)
 
 MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
 
