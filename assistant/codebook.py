@@ -597,20 +597,23 @@ class Codebook:
                    f"procedure ({_describe(bodies)}); send the operative note and a comparable code"
                    + (f"; {era.reason}" if era else "")))
         # payer-specific codes some payers took instead of the unlisted code: named, never derived
-        others = [e for e in self.where(day, derive=False) if family in e.fallback_for
-                  and {b.region for b in bodies} & set(e.regions)]
+        others = self._payer_alternatives(family, bodies, day)
         if others:
             result.payer_alternatives += [e.code for e in others]
             result.warnings.append(
                 f"some payers took {' / '.join(e.code for e in others)} ({others[0].system}, payer-specific) instead "
                 f"of {unlisted[0].code}; report them only when the payer's policy names them")
 
+    def _payer_alternatives(self, family: str, bodies, day: date) -> list[CodeEntry]:
+        """The payer-specific codes that stand in for the unlisted code for the family and regions on the date."""
+        regions = {b.region for b in bodies}
+        return [e for e in self.where(day, derive=False) if family in e.fallback_for
+                and (not e.regions or regions & set(e.regions))]
+
     def _derive_payer_alternative(self, family: str, bodies, day: date, result: Derivation) -> bool:
         """"payer says no unlisted codes, use HCPCS": the payer-specific codes (one body, each additional body)
         that stand in for the unlisted code on the date."""
-        regions = {b.region for b in bodies}
-        others = [e for e in self.where(day, derive=False) if family in e.fallback_for
-                  and (not e.regions or regions & set(e.regions))]
+        others = self._payer_alternatives(family, bodies, day)
         first = next((e for e in others if e.role in ("primary", "standalone")), None)
         if first is None:
             return False
