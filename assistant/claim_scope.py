@@ -5,23 +5,25 @@ instead of reported."""
 from __future__ import annotations
 
 from assistant.answer import CodeLine
-from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook
+from assistant.codebook import DIAGNOSIS_SYSTEM, SERVICE_FAMILIES, Codebook
 from assistant.facts import Facts
 
-SCOPE_FAMILIES = {"sedation": ("sedation",), "biopsy": ("biopsy",), "imaging": ("imaging_guidance", "imaging_si"),
-                  "anesthesia": ("anesthesia",)}
+SCOPE_FAMILIES = {**{s: SERVICE_FAMILIES[s] for s in ("sedation", "biopsy", "imaging")}, "anesthesia": ("anesthesia",)}
+# scopes that are another provider's whole claim, not lines of the surgeon's: the claim carries its diagnosis
+WHOLE_CLAIMS = ("anesthesia",)
 ASKED = {"procedure": "procedure codes", "diagnosis": "diagnosis codes", "sedation": "sedation codes",
          "biopsy": "biopsy line", "imaging": "imaging codes", "anesthesia": "anesthesia code"}
 
 
 def limit_to_scope(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> tuple[list[CodeLine], list[str]]:
     """The codes inside the question's scope, and notes naming the ones left out. A service's codes asked for with
-    the diagnosis ("just the ASA code and dx") keep the diagnosis codes."""
+    the diagnosis ("just the ASA code and dx") keep the diagnosis codes, as does another provider's whole claim."""
     scope = _asked(facts)
     if scope not in ASKED:
         return codes, []
     kept = [c for c in codes if _in_scope(scope, codebook.get(c.code))
-            or (facts.asks_for_diagnosis and scope in SCOPE_FAMILIES and _in_scope("diagnosis", codebook.get(c.code)))]
+            or ((facts.asks_for_diagnosis or scope in WHOLE_CLAIMS) and scope in SCOPE_FAMILIES
+                and _in_scope("diagnosis", codebook.get(c.code)))]
     if scope == "diagnosis" and facts.fracture_code_only:
         kept = [c for c in kept if "fracture" in codebook.get(c.code).description.lower()] or kept
     left = [c for c in codes if c not in kept]

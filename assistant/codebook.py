@@ -98,6 +98,8 @@ class CodeEntry(BaseModel):
     cues: list[str] = Field(default_factory=list)
     cue_roles: list[str] = Field(default_factory=list)
     cue_families: list[str] = Field(default_factory=list)
+    cue_phrase: str = ""  # who or where calls for a cued modifier ("billed by the physician in a facility")
+    with_fracture_treated: str | None = None  # the diagnosis this one stands for when the claim treats a fracture
     mue: int | None = None
     sources: list[str] = Field(default_factory=list)
     template: str | None = None  # the "{enc}" entry this code was expanded from (one per allowed 7th character)
@@ -168,7 +170,10 @@ class Derivation(BaseModel):
 
 
 DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
-LINES_WITHOUT_DIAGNOSIS = ("procedure", "sedation", "biopsy", "imaging", "anesthesia")   # billing scopes
+LINES_WITHOUT_DIAGNOSIS = ("procedure", "sedation", "biopsy", "imaging")   # billing scopes of the surgeon's lines
+# the code families that report each service beside the procedure
+SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
+                    "fracture_care": ("fracture_treatment",)}
 
 
 class RecordRule(BaseModel):
@@ -829,14 +834,17 @@ class Codebook:
             entry = self.get(written)
             if entry is None or entry.system != DIAGNOSIS_SYSTEM:
                 continue
-            code = entry.code
+            code, given = entry.code, "as the question gives it"
+            if entry.with_fracture_treated and facts.procedures:   # "dx M81.0" on a kyphoplasty: the fracture's code
+                code = entry.with_fracture_treated.replace("{enc}", facts.encounter)
+                given = f"not {entry.code} ({entry.description}): the procedure treats a current fracture"
             if self.seventh_rule(code) and len(code.replace(".", "")) == 7 and code[-1] != facts.encounter:
                 code = code[:-1] + facts.encounter
             entry = self.get(code)
             if entry and entry.valid_on(facts.date_of_service) and not self.seventh_character_problem(code) \
                     and code not in {d.code for d in result.codes}:
-                result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {entry.description}, as the question "
-                                                                  "gives it (the record must support it)"))
+                result.codes.append(DerivedCode(code=code, reason=f"diagnosis: {entry.description}, {given} "
+                                                                  "(the record must support it)"))
 
 
 def _describe(bodies) -> str:

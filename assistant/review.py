@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from assistant.codebook import DIAGNOSIS_SYSTEM
+from assistant.codebook import DIAGNOSIS_SYSTEM, SERVICE_FAMILIES
 from assistant.reader import reader
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
 
@@ -128,15 +128,22 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
 
 
 def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
-    """Reported codes that take the proposed code's place: its replacements, or the same kind of code."""
+    """Reported codes that take the proposed code's place: its replacements, or the same kind of code (the same
+    family and role, a code for the same body, or the code of the same service: the S&I code the date calls for
+    in place of a guidance code)."""
     entry = codebook.get(code)
     if entry is None:
         return []
     replaced_by = {r.code for r in entry.replaced_by if r.code}
     same_kind = [c for c in by_code if (e := codebook.entries.get(c)) and e.system == entry.system
                  and ((e.family, e.role) == (entry.family, entry.role) or c in replaced_by
-                      or (e.role == entry.role and _codes_a_body(e) and _codes_a_body(entry)))]
+                      or (e.role == entry.role and _codes_a_body(e) and _codes_a_body(entry))
+                      or _same_service(e, entry))]
     return same_kind
+
+
+def _same_service(a: CodeEntry, b: CodeEntry) -> bool:
+    return a.family != b.family and any({a.family, b.family} <= set(f) for f in SERVICE_FAMILIES.values())
 
 
 def _body_codes_not_proposed(code: str, unclaimed: list[str], codebook: Codebook) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant import bundling, policies, tabular
-from assistant.codebook import DIAGNOSIS_SYSTEM, Codebook, CodeEntry, Definition
+from assistant.codebook import DIAGNOSIS_SYSTEM, SERVICE_FAMILIES, Codebook, CodeEntry, Definition
 from assistant.dates import NO_DATE_NOTE, dates_in_text
 from assistant.facts import Facts
 from assistant.policies import policy_table
@@ -33,9 +33,6 @@ UNITS_FOR_BODIES = {"per_session": lambda n: 1, "per_additional_body": lambda n:
 # the services a question may name without a code, and the code families that bill them
 ABOUT_FAMILIES = ("includes", "modifier", "pair", "units")  # rules a family answers through any of its primaries
 FAMILY_ROLES_PROCEDURE = ("vertebroplasty", "augmentation", "sacral_augmentation")
-SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
-                    "fracture_care": ("fracture_treatment",)}
-
 
 @dataclass
 class RuleAnswer:
@@ -635,6 +632,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook, case_codes: list
     out: list[str] = []
     if "excludes" in asks:    # "what's the Excludes type between them?": that note first
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
+    if "excludes" in asks and len(named) == 1:    # "<code> has an Excludes1 - what do I use instead?"
+        out += tabular.excludes_of(notes, named[0])
     if "code_also" in asks:
         for code in named:
             additional = tabular.additional_codes(notes, code, codebook.entries)
@@ -705,7 +704,7 @@ def _cued_modifiers(codes: tuple[str, ...], facts: Facts, codebook: Codebook) ->
     """A separately reported code the setting the question states gives a modifier ("in hospital": 72291-26)."""
     reading = reader().read(facts.question)
     families = {e.family for c in codes if (e := codebook.get(c))}
-    return [f"{', '.join(codes)} billed by the physician in a facility {'takes' if len(codes) == 1 else 'take'} "
+    return [f"{', '.join(codes)} {m.cue_phrase} {'takes' if len(codes) == 1 else 'take'} "
             f"modifier {m.code} ({m.description.lower()})." for m in codebook.entries.values()
             if m.system == "modifier" and families & set(m.cue_families) and any(reading.has(c) for c in m.cues)]
 
@@ -725,29 +724,38 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
     attached = {m for p in proposed if p.code == entry.code for m in p.modifiers}
     elsewhere = {m for p in proposed if p.code != entry.code for m in p.modifiers}
     asked = [m for m in asked if m in attached or m not in elsewhere]   # "20225-59" asks 59 about 20225 only
-    out = []
+    out, refusals = [], {}
     for code in asked:
         mod = codebook.get(code)
         problem = mod.validity_problem(facts.date_of_service)
         if problem:
             out.append(f"No: modifier {problem}{codebook.replacement_text(code)}.")
-            continue
-        refused = (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
-                   or (mod.only_on_families and entry.family not in mod.only_on_families))
-        add_on = f" ({entry.code} is an add-on code: its units do not need a modifier)" if refused and \
-            entry.role == "add_on" else ""
-        if refused:
-            out.append(f"No: modifier {code} ({mod.description.lower()}) does not apply to {entry.code}{add_on}; "
-                       f"do not append it: {mod.reason}.")
+        elif (entry.family in mod.never_with_families or entry.role in mod.never_with_roles
+              or (mod.only_on_families and entry.family not in mod.only_on_families)):
+            refusals.setdefault(mod.reason, []).append(mod)
         else:
             out.append(f"Modifier {code} ({mod.description.lower()}) may apply to {entry.code}: {mod.reason}.")
+    return [_refusal(entry, mods, reason) for reason, mods in refusals.items()] + out + _modifier_notes(
+        entry, asked, codebook)
+
+
+def _refusal(entry: CodeEntry, mods: list[CodeEntry], reason: str) -> str:
+    """One refusal for the asked modifiers that share a reason ("RT and LT do not apply to 22511")."""
+    named = " and ".join(f"{m.code} ({m.description.lower()})" for m in mods)
+    add_on = f" ({entry.code} is an add-on code: its units do not need a modifier)" if entry.role == "add_on" else ""
+    verb, them = ("does", "it") if len(mods) == 1 else ("do", "them")
+    return (f"No: modifier{'s' if len(mods) > 1 else ''} {named} {verb} not apply to {entry.code}{add_on}; "
+            f"do not append {them}: {reason}.")
+
+
+def _modifier_notes(entry: CodeEntry, asked: list[str], codebook: Codebook) -> list[str]:
+    out = []
     if not asked and entry.separate_level_modifiers:
         out.append(f"{entry.code} at a level other than the treated one takes "
                    f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
     if not asked and entry.family in ("imaging_si", "imaging_guidance"):
         pc = [m for m in codebook.entries.values() if m.system == "modifier" and entry.family in m.cue_families]
-        out += [f"{entry.code} billed by the physician in a facility takes modifier {m.code} "
-                f"({m.description.lower()})." for m in pc]
+        out += [f"{entry.code} {m.cue_phrase} takes modifier {m.code} ({m.description.lower()})." for m in pc]
     return out
 
 
@@ -804,8 +812,16 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
 def _other_subject(found: Definition, rest: list[Definition]) -> list[Definition]:
     """"hospitalized pain threshold? and does it cover mets/myeloma too": a second definition about a subject the
     first does not name (the question's words of asking, "about"/"ask" concepts, are shared by both)."""
-    kinds = {_kind(t) for t in found.terms} - {"about", "ask"}    # a second fracture cause is the same subject
-    return [d for d in rest if d.answers == found.answers and not kinds & {_kind(t) for t in d.terms}][:1]
+    subjects = _subjects(found)
+    return [d for d in rest if d.answers == found.answers and not subjects & _subjects(d)][:1]
+
+
+def _subjects(definition: Definition) -> set[str]:
+    """What a definition is about: each term it defines ("term.contraindication" is not "term.level_limit"), but
+    only the kind of anything else (a second fracture cause is the same subject); the question's words of asking,
+    "about"/"ask" concepts, are shared by all."""
+    kinds = {t if _kind(t) == "term" else _kind(t) for t in definition.terms}
+    return kinds - {"about", "ask"}
 
 
 def _kind(concept: str) -> str:

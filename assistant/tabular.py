@@ -93,3 +93,11 @@ def excludes(notes: list[TabularNote], first: str, second: str) -> list[str]:
             return [f"Yes: {a} and {b} may both be reported when both apply (Excludes2 at {n.at}, {n.title}: "
                     f"{n.text}: not part of {n.at}, but both may be coded)."]
     return []
+
+
+def excludes_of(notes: list[TabularNote], code: str) -> list[str]:
+    """A code's own Excludes notes, where one code is asked about ("M48.5 has an Excludes1 - what do I use
+    instead?"): each names the codes the excluded conditions go to."""
+    return [f"{KIND_NAMES[n.kind]} at {n.at} ({n.title}): {n.text}"
+            + ("; never coded together with it." if n.kind == "excludes1" else "; may be coded beside it.")
+            for n in notes_at(notes, code, EXCLUDES_KINDS)]

@@ -4,6 +4,9 @@ ordinals, units of minutes and of age, sedation clock words and the words around
 
 import re
 
+from assistant.config import PROJECT_ROOT
+from assistant.yamlfile import safe_load
+
 # Text a pasted note hides from readers (HTML comments): never facts about the case.
 HIDDEN_TEXT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 # a range of levels written with a dash ("T12-L2", "L2-4"); one written with words ("T10 thru T12") is the concept
@@ -20,7 +23,15 @@ CLAUSE_BREAK = re.compile(r"[;,\n]|\.(?!\d)")
 # Shapes of codes, numbers and modifiers (structure, not language): the reader finds them as mentions ("shape.modifier",
 # ...) that the phrases of corpus/language/terms/ build on ("modifier @shape.modifier"); corpus/language/shapes.yaml
 # shows what each reads.
-MODIFIER = r"(?:\d{2}|X[EPSU]|TC)"
+
+
+def _letter_modifiers() -> list[str]:
+    """The two-letter modifiers the modifier table knows (XS, TC, RT, AA ...): any other pair of letters is a word."""
+    table = safe_load((PROJECT_ROOT / "corpus" / "codes" / "modifiers.yaml").read_text())
+    return sorted(e["code"] for e in table["codes"] if e["code"].isalpha())
+
+
+MODIFIER = rf"(?:\d{{2}}|{'|'.join(_letter_modifiers())})"
 SHAPES = {
     # a CPT, HCPCS or ICD-10-CM code in either case, as coders type it ("0200t", "z87.310")
     "shape.code": re.compile(r"(?<![\w.])(\d{4}[0-9TF]|[A-TV-Z]\d{2}\.(?:[0-9A-Z]{1,4}-?|-)|[A-V]\d{4})(?![\w])",
@@ -44,18 +55,18 @@ SHAPES = {
 }
 CODE_PATTERN = SHAPES["shape.code"]
 
-MODIFIER_SUFFIX = re.compile(r"(?:\s?-\s?(\d{2}|X[EPSU]|TC)\b)+", re.IGNORECASE)
+MODIFIER_SUFFIX = re.compile(rf"(?:\s?-\s?{MODIFIER}\b)+", re.IGNORECASE)
 
 
 def modifiers_after(text: str, end: int) -> list[str]:
     """The modifiers written right after a code that ends at `end` ("22513-50", "20225 -XS")."""
     suffix = MODIFIER_SUFFIX.match(text[end:end + 12])
-    return re.findall(r"(\d{2}|X[EPSU]|TC)", suffix.group(0).upper()) if suffix else []
+    return re.findall(MODIFIER, suffix.group(0).upper()) if suffix else []
 
 
 def units_written(text: str, code: str) -> int | None:
     """Units written after a code ("22515 x2", "22515 (2 units)", "22515, 2 units"), or None when none are."""
-    m = re.search(rf"{re.escape(code)}(?:-(?:\d\d|X[EPSU]|TC)\b)*\s*(?:[x×*]\s*(\d+)\b|\(\s*(\d+)\s*(?:units?)?\s*\)|"
+    m = re.search(rf"{re.escape(code)}(?:-{MODIFIER}\b)*\s*(?:[x×*]\s*(\d+)\b|\(\s*(\d+)\s*(?:units?)?\s*\)|"
                   rf",?\s*(\d+)\s*units?\b)", text, re.IGNORECASE)
     value = int(next(g for g in m.groups() if g)) if m else None
     return value if value is not None and value < 20 else None

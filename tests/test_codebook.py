@@ -344,6 +344,19 @@ def test_the_anesthesia_claim_gets_one_anesthesia_code_by_date_and_region(parse,
     assert anesthesia == [code]
 
 
+@pytest.mark.parametrize(("question", "cue"), [
+    ("anesthesia claim only: kypho L2 under GA, MD anesthesiologist personally performed, Medicare",
+     "anesthesia.personally_performed"),
+    ("anesthesia claim: kypho L1 under GA by CRNA alone, no anesthesiologist", "anesthesia.crna_not_directed"),
+    ("anesthesia claim: kypho L1 under GA", None),
+])
+def test_the_anesthesia_code_takes_the_payment_modifier_of_who_gave_it(parse, codebook, question, cue):
+    derived = codebook.derive(parse(question, "2019-11-12"))
+    anesthesia = next(c for c in derived.codes if codebook.get(c.code).family == "anesthesia")
+    expected = [m.code for m in codebook.entries.values() if m.system == "modifier" and cue in m.cues]
+    assert anesthesia.modifiers == expected
+
+
 def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
     derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
     assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)

@@ -14,7 +14,7 @@ from assistant.reader.language import CATEGORIES, Language, Term
 from assistant.reader.matcher import is_composite
 from assistant.reader.numbers import bodies_stated, ordinal_levels, quantities
 from assistant.reader.tokens import tokenize
-from assistant.vocabulary import SHAPES
+from assistant.vocabulary import SHAPES, modifiers_after
 
 LANGUAGE = Language.load()
 
@@ -244,3 +244,9 @@ def test_every_shape_has_examples_that_read_it_and_that_do_not():
     assert set(SHAPE_EXAMPLES) == set(SHAPES)
     assert all(any(reads for reads in e.values()) and any(not reads for reads in e.values())
                for e in SHAPE_EXAMPLES.values())
+
+
+def test_every_two_letter_modifier_of_the_table_reads_as_a_modifier_after_a_code(codebook):
+    letters = [m.code for m in codebook.entries.values() if m.system == "modifier" and m.code.isalpha()]
+    assert letters and all(modifiers_after(f"01942-{m}-59 x1", 5) == [m, "59"] for m in letters)
+    assert modifiers_after("01942-OK", 5) == []

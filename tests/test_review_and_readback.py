@@ -38,6 +38,10 @@ def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
      {"22513": ("correct", []), "22514": ("replace", ["22515"])}),
     ("denial on 22515 - billed 22511 (L2) + 22515 (L3), two-level vertebroplasty, cement only", "2020-08-19",
      {"22511": ("correct", []), "22515": ("replace", ["22512"])}),
+    ("Dec 2014 kypho L1 + L2, hospital, our ortho did his own fluoro. Billed: 22524, 22525, 77003-26.", "2014-12-02",
+     {"22524": ("correct", []), "22525": ("correct", []), "77003-26": ("replace", ["72291"])}),
+    ("2016 kypho L4, surgeon gave conscious sedation himself (40 min). Biller put 22514, 99144, dx M81.0. review",
+     "2016-03-08", {"22514": ("correct", []), "99144": ("remove", []), "M81.0": ("replace", ["M80.08XA"])}),
 ])
 def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verdicts):
     facts, _, checked = _checked(parse, codebook, question, dos)
@@ -66,6 +70,16 @@ def test_billing_scope_keeps_what_was_asked_and_names_the_rest(parse, codebook, 
     kept, notes = limit_to_scope(facts, checked.codes, codebook)
     assert {codebook.get(c.code).system for c in kept} == kept_systems
     assert len(notes) == 1 and all(c.code in notes[0] for c in checked.codes if c not in kept)
+
+
+def test_the_anesthesia_claim_keeps_its_diagnosis_without_being_asked_for_it(parse, codebook):
+    """Another provider's whole claim, not a line of the surgeon's: it carries the fracture's diagnosis."""
+    facts, _, checked = _checked(parse, codebook, "anesthesia claim: kypho L1 under GA for osteoporotic fx",
+                                 "2024-02-02")
+    assert facts.billing_scope == "anesthesia" and not facts.asks_for_diagnosis
+    kept, _ = limit_to_scope(facts, checked.codes, codebook)
+    assert {codebook.get(c.code).family for c in kept if codebook.get(c.code).system != "ICD-10-CM"} == {"anesthesia"}
+    assert any(codebook.get(c.code).system == "ICD-10-CM" for c in kept)
 
 
 def test_readback_spans_point_at_the_words_of_the_question(parse, codebook):

@@ -44,6 +44,15 @@ def test_a_modifier_the_table_refuses_is_answered_no_with_the_reason(parse, code
     assert "does not apply" in rule.summary and fifty.reason in rule.summary
 
 
+def test_modifiers_refused_for_one_reason_get_one_answer_naming_each(parse, codebook):
+    primary = _entry(codebook, "vertebroplasty", "primary", date(2026, 11, 27))
+    sides = [m for m in codebook.entries.values() if m.system == "modifier" and primary.family in m.never_with_families
+             and m.reason == codebook.get("RT").reason]
+    rule = _answer(parse, codebook, f"rt/lt on {primary.code} needed?", "2026-11-27")
+    assert len(sides) == 2 and rule.summary.count("does not apply") + rule.summary.count("do not apply") == 1
+    assert all(m.code in rule.summary for m in sides) and sides[0].reason in rule.summary
+
+
 def test_a_family_listing_names_the_codes_valid_on_the_date(parse, codebook):
     day = date(2013, 6, 1)
     rule = _answer(parse, codebook, "what are the vertebroplasty codes for a 2013 DOS?", day.isoformat())
@@ -503,6 +512,20 @@ def test_a_question_on_two_coverage_subjects_gets_both_definitions(parse, codebo
     rule = answer_rule(facts, codebook, [])
     criteria = next(d for d in codebook.definitions if d.terms == ["term.lcd_criteria"])
     assert "myeloma" in rule.summary and criteria.definition in rule.summary
+
+
+def test_two_terms_of_the_same_kind_asked_in_one_line_get_both_definitions(parse, codebook):
+    facts = parse("PVA LCD absolute contraindications? and does the # of levels limit apply to multiple myeloma",
+                  "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    contraindications = next(d for d in codebook.definitions if d.terms == ["term.contraindication"])
+    assert "myeloma" in rule.summary and contraindications.definition in rule.summary
+
+
+def test_one_code_asked_about_its_excludes_note_gets_the_codes_it_sends_elsewhere(parse, codebook):
+    note = next(n for n in codebook.tabular_notes if n.kind == "excludes1" and n.at.startswith("M48"))
+    rule = _answer(parse, codebook, f"{note.at} has excludes1 - what do i use for osteoporotic path fx of vertebra?")
+    assert note.text in rule.summary
 
 
 def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
