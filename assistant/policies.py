@@ -99,12 +99,13 @@ def macs_named(reading: Reading) -> list[str]:
     return list(dict.fromkeys(m.concept.split(".", 1)[1] for m in reading.found("mac")))
 
 
-def jurisdictions_named(question: str, table: PolicyTable) -> list[str]:
-    words = {w.strip("?,.()").upper() for w in question.split()}
-    return [j for m in table.macs.values() for j in m.jurisdictions if j.upper() in words]
+def jurisdictions_named(reading: Reading, table: PolicyTable) -> list[str]:
+    """The MAC jurisdictions the question names ("JF", "jurisdiction E"), among those the table knows."""
+    named = {m.concept.split(".", 1)[1].upper() for m in reading.found("jurisdiction")}
+    return [j for m in table.macs.values() for j in m.jurisdictions if j.upper() in named]
 
 
-def answer(question: str, reading: Reading, day: date, table: PolicyTable) -> list[str]:
+def answer(reading: Reading, day: date, table: PolicyTable) -> list[str]:
     """Statements about the policies a question names and asks about (who published them, their numbers, their
     dates); none when it names none or asks something else of them (their criteria)."""
     if not reading.has("policy_asked"):
@@ -113,7 +114,7 @@ def answer(question: str, reading: Reading, day: date, table: PolicyTable) -> li
     named += [table.policies[p.replaced_by] for p in named if p.replaced_by in table.policies]   # and what took over
     if named:
         return [table.describe(p) for p in {p.id: p for p in named}.values()]
-    jurisdictions = jurisdictions_named(question, table)
+    jurisdictions = jurisdictions_named(reading, table)
     return [table.for_mac(mac, day, jurisdictions) for mac in macs_named(reading)]
 
 

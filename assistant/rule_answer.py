@@ -113,7 +113,7 @@ def _of_an_era(facts: Facts) -> bool:
 
 def _policies_asked(facts: Facts) -> list[str]:
     """What the policy table says of the LCDs or MACs a question names and asks about (whose, which, when)."""
-    return policies.answer(facts.question, reader().read(facts.question), facts.date_of_service, policy_table())
+    return policies.answer(reader().read(facts.question), facts.date_of_service, policy_table())
 
 
 def _units_only_as_written(facts: Facts) -> bool:

@@ -14,7 +14,7 @@ def table() -> PolicyTable:
 
 
 def _ask(question: str, day: date, table: PolicyTable) -> list[str]:
-    return answer(question, reader().read(question), day, table)
+    return answer(reader().read(question), day, table)
 
 
 def test_every_policy_names_a_known_mac_a_known_replacement_and_a_source(table):
