@@ -559,7 +559,8 @@ class Codebook:
             self._derive_unlisted(family, uncovered, facts, result)
         if not covered:
             return
-        primary, alternatives = self._choose_primary(family, covered, day, named=facts.mentioned_codes)
+        primary, alternatives = self._choose_primary(family, covered, day, named=facts.mentioned_codes,
+                                                     first=facts.first_treated)
         first_reason = f"{FAMILY_NAMES[family]} primary, one per session: {_describe(covered)}"
         if alternatives:
             alt_codes = " or ".join(a.code for a in alternatives)
@@ -574,15 +575,19 @@ class Codebook:
                 reason=f"add-on, one unit for each additional vertebral body ({extra})"))
         self._derive_imaging_si(family, len(covered), facts, result)
 
-    def _choose_primary(self, family: str, bodies, day: date, named: list[str] = ()) -> tuple[CodeEntry, list[CodeEntry]]:
-        """The primary of the region with most bodies; when the levels cross regions, either primary is correct,
-        so the one the coder named is kept."""
+    def _choose_primary(self, family: str, bodies, day: date, named: list[str] = (),
+                        first: str | None = None) -> tuple[CodeEntry, list[CodeEntry]]:
+        """The primary of the first body treated (AAPC, 'Solidify Your Vertebroplasty and Kyphoplasty Coding': one
+        initial code, chosen by the location of the first treated body), else of the region with most bodies. When
+        the levels cross regions the other primary is an alternative, and the one the coder named is kept."""
         by_region: dict[str, int] = {}
         for body in bodies:
             by_region[body.region] = by_region.get(body.region, 0) + 1
-        candidates = {self._primary_for(family, r, day).code: n for r, n in by_region.items()}
+        first_region = next((b.region for b in bodies if b.name == first), None)
+        candidates = {self._primary_for(family, r, day).code: (r == first_region, n) for r, n in by_region.items()}
         first_named = {c: i for i, c in reversed(list(enumerate(named)))}
-        ranked = sorted(candidates, key=lambda c: (first_named.get(c, len(named)), -candidates[c]))
+        ranked = sorted(candidates, key=lambda c: (first_named.get(c, len(named)), not candidates[c][0],
+                                                   -candidates[c][1]))
         primary = self.entries[ranked[0]]
         alternatives = [self.entries[c] for c in ranked[1:]]
         return primary, alternatives

@@ -43,6 +43,7 @@ class Facts(BaseModel):
     in_scope: bool
     procedures: list[str] = Field(default_factory=list)
     bodies: list[Body] = Field(default_factory=list)
+    first_treated: str | None = None   # the treated body the question names first: the primary code's region
     unknown_count: bool = False
     biopsy: bool = False
     biopsy_levels: list[str] = Field(default_factory=list)
@@ -235,6 +236,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         in_scope=_in_scope(reading, procedures),
         procedures=procedures,
         bodies=bodies,
+        first_treated=_first_written(session, reading, bodies),
         unknown_count=unknown_count,
         biopsy=reading.has("service.biopsy", outside=("negated",)),
         biopsy_same_site=reading.has("biopsy.same_site"),
@@ -502,6 +504,13 @@ def _bodies(text: str, procedures: list[str], positions: dict[str, list[int]],
     region = regions[0]
     proc = _procedure_for(region, 0, procedures, positions)
     return [Body(name=None, region=region, procedure=proc) for _ in range(count or 1)], False
+
+
+def _first_written(text: str, reading: Reading, bodies: list[Body]) -> str | None:
+    """The treated body named first ("started at T12, then L1"), whatever the spinal order of the list."""
+    treated = {b.name for b in bodies if b.name}
+    written = sorted((pos, lv.ordinal, lv.name) for pos, lv in _named_levels(text, reading) if lv.name in treated)
+    return written[0][2] if written else None   # a range's bodies share its place: its first body leads
 
 
 def _said(reading: Reading, concept: str, text: str) -> bool:

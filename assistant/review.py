@@ -3,6 +3,7 @@ replace (with what) or remove, each with its reason from the rule check."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -67,7 +68,8 @@ def review(facts: Facts, codes: list[CodeLine], rejected: list[Rejected], codebo
     claimed = {p.label for p in proposed}
     for n, line in enumerate(proposed):
         repeated = any(p.code == line.code for p in proposed[:n])
-        verdicts.append(_once(_verdict(line, repeated, by_code, reasons, codebook, unclaimed), verdicts, claimed))
+        verdict = _verdict(line, repeated, by_code, reasons, codebook, unclaimed, facts.date_of_service)
+        verdicts.append(_once(verdict, verdicts, claimed))
     return verdicts
 
 
@@ -92,7 +94,7 @@ def _bare_code(label: str) -> str:
 
 
 def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reasons: dict[str, str],
-             codebook: Codebook, unclaimed: list[str]) -> Verdict:
+             codebook: Codebook, unclaimed: list[str], day: date) -> Verdict:
     derived = by_code.get(line.code)
     if derived and repeated:
         add_ons = _add_ons_of(line.code, by_code, codebook)
@@ -119,7 +121,7 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
                            reason=f"report {derived.units} unit(s): {derived.reason}"
                            + "".join(f"; each further body is {c.code} x{c.units}" for c in add_ons))
         return Verdict(code=line.label, verdict="correct", reason=derived.reason)
-    second = _second_primary(line.code, by_code, codebook)
+    second = _second_primary(line.code, by_code, codebook, day)
     instead = second or _replacements(line.code, by_code, codebook) or _body_codes_not_proposed(
         line.code, unclaimed, codebook)
     reason = reasons.get(line.code, "one primary per session; each further body is its add-on" if second
@@ -167,10 +169,12 @@ def _add_ons_of(primary: str, by_code: dict[str, CodeLine], codebook: Codebook) 
     return [c for c in by_code.values() if primary in (codebook.entries[c.code].add_on_for or [])]
 
 
-def _second_primary(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
-    """A second primary of a family whose primary is already reported (22514 beside 22513): its add-on instead."""
+def _second_primary(code: str, by_code: dict[str, CodeLine], codebook: Codebook, day: date) -> list[str]:
+    """A second primary of a family whose primary is already reported (22514 beside 22513): its add-on instead.
+    A primary of another era (22511 on a 2013 claim) is replaced by its own era's code instead."""
     entry = codebook.get(code)
-    if entry is None or entry.role != "primary" or any(r.code in by_code for r in entry.replaced_by):
+    if entry is None or entry.role != "primary" or not entry.valid_on(day) \
+            or any(r.code in by_code for r in entry.replaced_by):
         return []                       # a deleted code whose successor is reported is replaced by it instead
     for other in by_code:
         e = codebook.entries.get(other)

@@ -357,6 +357,14 @@ def test_the_anesthesia_code_takes_the_payment_modifier_of_who_gave_it(parse, co
     assert anesthesia.modifiers == expected
 
 
+@pytest.mark.parametrize(("order", "region"), [("T12, then L1, then L2", "thoracic"),
+                                               ("L2, then L1, then T12", "lumbar")])
+def test_levels_across_regions_take_the_primary_of_the_first_body_treated(parse, codebook, order, region):
+    derived = codebook.derive(parse(f"kypho 2023 - started at {order}, osteoporotic fx", "2023-05-16"))
+    primary = next(codebook.get(c.code) for c in derived.codes if codebook.get(c.code).role == "primary")
+    assert primary.family == "augmentation" and primary.regions == [region]
+
+
 def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
     derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
     assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)

@@ -42,6 +42,8 @@ def test_proposed_codes_keep_each_line_with_its_modifiers_and_units():
      {"22524": ("correct", []), "22525": ("correct", []), "77003-26": ("replace", ["72291"])}),
     ("2016 kypho L4, surgeon gave conscious sedation himself (40 min). Biller put 22514, 99144, dx M81.0. review",
      "2016-03-08", {"22514": ("correct", []), "99144": ("remove", []), "M81.0": ("replace", ["M80.08XA"])}),
+    ("old claim, DOS 2013: VP L1 + L2 in hosp, our doc did fluoro S&I. we have 22511, 22512, 72291-26 x2.", "2013-11-06",
+     {"22511": ("replace", ["22521"]), "22512": ("replace", ["22522"]), "72291-26": ("correct", [])}),
 ])
 def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verdicts):
     facts, _, checked = _checked(parse, codebook, question, dos)
