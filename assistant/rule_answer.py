@@ -404,10 +404,13 @@ def _modifier_first(asks: list[str], facts: Facts, codebook: Codebook | None) ->
 
 
 def _bundled_pair(facts: Facts, codebook: Codebook) -> bool:
-    """One code the question names is included in another it names, on the date of service."""
+    """One code the question names is included in another it names, or in the primary of a procedure it names in
+    words ("2021 kypho ... bill 77002-26?"), on the date of service."""
+    day = facts.date_of_service
     named = {e.code for e in _named(facts, codebook)}
-    return any(code in inclusion.codes for parent in named
-               for inclusion in codebook.inclusions(parent, facts.date_of_service) for code in named - {parent})
+    parents = named | {e.code for f in facts.procedures for e in codebook.where(day, family=f, role="primary")}
+    return any(code in inclusion.codes for parent in parents
+               for inclusion in codebook.inclusions(parent, day) for code in named - {parent})
 
 
 def _names_a_service_with_a_procedure(facts: Facts, codebook: Codebook) -> bool:
