@@ -79,6 +79,8 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
         asks.append("pair")    # "22512 w/ 22513 ok?": does the add-on go with that code
     if not asks and codebook and _under_minimum(facts, codebook):
         asks.append("units")   # "sedation only 8 min - still bill 99152?": the code's minimum time
+    if not asks and codebook and not facts.is_scenario and _omitted_here(_named(facts, codebook), facts):
+        asks.append("omitted")  # "palmetto wont pay 99153 in hospital, why": the payer's or setting's rule
     if not asks and codebook and not facts.is_scenario and _invalid_on_date_given(facts, codebook):
         asks.append("end")     # "can 99152 go on a claim w/ DOS mid Dec 2016?": not valid then, and when it is
     if not asks and codebook and not facts.is_scenario and len(diagnoses_named(facts, codebook)) >= 2:
@@ -653,7 +655,7 @@ def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
     """"<category> 7th character options?": each named category's allowed 7th characters, from its tabular note. A
     question that names the encounter ("7th char for <code> at a routine follow-up?") is answered by the code."""
     if reader().read(facts.question).has("encounter"):
-        return []
+        return _seventh_for_encounter(facts, codebook)
     out = []
     for code in diagnoses_named(facts, codebook):
         rule = codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
@@ -662,6 +664,19 @@ def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
             statement = f"{rule.category} takes the 7th characters {', '.join(rule.allowed)}: {letters}."
             if statement not in out:
                 out.append(statement)
+    return out
+
+
+def _seventh_for_encounter(facts: Facts, codebook: Codebook) -> list[str]:
+    """"7th char for <code> at the 6 wk f/u visit": the named code with the encounter's character."""
+    out = []
+    for code in diagnoses_named(facts, codebook):
+        rule = codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
+        meaning = rule.allowed.get(facts.encounter) if rule else None
+        stem = code[:-1] if len(code.replace(".", "")) == 7 else code
+        full = next((e.code for e in codebook.completions(stem) if e.code.endswith(facts.encounter)), None)
+        if meaning and full:
+            out.append(f"{facts.encounter} ({meaning}): {full}.")
     return out
 
 

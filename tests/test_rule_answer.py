@@ -528,6 +528,21 @@ def test_one_code_asked_about_its_excludes_note_gets_the_codes_it_sends_elsewher
     assert note.text in rule.summary
 
 
+def test_a_seventh_character_asked_for_a_named_encounter_gets_the_full_code(parse, codebook):
+    facts = parse("7th char M80.08 at the 6 wk f/u visit", "2024-05-01")
+    rule = answer_rule(facts, codebook, [])
+    full = next(e.code for e in codebook.completions("M80.08") if e.code.endswith(facts.encounter))
+    assert facts.encounter != "A" and rule.summary.startswith(f"{facts.encounter} (") and full in rule.summary
+
+
+def test_why_a_payer_does_not_pay_a_named_code_in_a_setting_is_its_omission_rule(parse, codebook):
+    add_on = next(e for e in codebook.entries.values() if e.family == "sedation" and e.omit_when
+                  and any("payer.medicare" in r.all_of for r in e.omit_when))
+    rule = _answer(parse, codebook, f"palmetto wont pay {add_on.code} in hospital, why")
+    reason = next(r.reason for r in add_on.omit_when if "payer.medicare" in r.all_of)
+    assert rule.summary.startswith(f"No: {add_on.code} is not paid here") and reason in rule.summary
+
+
 def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
     rule = _answer(parse, codebook, "osteoporosis w/ compression fx - do i add M48.5 on top of M80?")
     assert rule.summary.startswith("No: M48.5 and M80 are never coded together")
