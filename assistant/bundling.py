@@ -113,8 +113,7 @@ def _included(entry: CodeEntry, inclusion: Inclusion, hits: tuple[str, ...], fac
               day: date) -> Finding:
     same_level = inclusion.scope == "same_level"
     services = [e for c in hits if (e := codebook.get(c))]
-    modifiers = tuple(dict.fromkeys(m for e in services for m in e.separate_level_modifiers
-                                    if (mod := codebook.get(m)) and mod.valid_on(day)))
+    modifiers = tuple(dict.fromkeys(m for e in services for m in codebook.separate_level_modifiers(e, day)))
     return Finding(entry.code, hits, True, day, _names(services), inclusion.reason, same_level,
                    _holds(services, facts) if same_level else True, modifiers)
 

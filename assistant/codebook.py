@@ -314,6 +314,10 @@ class Codebook:
         """The intraservice minute from which a timed add-on's first unit counts (23 for 99152 + 99153)."""
         return next(m for m in range(1, 600) if cls.add_on_units(first, add_on, m))
 
+    def separate_level_modifiers(self, entry: CodeEntry, day: date) -> list[str]:
+        """The modifiers a service at an untreated level takes, those valid on the date (XS only from 2015)."""
+        return [m for m in entry.separate_level_modifiers if (mod := self.get(m)) and mod.valid_on(day)]
+
     def add_on_of(self, primary: str, day: date, **fields: object) -> CodeEntry | None:
         """The add-on code that goes with `primary` on `day` (e.g. 22514 -> 22515)."""
         return next((e for e in self.where(day, role="add_on", **fields) if primary in e.add_on_for), None)
@@ -699,7 +703,7 @@ class Codebook:
                                              "this date"))
         if not other:
             return
-        modifiers = [m for m in biopsy.separate_level_modifiers if (e := self.get(m)) and e.valid_on(day)]
+        modifiers = self.separate_level_modifiers(biopsy, day)
         result.codes.append(DerivedCode(
             code=biopsy.code, units=len(other), modifiers=modifiers[:1],
             reason=f"bone biopsy at an untreated level ({', '.join(other)}) is separately reportable with "

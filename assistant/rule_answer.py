@@ -16,7 +16,7 @@ from assistant.dates import NO_DATE_NOTE, dates_in_text
 from assistant.facts import Facts
 from assistant.policies import policy_table
 from assistant.reader import reader
-from assistant.reader.numbers import bodies_stated
+from assistant.reader.numbers import bodies_stated, quantities
 from assistant.retrieval import Passage
 from assistant.review import proposed_codes
 from assistant.sentences import Quote, best_sentences
@@ -379,7 +379,7 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
         era = entry.units_rule(facts.procedures, day)
         if era:
             return [f"{entry.code}: {era.reason}."]
-        return _units(entry, day, codebook, bodies_counted(facts.question), facts.sedation_minutes)
+        return _units(entry, day, codebook, bodies_counted(facts.question), _minutes(facts, entry))
     if ask == "modifier":
         return _modifiers(entry, facts, codebook)
     if ask == "define":
@@ -387,6 +387,15 @@ def _about(ask: str, entry: CodeEntry, facts: Facts, codebook: Codebook, subject
     if ask == "age":
         return [_age_band(entry)] if entry.age_min is not None or entry.age_max is not None else []
     return []
+
+
+def _minutes(facts: Facts, entry: CodeEntry) -> int | None:
+    """The sedation's minutes, or for a timed code asked about by itself the minutes the question states ("units
+    of <add-on> for 40 min")."""
+    if facts.sedation_minutes is not None or not entry.unit_minutes and not entry.first_unit:
+        return facts.sedation_minutes
+    stated = quantities(reader().read(facts.question), "minutes.stated")
+    return stated[0][0] if len(stated) == 1 else None
 
 
 def _age_band(entry: CodeEntry) -> str:
@@ -754,7 +763,7 @@ def _modifiers(entry: CodeEntry, facts: Facts, codebook: Codebook) -> list[str]:
         else:
             out.append(f"Modifier {code} ({mod.description.lower()}) may apply to {entry.code}: {mod.reason}.")
     return [_refusal(entry, mods, reason) for reason, mods in refusals.items()] + out + _modifier_notes(
-        entry, asked, codebook)
+        entry, asked, codebook, facts.date_of_service)
 
 
 def _refusal(entry: CodeEntry, mods: list[CodeEntry], reason: str) -> str:
@@ -766,11 +775,12 @@ def _refusal(entry: CodeEntry, mods: list[CodeEntry], reason: str) -> str:
             f"do not append {them}: {reason}.")
 
 
-def _modifier_notes(entry: CodeEntry, asked: list[str], codebook: Codebook) -> list[str]:
+def _modifier_notes(entry: CodeEntry, asked: list[str], codebook: Codebook, day: date) -> list[str]:
     out = []
-    if not asked and entry.separate_level_modifiers:
+    valid = codebook.separate_level_modifiers(entry, day)
+    if not asked and valid:     # XS from 2015 only: "bx at a different level, 2012" takes 59
         out.append(f"{entry.code} at a level other than the treated one takes "
-                   f"{' (or '.join(entry.separate_level_modifiers)}{')' * (len(entry.separate_level_modifiers) - 1)}.")
+                   f"{' (or '.join(valid)}{')' * (len(valid) - 1)}.")
     if not asked and entry.family in ("imaging_si", "imaging_guidance"):
         pc = [m for m in codebook.entries.values() if m.system == "modifier" and entry.family in m.cue_families]
         out += [f"{entry.code} {m.cue_phrase} takes modifier {m.code} ({m.description.lower()})." for m in pc]

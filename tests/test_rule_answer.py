@@ -543,6 +543,23 @@ def test_why_a_payer_does_not_pay_a_named_code_in_a_setting_is_its_omission_rule
     assert rule.summary.startswith(f"No: {add_on.code} is not paid here") and reason in rule.summary
 
 
+@pytest.mark.parametrize("dos", ["2012-05-05", "2024-05-05"])
+def test_the_modifier_for_a_biopsy_at_another_level_is_one_valid_on_the_date(parse, codebook, dos):
+    rule = _answer(parse, codebook, "modifier for bx at a different level", dos)
+    biopsy = next(e for e in codebook.entries.values() if e.separate_level_modifiers)
+    day = date.fromisoformat(dos)
+    for code in biopsy.separate_level_modifiers:
+        assert (code in rule.summary) == codebook.get(code).valid_on(day), code
+
+
+def test_units_of_a_timed_add_on_asked_with_minutes_are_counted_for_those_minutes(parse, codebook):
+    add_on = next(e for e in codebook.where(date(2024, 1, 1), family="sedation", role="add_on") if e.unit_minutes)
+    rule = _answer(parse, codebook, f"how many units of {add_on.code} for 40 min")
+    first = next(codebook.get(c) for c in add_on.add_on_for)
+    units = codebook.add_on_units(first, add_on, 40)
+    assert rule.summary.startswith(f"For 40 minutes: {add_on.code} x{units}") and units == 2
+
+
 def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
     rule = _answer(parse, codebook, "osteoporosis w/ compression fx - do i add M48.5 on top of M80?")
     assert rule.summary.startswith("No: M48.5 and M80 are never coded together")
