@@ -201,6 +201,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     dates_asked = (bool({"start", "end"} & set(asks)) and not inclusion_dated) or not_yet
     statements += invalid if dates_asked else []
     statements += _then_included(facts, codebook) if not_yet else []
+    chosen = _diagnosis_chosen(facts, codebook) if "define" in asks or facts.codes_offered else []
+    statements += chosen
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     statements += _by_region(facts, codebook) if "category" in asks else []
     definition = _defined(facts, codebook)
@@ -225,15 +227,15 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if definition:       # "what's a cat III code?": the table's definition is the answer ("0200T vs 0201T, and
         compares = len(named) >= 2 and reader().read(facts.question).has("ask.compare")   # are these cat III?":
         compared = described[:2] if compares else []                                      # after the codes)
-        return RuleAnswer(summary=" ".join(compared + definition[:2]), statements=definition + statements,
-                          quotes=quotes)
+        lead = chosen[:1] + definition[:1] if chosen else compared + definition[:2]   # "X vs Y - which for ..?"
+        return RuleAnswer(summary=" ".join(lead), statements=definition + statements, quotes=quotes)
     if not statements:
         return from_passages
     if asks == ["define"] and not named and quotes:   # "X vs Y - what's the difference?": the sources say, then
         summary = f"{from_passages.summary} {statements[0]}"   # the codes of the family asked
         return RuleAnswer(summary=summary, statements=statements, quotes=quotes)
-    if asks == ["define"]:    # only what the codes are was asked: their own words lead
-        statements = described + [s for s in statements if s not in described]
+    if asks == ["define"]:    # only what the codes are was asked: their own words lead (after the one chosen)
+        statements = chosen + described + [s for s in statements if s not in described + chosen]
     quoted = "define" in asks and quotes and len(named) < 2 and not set(asks) - {"define"}
     lead = statements[:1] if quoted else statements[:2]
     summary = " ".join(lead + ([f"{quotes[0].text} [{quotes[0].doc_id}]"] if quoted else []))
@@ -594,7 +596,10 @@ def _units(entry: CodeEntry, day: date, codebook: Codebook, count: int | None = 
     partner = codebook.add_on_of(entry.code, _when(entry, day)) if entry.role == "primary" else None
     more = f"; each additional body is {partner.code}" if partner else ""
     units = UNITS_FOR_BODIES.get(entry.units or "")
-    counted = f"For {count} bodies: {entry.code} x{units(count)} — " if units and count else ""
+    with_add_on = ""          # "22511 ... how many units for 3 levels": the primary once, the add-on for the rest
+    if partner and count and count > 1 and (partner_units := UNITS_FOR_BODIES.get(partner.units or "")):
+        with_add_on = f" + {partner.code} x{partner_units(count)}"
+    counted = f"For {count} bodies: {entry.code} x{units(count)}{with_add_on} — " if units and count else ""
     sides = f" ({entry.sides})" if entry.sides else ""
     return [f"{counted}{entry.code}: {_units_of(entry)}{sides}{more}."]
 
@@ -674,6 +679,17 @@ def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
             if statement not in out:
                 out.append(statement)
     return out
+
+
+def _diagnosis_chosen(facts: Facts, codebook: Codebook) -> list[str]:
+    """"M80.08XA vs M48.56XA - which for an osteoporotic L2 fx?": of the diagnoses offered, the one the stated
+    condition calls for."""
+    offered = diagnoses_named(facts, codebook)
+    if len(offered) < 2:
+        return []
+    stems = [o[:-1] if len(o.replace(".", "")) == 7 else o for o in offered]     # the 7th character aside
+    chosen = [d for d in codebook.diagnoses_for(facts) if any(d.code.startswith(o) for o in stems)]
+    return [f"For {d.reason.removeprefix('diagnosis: ')}: {d.code}." for d in chosen[:1]]
 
 
 def _seventh_for_encounter(facts: Facts, codebook: Codebook) -> list[str]:

@@ -560,6 +560,20 @@ def test_units_of_a_timed_add_on_asked_with_minutes_are_counted_for_those_minute
     assert rule.summary.startswith(f"For 40 minutes: {add_on.code} x{units}") and units == 2
 
 
+def test_units_of_a_primary_for_several_bodies_name_its_add_on_for_the_rest(parse, codebook):
+    primary = _entry(codebook, "vertebroplasty", "primary", date(2024, 1, 1))
+    add_on = codebook.add_on_of(primary.code, date(2024, 1, 1))
+    rule = _answer(parse, codebook, f"{primary.code} units for 4 levels")
+    assert f"For 4 bodies: {primary.code} x1 + {add_on.code} x3" in rule.summary
+
+
+def test_two_diagnoses_offered_for_a_stated_condition_lead_with_the_one_it_calls_for(parse, codebook):
+    facts = parse("M80.08XA vs M48.56XA - which for osteoporotic L2 fx?", "2024-05-01")
+    wanted = codebook.diagnoses_for(facts)[0].code
+    rule = answer_rule(facts, codebook, [])
+    assert wanted.startswith("M80") and rule.summary.startswith("For ") and f": {wanted}." in rule.summary.split(". ")[0] + "."
+
+
 def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
     rule = _answer(parse, codebook, "osteoporosis w/ compression fx - do i add M48.5 on top of M80?")
     assert rule.summary.startswith("No: M48.5 and M80 are never coded together")
