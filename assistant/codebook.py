@@ -194,6 +194,8 @@ class Definition(BaseModel):
     terms: list[str] = Field(min_length=1)     # every term named; "a|b": either concept names the term
     answers: Literal["define", "any"] = "define"
     also_answers: list[str] = Field(default_factory=list)   # rule asks it answers beside "define" ("start")
+    # it answers a record question better than today's record rule: an era's own claim practice, what an audit reviews
+    leads_record_rules: bool = False
     definition: str
     sources: list[str] = Field(min_length=1)
 

@@ -107,12 +107,6 @@ def rule_asks(facts: Facts, case_undecided: bool = False, codebook: Codebook | N
     return asks
 
 
-def _of_an_era(facts: Facts) -> bool:
-    """"old trailblazer kypho claims on 22899 - what did they want on the 1500?": an era's own practice, which its
-    definition states, answers a record question better than today's record rule."""
-    return reader().read(facts.question).has("era")
-
-
 def _policies_asked(facts: Facts) -> list[str]:
     """What the policy table says of the LCDs or MACs a question names and asks about (whose, which, when)."""
     return policies.answer(reader().read(facts.question), facts.date_of_service, policy_table())
@@ -209,7 +203,8 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
         statements += record
-        if record and definition and not reader().read(facts.question).has("ask.meaning") and not _of_an_era(facts):
+        leads = any(d.leads_record_rules for d in _definitions_matched(facts, codebook))
+        if record and definition and not reader().read(facts.question).has("ask.meaning") and not leads:
             definition = []   # "besides the pain scores, what does the LCD want documented?": the record rule leads
     for ask in asks:
         for entry in subjects if ask in ABOUT_FAMILIES else named + (modifiers if ask in ("start", "end") else []):
@@ -430,7 +425,8 @@ def _names_a_service_with_a_procedure(facts: Facts, codebook: Codebook) -> bool:
     """"<sedation code> + <kypho code> same doc - can we bill the sedation?": a service code beside a procedure code."""
     families = {e.family for e in _named(facts, codebook)}
     services = {f for group in SERVICE_FAMILIES.values() for f in group}
-    return bool(families & services) and bool(families & set(FAMILY_ROLES_PROCEDURE))
+    procedure = bool(families & set(FAMILY_ROLES_PROCEDURE)) or bool(facts.procedures)   # a code or a word ("kypho")
+    return bool(families & services) and procedure
 
 
 def _still_valid(ask: str, entry: CodeEntry, facts: Facts) -> list[str]:
@@ -833,12 +829,16 @@ def defines_a_term(facts: Facts, codebook: Codebook) -> bool:
 
 def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     """A question asking what a term means, answered from the definitions table ("what's a cat III code?")."""
+    return [_sentence(d.definition) for d in _definitions_matched(facts, codebook)]
+
+
+def _definitions_matched(facts: Facts, codebook: Codebook) -> list[Definition]:
     reading = reader().read(facts.question)
     # "whats the add on code that goes with the sedation code?" asks the pair; "what does Category III mean?" the term
     means_a_term = reading.has("term") and reading.has("ask.meaning")
     define = "define" in facts.rule_asks and (means_a_term or not (facts.mentioned_codes and len(facts.rule_asks) > 1))
     concepts = {m.concept for m in reading.mentions}
-    matches = codebook.definitions_of(concepts, define, facts.rule_asks)
+    matches = _abbreviation_asked(codebook.definitions_of(concepts, define, facts.rule_asks), reading)
     if not matches:
         return []
     found = matches[0]
@@ -850,7 +850,20 @@ def _defined(facts: Facts, codebook: Codebook) -> list[str]:
     a_service_asked = facts.asks_for_codes and bool(facts.services)   # "S&I codes for VP guidance, fluoro vs CT?"
     if families and (any(b.name for b in facts.bodies) or about_the_family or a_service_asked):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
-    return [_sentence(d.definition) for d in [found] + _other_subject(found, matches[1:])]
+    return [found] + _other_subject(found, matches[1:])
+
+
+def _abbreviation_asked(matches: list[Definition], reading) -> list[Definition]:
+    """"reading the PVA LCD ... what is RDQ?": of the abbreviations named, the one inside the words that ask."""
+    spans = [(m.start, m.end) for m in reading.found("abbrev_asked")]
+
+    def asked(term: str) -> bool:
+        return any(a <= m.start < b for m in reading.found(term) for a, b in spans)
+
+    abbreviations = {t for d in matches for t in d.terms if _kind(t) == "abbrev"}
+    if not any(asked(t) for t in abbreviations):
+        return matches
+    return [d for d in matches if all(asked(t) for t in d.terms if _kind(t) == "abbrev")]
 
 
 def _other_subject(found: Definition, rest: list[Definition]) -> list[Definition]:
@@ -893,7 +906,9 @@ def _documentation(facts: Facts, codebook: Codebook, named: list[CodeEntry]) -> 
     days = {e.family: _when(e, day) for e in named}
     subjects = dict.fromkeys(lcd + modifiers + services + [e.family for e in named] + procedures + coverage)
     rules = [(subject, rule) for subject in subjects if (rule := codebook.record_rule(subject, days.get(subject, day)))]
-    return [f"For {_record_subject(subject)}, the record must show {rule.record}." for subject, rule in rules]
+    codes = {f: ", ".join(e.code for e in named if e.family == f) for f in subjects}   # "For an unlisted code (22899)"
+    return [f"For {_record_subject(subject)}{f' ({codes[subject]})' if codes.get(subject) else ''}, the record must "
+            f"show {rule.record}." for subject, rule in rules]
 
 
 def _record_subject(subject: str) -> str:

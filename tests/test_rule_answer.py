@@ -574,6 +574,19 @@ def test_two_diagnoses_offered_for_a_stated_condition_lead_with_the_one_it_calls
     assert wanted.startswith("M80") and rule.summary.startswith("For ") and f": {wanted}." in rule.summary.split(". ")[0] + "."
 
 
+def test_of_two_abbreviations_named_the_one_asked_about_is_defined(parse, codebook):
+    rule = answer_rule(parse("reading the PVA LCD and it keeps saying RDQ >17 - what is RDQ?", "2024-05-01"), codebook, [])
+    rdq = next(d for d in codebook.definitions if "abbrev.rdq" in d.terms)
+    assert rule.summary.startswith(rdq.definition[:40])
+
+
+def test_what_an_audit_reviews_leads_over_the_record_rule(parse, codebook):
+    facts = parse("RAC asked for records on a 2nd-lifetime VP, 2 levels. what are they reviewing for?", "2024-05-01")
+    rule = answer_rule(facts, codebook, [], case_undecided=True)
+    audit = next(d for d in codebook.definitions if d.leads_record_rules and "term.rac_review" in d.terms)
+    assert rule.summary.startswith(audit.definition[:40])
+
+
 def test_one_diagnosis_asked_on_top_of_another_is_an_excludes_question(parse, codebook):
     rule = _answer(parse, codebook, "osteoporosis w/ compression fx - do i add M48.5 on top of M80?")
     assert rule.summary.startswith("No: M48.5 and M80 are never coded together")
