@@ -838,11 +838,17 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
     named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
     if procedures and not (other and not named_as_done):
         return True
-    if other and not _asks_a_fracture_diagnosis(reading):
+    if other and not _asks_a_fracture_diagnosis(reading) and not _asks_a_family_diagnosis(reading):
         return False
     # "what makes a fx pathologic?", "what is sacroplasty?"
     defines_a_term = reading.has("term") and (reading.has("rule.define") or reading.has("ask.what_is"))
     return reading.has("topic.family_code") or reading.has("topic.family") or defines_a_term
+
+
+def _asks_a_family_diagnosis(reading: Reading) -> bool:
+    """"f/u office visit 3 wks after kypho ... what 7th char?": the diagnosis of a fracture this family treated, at
+    a later visit, is still this family's question."""
+    return reading.has("procedure", outside=("negated",)) and reading.has("ask.diagnosis")
 
 
 def _asks_a_fracture_diagnosis(reading: Reading) -> bool:

@@ -114,9 +114,10 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
         if line.units is not None and line.units != derived.units:
             add_ons = _add_ons_of(line.code, by_code, codebook) if line.units > derived.units else []
             if not add_ons:
+                sides = codebook.get(line.code).sides   # "x2 since 2 sides": one body is one unit from either side
                 return Verdict(code=line.label, verdict="correct", units=derived.units,
                                reason=f"the code is right; report {derived.units} unit(s), not {line.units}: "
-                                      f"{derived.reason}")
+                                      f"{derived.reason}" + (f" ({sides})" if sides else ""))
             return Verdict(code=line.label, verdict="replace", by=[derived.code] + [c.code for c in add_ons],
                            reason=f"report {derived.units} unit(s): {derived.reason}"
                            + "".join(f"; each further body is {c.code} x{c.units}" for c in add_ons))

@@ -469,6 +469,21 @@ def test_the_dot_inside_a_code_does_not_end_the_sentence(parse, codebook):
     assert {"osteoporosis_without_current_fracture", "healed_osteoporosis_fracture_history"} <= set(facts.conditions)
 
 
+@pytest.mark.parametrize(("text", "history"), [
+    ("T12 kyphoplasty for an osteoporotic fx. Hx of an old healed osteoporotic L1 fx (not treated today).", True),
+    ("INDICATION: osteoporosis, painful fx L2. FINDINGS: L3 old healed fracture, no edema. PROCEDURE: kypho L2.", False),
+])
+def test_a_stated_history_of_a_healed_fracture_beside_a_current_one_is_coded(parse, codebook, text, history):
+    derived = {c.code for c in codebook.derive(parse(text, "2020-09-09")).codes}
+    history_codes = set(next(c for c in codebook.conditions if c.id == "healed_osteoporosis_fracture_history").codes)
+    assert bool(history_codes & derived) == history
+
+
+def test_a_later_visit_s_diagnosis_of_a_fracture_this_family_treated_is_in_scope(parse):
+    assert parse("f/u office visit 3 wks after kypho, osteoporotic L1 fx healing fine. what 7th char?").in_scope
+    assert not parse("zoledronic acid IV infusion 2 wks after kyphoplasty - J code + admin code?").in_scope
+
+
 def test_one_sacral_side_named_in_the_session_is_unilateral_and_a_bare_right_is_not_a_side(parse):
     assert parse("PROCEDURE: CT-guided sacroplasty, single 11g needle into right sacral ala, PMMA injected.").laterality \
         == "unilateral"

@@ -52,6 +52,18 @@ def test_every_proposed_code_gets_a_verdict(parse, codebook, question, dos, verd
     assert all(v.reason for v in review(facts, checked.codes, checked.rejected, codebook))
 
 
+def test_a_primary_billed_once_per_side_is_told_one_body_is_one_unit(parse, codebook):
+    facts, _, checked = _checked(parse, codebook, "kypho L2, bilateral cannulation - billed 22514 x2 since 2 sides",
+                                 "2024-05-01")
+    verdict = review(facts, checked.codes, checked.rejected, codebook)[0]
+    primary = codebook.get(_bare(verdict.code))
+    assert verdict.verdict == "correct" and verdict.units == 1 and primary.sides and primary.sides in verdict.reason
+
+
+def _bare(label: str) -> str:
+    return label.split("-", 1)[0]
+
+
 def test_no_verdicts_without_a_coded_scenario(parse, codebook):
     facts, _, checked = _checked(parse, codebook, "is 22520 still valid?", "2020-01-01")
     assert review(facts, checked.codes, checked.rejected, codebook) == []
