@@ -365,6 +365,12 @@ def test_levels_across_regions_take_the_primary_of_the_first_body_treated(parse,
     assert primary.family == "augmentation" and primary.regions == [region]
 
 
+def test_a_primary_malignancy_of_the_vertebral_column_needs_no_level(parse, codebook):
+    condition = next(c for c in codebook.conditions if "vertebral_column" in c.by_region)
+    derived = codebook.derive(parse("icd10 for primary malignant neoplasm of vertebral column?", "2024-01-01"))
+    assert not derived.clarification and condition.by_region["vertebral_column"] in {c.code for c in derived.codes}
+
+
 def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
     derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
     assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)
