@@ -838,24 +838,21 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
     named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
     if procedures and not (other and not named_as_done):
         return True
-    if other and not _asks_a_fracture_diagnosis(reading) and not _asks_a_family_diagnosis(reading):
+    if other and not _asks_a_fracture_diagnosis(reading):
         return False
     # "what makes a fx pathologic?", "what is sacroplasty?"
     defines_a_term = reading.has("term") and (reading.has("rule.define") or reading.has("ask.what_is"))
     return reading.has("topic.family_code") or reading.has("topic.family") or defines_a_term
 
 
-def _asks_a_family_diagnosis(reading: Reading) -> bool:
-    """"f/u office visit 3 wks after kypho ... what 7th char?": the diagnosis of a fracture this family treated, at
-    a later visit, is still this family's question."""
-    return reading.has("procedure", outside=("negated",)) and reading.has("ask.diagnosis")
-
-
 def _asks_a_fracture_diagnosis(reading: Reading) -> bool:
     """"MRI acute L1 compression fx, DEXA osteoporosis, fragility fx. M80 or S32?": the diagnosis of a vertebral
-    fracture is this family's, whatever other service the text names for context."""
+    fracture is this family's, whatever other service the text names for context; so is the diagnosis of a fracture
+    this family treated, asked at a later visit ("f/u office visit 3 wks after kypho ... what 7th char?")."""
     fracture = reading.has("fracture", outside=("negated", "historical")) and reading.has("level")
-    return fracture and (reading.has("ask.diagnosis") or reading.has("code_choice"))
+    treated = reading.has("procedure", outside=("negated",))
+    return (fracture and (reading.has("ask.diagnosis") or reading.has("code_choice"))) or \
+        (treated and reading.has("ask.diagnosis"))
 
 
 def _merge(previous: Facts, current: Facts) -> Facts:

@@ -199,11 +199,12 @@ def answer_rule(facts: Facts, codebook: Codebook, passages: list[Passage],
     statements += chosen
     statements += _tabular(asks, facts, codebook) + (_seventh(facts, codebook) if "seventh" in asks else [])
     statements += _by_region(facts, codebook) if "category" in asks else []
-    definition = _defined(facts, codebook)
+    matched = _definitions_matched(facts, codebook)
+    definition = [_sentence(d.definition) for d in matched]
     if "documentation" in asks:
         record = _documentation(facts, codebook, named)
         statements += record
-        leads = any(d.leads_record_rules for d in _definitions_matched(facts, codebook))
+        leads = any(d.leads_record_rules for d in matched)
         if record and definition and not reader().read(facts.question).has("ask.meaning") and not leads:
             definition = []   # "besides the pain scores, what does the LCD want documented?": the record rule leads
     for ask in asks:
@@ -668,7 +669,7 @@ def _seventh(facts: Facts, codebook: Codebook) -> list[str]:
         return _seventh_for_encounter(facts, codebook)
     out = []
     for code in diagnoses_named(facts, codebook):
-        rule = codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
+        rule = _seventh_rule_of(code, codebook)
         if rule and rule.category.replace(".", "") == code.replace(".", "")[:len(rule.category.replace(".", ""))]:
             letters = "; ".join(f"{k} ({v})" for k, v in rule.allowed.items())
             statement = f"{rule.category} takes the 7th characters {', '.join(rule.allowed)}: {letters}."
@@ -683,7 +684,7 @@ def _diagnosis_chosen(facts: Facts, codebook: Codebook) -> list[str]:
     offered = diagnoses_named(facts, codebook)
     if len(offered) < 2:
         return []
-    stems = [o[:-1] if len(o.replace(".", "")) == 7 else o for o in offered]     # the 7th character aside
+    stems = [_without_seventh(o) for o in offered]
     chosen = [d for d in codebook.diagnoses_for(facts) if any(d.code.startswith(o) for o in stems)]
     return [f"For {d.reason.removeprefix('diagnosis: ')}: {d.code}." for d in chosen[:1]]
 
@@ -692,13 +693,23 @@ def _seventh_for_encounter(facts: Facts, codebook: Codebook) -> list[str]:
     """"7th char for <code> at the 6 wk f/u visit": the named code with the encounter's character."""
     out = []
     for code in diagnoses_named(facts, codebook):
-        rule = codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
+        rule = _seventh_rule_of(code, codebook)
         meaning = rule.allowed.get(facts.encounter) if rule else None
-        stem = code[:-1] if len(code.replace(".", "")) == 7 else code
-        full = next((e.code for e in codebook.completions(stem) if e.code.endswith(facts.encounter)), None)
+        full = next((e.code for e in codebook.completions(_without_seventh(code))
+                     if e.code.endswith(facts.encounter)), None)
         if meaning and full:
             out.append(f"{facts.encounter} ({meaning}): {full}.")
     return out
+
+
+def _seventh_rule_of(code: str, codebook: Codebook):
+    """The 7th-character rule of a named code or category ("M80" is read as its first subcategory)."""
+    return codebook.seventh_rule(code if len(code.replace(".", "")) >= 4 else code + ".0")
+
+
+def _without_seventh(code: str) -> str:
+    """A full seven-character code less its 7th character (M80.08XA -> M80.08X); any other code as it is."""
+    return code[:-1] if len(code.replace(".", "")) == 7 else code
 
 
 def _by_region(facts: Facts, codebook: Codebook) -> list[str]:
