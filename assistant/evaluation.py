@@ -14,7 +14,6 @@ import yaml
 from pydantic import BaseModel, Field, model_validator
 from tqdm import tqdm
 
-from assistant import facts as facts_stage
 from assistant.chain import draft_chain, draft_inputs
 from assistant.codebook import Derivation
 from assistant.pipeline import Assistant, user_turns
@@ -219,9 +218,7 @@ class Evaluator:
     def _baseline(self, case: Case, baseline: str, started: float) -> CaseResult:
         """(a)/(b): the same model, codes parsed from its text, no rule check."""
         a = self.assistant
-        facts = facts_stage.parse(case.question, case.date_of_service, user_turns(case.history),
-                                  conditions=a.codebook.condition_terms(), encounters=a.codebook.encounter_terms(),
-                                  cues=a.codebook.cue_terms())
+        facts = a.read(case.question, case.date_of_service, user_turns(case.history), None)
         timings: dict[str, int] = {}
         t = time.perf_counter()
         passages = a.retrieve(facts, ["public", "cpt-licensed", "internal"]) if baseline == "rag_llm" else []

@@ -25,6 +25,7 @@ from assistant.answer import (
 )
 from assistant.claim_scope import limit_to_scope
 from assistant.codebook import Codebook, Derivation
+from assistant.compound import asked_apart, joined, question_parts
 from assistant.config import TIERS, Settings
 from assistant.corpus import AMA_NOTICE, licensed_descriptors
 from assistant.errors import ModelUnavailableError
@@ -89,12 +90,30 @@ class Assistant:
     def ask(self, question: str, date_of_service: date | str | None = None, history: History | None = None, *,
             entitlements: Iterable[str] = TIERS, on_token: Callable[[str], None] | None = None,
             use_llm: bool = True, today: date | None = None) -> Answer:
-        timings: dict[str, int] = {}
+        """The answer to a question; a line of two questions, each with its own subject, is answered part by
+        part (see `compound`)."""
+        earlier = user_turns(history)
+        options = {"entitlements": entitlements, "on_token": on_token, "use_llm": use_llm}
         started = time.perf_counter()
+        timings: dict[str, int] = {}
         with _timed(timings, "facts"):
-            facts = facts_stage.parse(question, date_of_service, user_turns(history), today=today,
-                                      conditions=self.codebook.condition_terms(),
-                                      encounters=self.codebook.encounter_terms(), cues=self.codebook.cue_terms())
+            facts = self.read(question, date_of_service, earlier, today)
+            parts = question_parts(question) if "?" in question else []
+            alone = [self.read(text, date_of_service, earlier, today) for _, text in parts] if len(parts) > 1 else []
+        if asked_apart(facts, alone):
+            answers = [self._answer(self.read(text, date_of_service, earlier + [t for _, t in parts[:i]], today),
+                                    started, dict(timings), **options) for i, (_, text) in enumerate(parts)]
+            return joined(question, answers, [at for at, _ in parts])
+        return self._answer(facts, started, timings, **options)
+
+    def read(self, question: str, date_of_service: date | str | None, earlier: list[str],
+             today: date | None) -> facts_stage.Facts:
+        return facts_stage.parse(question, date_of_service, earlier, today=today,
+                                 conditions=self.codebook.condition_terms(),
+                                 encounters=self.codebook.encounter_terms(), cues=self.codebook.cue_terms())
+
+    def _answer(self, facts: facts_stage.Facts, started: float, timings: dict[str, int], *,
+                entitlements: Iterable[str], on_token: Callable[[str], None] | None, use_llm: bool) -> Answer:
         tiers = [t for t in entitlements if t in TIERS]
         with _timed(timings, "retrieve"):
             passages = self.retrieve(facts, tiers) if facts.in_scope else []

@@ -63,6 +63,11 @@ class _ModelOnlyStub:
     def retrieve(self, facts, tiers):
         return []
 
+    def read(self, question, date_of_service, earlier, today):
+        from assistant.pipeline import Assistant
+
+        return Assistant.read(self, question, date_of_service, earlier, today)   # the real reader on this table
+
 
 def test_model_only_baselines_report_scope_and_clarification_as_not_applicable():
     from assistant.eval_report import markdown
