@@ -232,15 +232,16 @@ def _claim(codes: list[CodeLine], units: bool = False) -> str:
                      for c in codes)
 
 
-def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
+def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook, focus: str | None = None) -> str:
     """A question about one thing (the sedation, the biopsy, the imaging) is answered about that thing first."""
-    if facts.focus == "diagnosis":
+    focus = focus or facts.focus
+    if focus == "diagnosis":
         diagnoses = [c for c in codes if (e := codebook.get(c.code)) and e.system == DIAGNOSIS_SYSTEM]
         return f"For the diagnosis: {_claim(diagnoses)}. " if diagnoses else ""
-    families = FOCUS_FAMILIES.get(facts.focus or "")
+    families = FOCUS_FAMILIES.get(focus or "")
     if not families:
         return ""
-    name = FOCUS_NAMES.get(facts.focus, facts.focus)
+    name = FOCUS_NAMES.get(focus, focus)
     asked = [c for c in codes if (e := codebook.get(c.code)) and e.family in families]
     if asked:
         timed = any((e := codebook.get(c.code)) and e.unit_minutes for c in asked)   # time decides the units
@@ -281,6 +282,8 @@ def _yes(named: list[str], reported: dict[str, CodeLine], codebook: Codebook) ->
     if procedures and services and len(procedures) + len(services) == len(named):
         return (f"Yes: {_claim([reported[c] for c in services])} {'is' if len(services) == 1 else 'are'} "
                 f"separately reportable with {', '.join(procedures)}.")
+    if len(named) == 1 and named[0] in services:     # "can 20225 go on the claim?": yes, and why
+        return f"Yes: {_claim([reported[named[0]]])} is reported: {reported[named[0]].reason}."
     return f"Yes: {_claim([reported[c] for c in named])} {'is' if len(named) == 1 else 'are'} reported."
 
 
@@ -312,6 +315,8 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         elif rule and rule.statements:                      # the rule the question asks about the case, first
             text = f"{rule.summary} {text}"
         return text
+    if facts.billing_scope in FOCUS_FAMILIES and derivation.codes:   # "just the imaging" on a date it is included
+        return _focus_sentence(facts, derivation.codes, codebook, facts.billing_scope).strip()
     if dx_note:       # "kypho in Sept 2015 - ICD-10 or still ICD-9?": the code set of the date answers first
         return f"{dx_note[0].upper()}{dx_note[1:]}." + (f" {rule.summary}" if rule else "")
     if rule:

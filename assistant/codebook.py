@@ -708,7 +708,7 @@ class Codebook:
         modifiers = self.separate_level_modifiers(biopsy, day)
         result.codes.append(DerivedCode(
             code=biopsy.code, units=len(other), modifiers=modifiers[:1],
-            reason=f"bone biopsy at an untreated level ({', '.join(other)}) is separately reportable with "
+            reason=f"bone biopsy at another level than the one treated ({', '.join(other)}) is separately reportable with "
                    f"{' or '.join(modifiers)}"))
 
     def _included_in_derived(self, code: str, day: date, result: Derivation) -> bool:

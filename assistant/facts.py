@@ -638,8 +638,11 @@ def _laterality(reading: Reading) -> str | None:
 
 
 def _imaging(reading: Reading) -> str | None:
+    """The guidance imaging named; a CT or MRI that showed the fracture is a diagnostic study, not guidance
+    (fluoroscopy is the procedure's own: "fluoro showed good fill")."""
     for kind in ("ct", "mri", "fluoroscopy"):
-        if reading.has(f"imaging.{kind}", outside=("negated",)):
+        study = ("diagnostic_study",) if kind != "fluoroscopy" else ()
+        if reading.has(f"imaging.{kind}", outside=("negated",) + study):
             return kind
     return None
 

@@ -371,6 +371,15 @@ def test_a_primary_malignancy_of_the_vertebral_column_needs_no_level(parse, code
     assert not derived.clarification and condition.by_region["vertebral_column"] in {c.code for c in derived.codes}
 
 
+@pytest.mark.parametrize("question", ["collapsed vertebra nos, site not specified, initial enc code",
+                                      "compression fx, no trauma or osteoporosis documented, unspecified site, dx?"])
+def test_a_diagnosis_whose_site_is_not_specified_takes_the_unspecified_site_code(parse, codebook, question):
+    condition = next(c for c in codebook.conditions if c.id == "collapsed_vertebra")
+    derived = codebook.derive(parse(question, "2024-01-01"))
+    unspecified = condition.by_region["site_unspecified"].replace("{enc}", "A")
+    assert not derived.clarification and {c.code for c in derived.codes} == {unspecified}
+
+
 def test_no_anesthesia_code_on_the_surgeons_claim(parse, codebook):
     derived = codebook.derive(parse("kypho L1 2024, MAC by anesthesia, they bill their own. surgeon codes?", "2024-02-06"))
     assert not any(codebook.get(c.code).family == "anesthesia" for c in derived.codes)

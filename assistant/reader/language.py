@@ -15,7 +15,7 @@ from assistant.yamlfile import safe_load
 LANGUAGE_DIR = PROJECT_ROOT / "corpus" / "language"
 Category = Literal["negated", "not_treated", "historical", "uncertain", "other_performer", "other_claim",
                    "hypothetical", "reference", "pseudo", "biopsy_site", "undocumented", "one_side", "about_diagnosis",
-                   "about_claim", "sedation_name"]
+                   "about_claim", "sedation_name", "diagnostic_study"]
 CATEGORIES = get_args(Category)
 
 
