@@ -252,6 +252,21 @@ def _focus_sentence(facts: Facts, codes: list[CodeLine], codebook: Codebook, foc
     return f"For the {name}: no separate code on this claim for this date of service (see the notes). "
 
 
+def _each_encounter(facts: Facts, codes: list[CodeLine], codebook: Codebook) -> str:
+    """"initial kypho encounter, and then the routine-healing f/u?": each fracture code with each encounter's 7th
+    character the question names."""
+    said = []
+    for line in codes:
+        rule = codebook.seventh_rule(line.code)
+        if not rule or not line.code.endswith(facts.encounter):
+            continue
+        for letter in facts.encounters_asked:
+            full = line.code[:-1] + letter
+            if letter in rule.allowed and codebook.get(full):
+                said.append(f"{full} ({rule.allowed[letter]})")
+    return f"For the diagnosis: {'; '.join(said)}. " if said else ""
+
+
 def _inclusion_reason(families: tuple[str, ...], codes: list[CodeLine], codebook: Codebook, day: date) -> str:
     """'22514 (all imaging guidance is included in the descriptor)' when a reported code includes the family."""
     for line in codes:
@@ -304,7 +319,9 @@ def summarize(facts: Facts, derivation: Derivation, codes: list[CodeLine], verdi
         return f"I need one more fact: {derivation.clarification}"
     dx_note = derivation.diagnosis_note if facts.asks_for_diagnosis or facts.focus == "diagnosis" else None
     if codes:
-        lead = f"For the diagnosis: {dx_note}. " if dx_note else _focus_sentence(facts, codes, codebook)
+        lead = f"For the diagnosis: {dx_note}. " if dx_note else \
+            (facts.encounters_asked and _each_encounter(facts, codes, codebook)) or \
+            _focus_sentence(facts, codes, codebook)
         text = _yes_or_no(facts, codes, codebook) + lead + \
             f"Report {_claim(codes)} for {facts.date_of_service.isoformat()}."
         changes = [v for v in verdicts if v.verdict != "correct" or v.units]

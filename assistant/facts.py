@@ -67,6 +67,7 @@ class Facts(BaseModel):
                                                          # "place.facility", "scope.surgeon_claim"
     fracture_code_only: bool = False                     # "which fracture code": not the neoplasm's
     encounter: str = "A"
+    encounters_asked: list[str] = Field(default_factory=list)   # two or more encounters named: each one's code
     general: bool = False
     asked_region: str | None = None
     asks_for_codes: bool = False
@@ -259,6 +260,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         settings=_unique(m.concept for m in reading.found("payer", outside=("negated",))
                          + reading.found("place", outside=("negated",)) + reading.found("scope.surgeon_claim")),
         encounter=_encounter(reading, _other_fracture_spans(reading), encounters or {}),
+        encounters_asked=_encounters_asked(reading, encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=any(reading.has(c) for c in ("ask.diagnosis", "scope.diagnosis_only", "focus.diagnosis")),
@@ -351,6 +353,9 @@ def _procedures(reading: Reading) -> tuple[list[str], dict[str, list[int]]]:
         positions.setdefault("augmentation", []).append(m.start)
     if len(positions) <= 1 and _offers_both_families(reading) and not reading.has("device.cavity"):
         return [], {}                   # "22510 or 22513?" and no word on a balloon or device: asked
+    if reading.has("ask.how_to_tell") and len(set(positions) & set(SPINE_FAMILIES)) == 2 \
+            and not reading.has("device.cavity"):
+        return [], {}                   # "how do i tell if it's kypho vs VP?": the family is what is asked
     either = positions.pop("either", None)          # "cement augmentation", "VP/KP": the note must decide
     if either and not positions:
         if not _augmentation_denied(reading):
@@ -827,6 +832,15 @@ def _full_stop(reading: Reading, token: Token) -> bool:
     return token.text == "." and not reading.text[token.end:token.end + 1].isalnum()
 
 
+def _encounters_asked(reading: Reading, encounters: EncounterTerms) -> list[str]:
+    """"the initial kypho encounter and then the routine-healing f/u visit?": the 7th characters of two or more
+    encounters one question names, in the order written (none when it names one)."""
+    named = sorted((m.start, letter) for letter, concepts in encounters.items() for c in concepts
+                   for m in reading.found(c, outside=("negated",)))
+    letters = _unique(letter for _, letter in named)
+    return letters if len(letters) > 1 else []
+
+
 def _encounter(reading: Reading, left_out: list[tuple[int, int]], encounters: EncounterTerms) -> str:
     """The 7th character a concept states, outside what the text says of other (old, untreated) fractures."""
     for letter, concepts in encounters.items():
@@ -841,7 +855,8 @@ def _in_scope(reading: Reading, procedures: list[str]) -> bool:
     named_as_done = reading.has("procedure", outside=IGNORED_PROCEDURE + ("reference",))
     if procedures and not (other and not named_as_done):
         return True
-    if other and not _asks_a_fracture_diagnosis(reading):
+    family_term_of_a_code = reading.has("topic.family_code") and reading.has("term")   # "22510 global days? ... e/m"
+    if other and not _asks_a_fracture_diagnosis(reading) and not family_term_of_a_code:
         return False
     # "what makes a fx pathologic?", "what is sacroplasty?"
     defines_a_term = reading.has("term") and (reading.has("rule.define") or reading.has("ask.what_is"))

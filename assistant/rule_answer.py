@@ -859,7 +859,8 @@ def _definitions_matched(facts: Facts, codebook: Codebook) -> list[Definition]:
         named |= {"procedure.either"} & concepts
     about_the_family = found.answers == "define" and (families != named or not reading.has("ask.meaning"))
     a_service_asked = facts.asks_for_codes and bool(facts.services)   # "S&I codes for VP guidance, fluoro vs CT?"
-    if families and (any(b.name for b in facts.bodies) or about_the_family or a_service_asked):
+    tells_apart = reading.has("ask.how_to_tell")   # "how do i tell if it's kypho vs VP? ... L1": what sets them apart
+    if families and not tells_apart and (any(b.name for b in facts.bodies) or about_the_family or a_service_asked):
         return []     # "what is the code for vertebroplasty at T10?" is a case, not a question about the family
     return [found] + _other_subject(found, matches[1:])
 

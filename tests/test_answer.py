@@ -60,3 +60,15 @@ def test_a_diagnosis_asked_before_icd10_says_which_code_set_applies(parse, codeb
     assert not any(codebook.get(d.code).system == "ICD-10-CM" for d in derivation.codes)
     summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook)
     assert summary.startswith("For the diagnosis: ICD-10-CM applies") and "ICD-9-CM" in summary
+
+
+def test_two_encounters_asked_give_each_encounters_code(parse, codebook):
+    facts = parse("osteoporotic vert fx code for the initial kypho encounter and then for the routine-healing f/u visit?",
+                  "2024-06-01")
+    assert facts.encounters_asked == ["A", "D"]
+    derivation = codebook.derive(facts)
+    assert not derivation.clarification
+    summary = summarize(facts, derivation, _lines(derivation, codebook), [], "", codebook)
+    stems = {c.code[:-1] for c in derivation.codes if codebook.seventh_rule(c.code)}
+    assert stems and all(f"{stem}A" in summary and f"{stem}D" in summary for stem in stems)
+    assert parse("osteoporotic vert fx, initial encounter code?", "2024-06-01").encounters_asked == []
