@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from assistant import tabular
 from assistant.codebook import DIAGNOSIS_SYSTEM, SERVICE_FAMILIES
 from assistant.reader import reader
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
@@ -126,8 +127,22 @@ def _verdict(line: Proposed, repeated: bool, by_code: dict[str, CodeLine], reaso
     instead = second or _replacements(line.code, by_code, codebook) or _body_codes_not_proposed(
         line.code, unclaimed, codebook)
     reason = reasons.get(line.code, "one primary per session; each further body is its add-on" if second
-                         else "not called for by the facts given")
+                         else _excluded_by(line.code, by_code, codebook) or "not called for by the facts given")
     return Verdict(code=line.label, verdict="replace" if instead else "remove", by=instead, reason=reason)
+
+
+def _excluded_by(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> str:
+    """"M48.50XA + M81.0 for an osteoporotic fx?": the Excludes1 note that keeps a proposed diagnosis off beside
+    the one the facts call for."""
+    if not ((entry := codebook.get(code)) and entry.system == DIAGNOSIS_SYSTEM):
+        return ""
+    for reported in by_code:
+        for note in tabular.notes_at(codebook.tabular_notes, code, ("excludes1",)) + \
+                tabular.notes_at(codebook.tabular_notes, reported, ("excludes1",)):
+            other = reported if tabular.covers(note.at, code) else code
+            if any(tabular.covers(c, other) for c in note.codes):
+                return f"Excludes1 at {note.at} ({note.title}): {note.text}; {reported} is the code for the facts given"
+    return ""
 
 
 def _replacements(code: str, by_code: dict[str, CodeLine], codebook: Codebook) -> list[str]:
