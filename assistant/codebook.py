@@ -776,10 +776,14 @@ class Codebook:
         day, minutes = facts.date_of_service, facts.sedation_minutes or 0
         performer = facts.sedation_performer or "same"
         initial = [e for e in self._sedation_candidates(facts) if e.derive]
-        if not initial and not self.where(day, family="sedation"):
-            result.warnings.append(f"no moderate sedation code in this table is valid on {day.isoformat()}; "
-                                   "check the code book of that year")
         if not initial:
+            valid = self.where(day, family="sedation")
+            explained = [e for e in valid if e.note]     # 99141/99142 before 2006: named, never derived
+            if not valid:
+                result.warnings.append(f"no moderate sedation code in this table is valid on {day.isoformat()}; "
+                                       "check the code book of that year")
+            elif explained:
+                result.warnings.append(f"{'/'.join(e.code for e in explained)}: {explained[0].note}")
             return
         first = initial[0]
         if minutes < (first.min_minutes or 0):

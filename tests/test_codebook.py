@@ -127,10 +127,11 @@ def test_the_per_level_unlisted_units_hold_only_for_old_kyphoplasty(derive):
     assert code_set(derive("vertebroplasty C5 and C6", "2014-05-05")) == {("22899", 1, ())}
 
 
-def test_sedation_on_a_date_with_no_sedation_code_says_so(derive):
+def test_sedation_before_the_moderate_sedation_codes_is_named_not_derived(derive, codebook):
     result = derive("vertebroplasty L1, moderate sedation by the surgeon 30 minutes", "2004-03-03")
-    assert not [c for c in result.codes if c.code.startswith("99")]
-    assert any("no moderate sedation code" in w for w in result.warnings)
+    assert not [c for c in result.codes if codebook.get(c.code).family == "sedation"]
+    named = [e.code for e in codebook.where(date(2004, 3, 3), family="sedation") if e.note]
+    assert named and any(w.startswith("/".join(named)) for w in result.warnings)
 
 
 @pytest.mark.parametrize(("question", "dos", "expected"), [
