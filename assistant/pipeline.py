@@ -122,7 +122,8 @@ class Assistant:
             derivation = Derivation() if asks_each_date(facts) else self.codebook.derive(facts)
             undecided = self.codebook.answers_without(facts, derivation.missing)   # the rule holds whatever it is
             rule = answer_rule(facts, self.codebook, passages, case_undecided=undecided)
-            asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers)
+            asked_a_rule = bool(facts.rule_asks or facts.mentioned_modifiers) or bool(   # "kypho at 3 levels - any
+                rule and rule.statements and not facts.asks_for_codes)                  # level limit?": a rule
             a_case = bool(facts.bodies) or (facts.unknown_count and bool(facts.procedures))   # "VP 2 levels"
             a_choice = a_case and facts.codes_offered and not defines_a_term(facts, self.codebook)
             if rule and derivation.clarification and (not rule.statements or a_choice

@@ -650,6 +650,8 @@ def _tabular(asks: list[str], facts: Facts, codebook: Codebook, case_codes: list
         out += [s for i, a in enumerate(named) for b in named[i + 1:] for s in tabular.excludes(notes, a, b)]
     if "excludes" in asks and len(named) == 1:    # "<code> has an Excludes1 - what do I use instead?"
         out += tabular.excludes_of(notes, named[0])
+    if "inclusion_terms" in asks:                  # "M48.5 inclusion terms?"
+        out += [s for code in named for s in tabular.inclusion_terms(notes, code)]
     if "code_also" in asks:
         for code in named:
             additional = tabular.additional_codes(notes, code, codebook.entries)

@@ -1,6 +1,6 @@
 """ICD-10-CM tabular instructional notes (corpus/codes/icd10.yaml, `tabular_notes`): 'use additional code',
-'code also', 'code first', Excludes1 and Excludes2, each placed where the tabular places it (a chapter range, a
-category or a subcategory) and applying to every code under it."""
+'code also', 'code first', Excludes1 and Excludes2, and the inclusion terms, each placed where the tabular places it
+(a chapter range, a category or a subcategory) and applying to every code under it."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pydantic import BaseModel, Field
 ADDITIONAL_KINDS = ("use_additional", "code_also", "code_first")
 EXCLUDES_KINDS = ("excludes1", "excludes2")
 KIND_NAMES = {"use_additional": "use additional code", "code_also": "code also", "code_first": "code first",
-              "excludes1": "Excludes1", "excludes2": "Excludes2"}
+              "excludes1": "Excludes1", "excludes2": "Excludes2", "inclusion": "inclusion terms"}
 CATEGORY = re.compile(r"(?<![\w.])([A-Z]\d{2})(?![\w.])")
 
 
 class TabularNote(BaseModel):
     at: str                  # the tabular entry that carries the note: "M80", "M80.8", "S00-T88"
     title: str               # that entry's title
-    kind: str                # use_additional | code_also | code_first | excludes1 | excludes2
+    kind: str                # use_additional | code_also | code_first | excludes1 | excludes2 | inclusion
     text: str                # the note as the tabular words it
     codes: list[str] = Field(default_factory=list)   # the codes or ranges it names: "T36-T50", "M89.7", "C00-D49"
     source: str
@@ -101,3 +101,8 @@ def excludes_of(notes: list[TabularNote], code: str) -> list[str]:
     return [f"{KIND_NAMES[n.kind]} at {n.at} ({n.title}): {n.text}"
             + ("; never coded together with it." if n.kind == "excludes1" else "; may be coded beside it.")
             for n in notes_at(notes, code, EXCLUDES_KINDS)]
+
+
+def inclusion_terms(notes: list[TabularNote], code: str) -> list[str]:
+    """"M48.5 inclusion terms?": the conditions the tabular lists as coded at the entry."""
+    return [f"{n.at} ({n.title}) lists as inclusion terms: {n.text}." for n in notes_at(notes, code, ("inclusion",))]

@@ -166,6 +166,9 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
                 f"{_instead(facts, derived, codebook)}")
     if not entry.derive:       # a code the table only explains: what it is says why it does not fit
         return f"{entry.code} does not fit this case: it is {entry.description[0].lower()}{entry.description[1:]}"
+    if entry.family == "imaging_si" and facts.imaging_by_other:   # "radiologist ran the fluoro; ortho wants 72291-26"
+        who = "another physician (the radiologist)" if facts.radiologist_named else "another physician"
+        return f"the imaging was run by {who}, who bills {entry.code} on his or her own claim; the surgeon may not bill it"
     return f"{entry.code} is not supported by the facts of this question"
 
 

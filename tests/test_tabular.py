@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.rule_answer import answer_rule
-from assistant.tabular import ADDITIONAL_KINDS, covers
+from assistant.tabular import ADDITIONAL_KINDS, KIND_NAMES, covers, inclusion_terms
 
 
 def _under(codebook, at: str) -> str:
@@ -12,8 +12,15 @@ def _under(codebook, at: str) -> str:
 
 
 def test_every_note_has_a_source_and_a_known_kind(codebook):
-    assert codebook.tabular_notes and all(n.source and n.kind in ADDITIONAL_KINDS + ("excludes1", "excludes2")
-                                          for n in codebook.tabular_notes)
+    assert codebook.tabular_notes and all(n.source and n.kind in KIND_NAMES for n in codebook.tabular_notes)
+
+
+def test_inclusion_terms_are_read_at_the_entry_and_below_it(codebook):
+    notes = [n for n in codebook.tabular_notes if n.kind == "inclusion"]
+    assert notes
+    for note in notes:
+        said = inclusion_terms(codebook.tabular_notes, _under(codebook, note.at))
+        assert said == [f"{note.at} ({note.title}) lists as inclusion terms: {note.text}."]
 
 
 def test_a_range_covers_codes_by_category_and_a_subcategory_only_its_own():
