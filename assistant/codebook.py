@@ -495,13 +495,14 @@ class Codebook:
         if not facts.bodies and (facts.asks_for_diagnosis or facts.asks_for_codes) and self._level_decides(facts):
             return "level"    # "kypho for a compression fx after a fall, what icd10?": S22/S32 go by the level
         if facts.bodies and any(b.procedure is None for b in facts.bodies) and not self._about_diagnoses(facts) \
-                and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only:
+                and (facts.asks_for_codes or self._names_procedure_codes(facts)) and not facts.diagnosis_only \
+                and not facts.fracture_only:
             return "procedure"
         unsettled = self._unsettled_condition(facts)
         if unsettled and (facts.asks_for_diagnosis or (facts.asks_for_codes and facts.billing_scope is None)):
             return unsettled  # "pt has osteoporosis AND bone mets; doc only wrote 'compression fracture'"
-        if facts.billing_scope == "diagnosis" and not (facts.conditions or facts.mentioned_codes
-                                                        or facts.causes_ruled_out):
+        if (facts.billing_scope == "diagnosis" or (facts.fracture_only and facts.asks_for_diagnosis)) and not (
+                facts.conditions or facts.mentioned_codes or facts.causes_ruled_out):
             return "fracture_cause"   # "dx only: note says 'T12 compression fracture', nothing about the cause"
         if facts.is_scenario and facts.imaging_performer_unknown and facts.procedures \
                 and self.where(facts.date_of_service, family="imaging_si"):

@@ -82,6 +82,7 @@ class Facts(BaseModel):
     radiologist_named: bool = False           # the reply to that question: "radiology ran and read it"
     causes_ruled_out: bool = False   # "no trauma, no osteoporosis or cancer": the record rules causes out
     treatment_named: bool = False                 # "treatment of", "surgery": a procedure was done, of some kind
+    fracture_only: bool = False                   # a fracture stated and nothing done: its diagnosis is asked
     rule_asks: list[str] = Field(default_factory=list)  # the rules a question asks about: start, end, replaced, pair, ...
     codes_offered: bool = False                   # "22510 or 22511?": codes offered as alternatives for the case
     question_form: str | None = None              # rule (asks about a rule) | yes_no (may a code be reported) |
@@ -263,7 +264,8 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         encounters_asked=_encounters_asked(reading, encounters or {}),
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
-        asks_for_diagnosis=any(reading.has(c) for c in ("ask.diagnosis", "scope.diagnosis_only", "focus.diagnosis")),
+        asks_for_diagnosis=any(reading.has(c) for c in ("ask.diagnosis", "scope.diagnosis_only", "focus.diagnosis"))
+        or (reading.has("ask.codes") and _fracture_only(reading, procedures)),
         billing_scope=billing_scope(reading),
         fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
@@ -277,11 +279,20 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         question_form=_question_form(reading),
         treatment_named=reading.has("act.treatment", outside=("negated",))
         or reading.has("procedure.either", outside=IGNORED_PROCEDURE),
+        fracture_only=_fracture_only(reading, procedures),
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
         case_words=reading.has("case"),
         region_stated=_region_stated(reading),
         junctions=_unique(m.concept.split(".", 1)[1] for m in reading.found("junction", outside=("negated",))),
     )
+
+
+def _fracture_only(reading: Reading, procedures: list[str]) -> bool:
+    """A fracture stated and nothing done to it: no procedure, treatment, cement, device, service or procedure code
+    ("rad report says L2 compression fx. which code?" asks for its diagnosis, not which procedure was done)."""
+    done = procedures or any(reading.has(c, outside=("negated",)) for c in
+                             ("procedure", "act.treatment", "material", "device", "service", "code"))
+    return reading.has("fracture", outside=("negated",)) and not done
 
 
 def _region_stated(reading: Reading) -> bool:

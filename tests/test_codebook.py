@@ -423,9 +423,18 @@ def test_high_energy_trauma_in_a_patient_with_osteoporosis_is_coded_as_the_injur
 
 
 def test_a_diagnosis_asked_when_the_note_is_silent_on_the_cause_asks_for_it(derive):
-    asked = derive("dx only: KP T12, note says 'T12 compression fracture' - nothing about osteoporosis, a fall or "
-                   "tumor. what ICD-10?", "2021-06-01")
+    asked = derive("dx only: KP T12, note says 'T12 compression fracture', nothing on the cause. what ICD-10?",
+                   "2021-06-01")
     assert asked.missing == "fracture_cause" and not asked.codes
+
+
+def test_a_note_that_names_none_of_the_causes_codes_the_compression_fracture_nos(derive, codebook):
+    # the coder checked the causes one by one: the tabular's 'compression fracture of vertebra NOS' (M48.5-)
+    coded = derive("dx only: KP T12, note says 'T12 compression fracture' - nothing about osteoporosis, a fall or "
+                   "tumor. what ICD-10?", "2021-06-01")
+    collapsed = next(c for c in codebook.conditions if c.id == "collapsed_vertebra").by_region["thoracic"]
+    diagnoses = [c.code for c in coded.codes if codebook.get(c.code).system == "ICD-10-CM"]
+    assert not coded.clarification and diagnoses == [collapsed.replace("{enc}", "A")]
 
 
 def test_the_sedating_physicians_claim_gets_the_other_physician_codes(derive, codebook):
