@@ -229,6 +229,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         procedures = ["sacral_augmentation"]
         bodies = [b.model_copy(update={"procedure": "sacral_augmentation"}) for b in bodies]
     minutes, performer = _sedation(text, reading)
+    fracture_only = _fracture_only(reading, procedures)
     ruled_out = _causes_ruled_out(reading)
     return Facts(
         question=question,
@@ -265,7 +266,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         general=_general(text, reading),
         asks_for_codes=reading.has("ask.codes"),
         asks_for_diagnosis=any(reading.has(c) for c in ("ask.diagnosis", "scope.diagnosis_only", "focus.diagnosis"))
-        or (reading.has("ask.codes") and _fracture_only(reading, procedures)),
+        or (reading.has("ask.codes") and fracture_only),
         billing_scope=billing_scope(reading),
         fracture_code_only=reading.has("scope.fracture_code"),
         focus=_focus(reading),
@@ -279,7 +280,7 @@ def _parse_one(question: str, explicit_date: date | None, today: date, condition
         question_form=_question_form(reading),
         treatment_named=reading.has("act.treatment", outside=("negated",))
         or reading.has("procedure.either", outside=IGNORED_PROCEDURE),
-        fracture_only=_fracture_only(reading, procedures),
+        fracture_only=fracture_only,
         fracture_care=reading.has("service.fracture_care", outside=("negated",)),
         case_words=reading.has("case"),
         region_stated=_region_stated(reading),
