@@ -170,6 +170,14 @@ class Derivation(BaseModel):
 
 
 DIAGNOSIS_SYSTEM = "ICD-10-CM"   # the code system of the diagnosis codes in this table
+def imaging_by_another_physician(codes: list[str], facts: Facts) -> str:
+    """Why an S&I line is not on the surgeon's claim when another physician ran the imaging (the derivation's note
+    and the reason a proposed S&I line is refused)."""
+    who = "another physician (the radiologist)" if facts.radiologist_named else "another physician"
+    return (f"the imaging S&I ({'/'.join(codes)}, one unit per body) was done by {who}: it goes on that physician's "
+            "claim (with 26 in a facility); the surgeon may not bill it")
+
+
 LINES_WITHOUT_DIAGNOSIS = ("procedure", "sedation", "biopsy", "imaging")   # billing scopes of the surgeon's lines
 # the code families that report each service beside the procedure
 SERVICE_FAMILIES = {"biopsy": ("biopsy",), "sedation": ("sedation",), "imaging": ("imaging_guidance", "imaging_si"),
@@ -661,9 +669,7 @@ class Codebook:
         if not imaging:
             return
         if facts.imaging_by_other and facts.billing_scope != "imaging":   # not the radiologist's own coder
-            codes = "/".join(e.code for e in imaging)
-            warning = (f"the imaging S&I ({codes}, one unit per body) was done by another physician: it goes on that "
-                       "physician's claim (with 26 in a facility), not on the surgeon's")
+            warning = imaging_by_another_physician([e.code for e in imaging], facts)
             if warning not in result.warnings:
                 result.warnings.append(warning)
             return

@@ -8,23 +8,24 @@ procedure done at a level) and a choice between codes for it stay one question: 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from assistant.answer import Answer, LLMInfo
 from assistant.corpus import AMA_NOTICE
 from assistant.facts import Facts
 from assistant.readback import Understood
-
-QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
+from assistant.reader.tokens import tokenize
 
 
 def question_parts(question: str) -> list[tuple[int, str]]:
-    """Each question of the line with where it starts in the line; one part when there is only one."""
+    """Each question of the line with where it starts in the line (a question mark that a space and more text
+    follow ends one); one part when there is only one."""
     parts, start = [], 0
-    for end in QUESTION_END.finditer(question):
-        parts.append((start, question[start:end.start()]))
-        start = end.end()
+    tokens = tokenize(question)
+    for mark, after in zip(tokens, tokens[1:], strict=False):
+        if mark.text == "?" and after.start > mark.end:
+            parts.append((start, question[start:mark.end]))
+            start = after.start
     parts.append((start, question[start:]))
     return [(at, text) for at, text in parts if any(ch.isalnum() for ch in text)]
 

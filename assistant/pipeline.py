@@ -101,8 +101,9 @@ class Assistant:
             parts = question_parts(question) if "?" in question else []
             alone = [self.read(text, date_of_service, earlier, today) for _, text in parts] if len(parts) > 1 else []
         if asked_apart(facts, alone):
-            answers = [self._answer(self.read(text, date_of_service, earlier + [t for _, t in parts[:i]], today),
-                                    started, dict(timings), **options) for i, (_, text) in enumerate(parts)]
+            read = alone[:1] + [self.read(text, date_of_service, earlier + [t for _, t in parts[:i]], today)
+                                for i, (_, text) in enumerate(parts) if i]    # the first part has no earlier part
+            answers = [self._answer(part, started, dict(timings), **options) for part in read]
             return joined(question, answers, [at for at, _ in parts])
         return self._answer(facts, started, timings, **options)
 

@@ -137,11 +137,10 @@ def _excluded_by(code: str, by_code: dict[str, CodeLine], codebook: Codebook) ->
     if not ((entry := codebook.get(code)) and entry.system == DIAGNOSIS_SYSTEM):
         return ""
     for reported in by_code:
-        for note in tabular.notes_at(codebook.tabular_notes, code, ("excludes1",)) + \
-                tabular.notes_at(codebook.tabular_notes, reported, ("excludes1",)):
-            other = reported if tabular.covers(note.at, code) else code
-            if any(tabular.covers(c, other) for c in note.codes):
-                return f"Excludes1 at {note.at} ({note.title}): {note.text}; {reported} is the code for the facts given"
+        found = tabular.excluding_note(codebook.tabular_notes, code, reported)
+        if found and found[2].kind == "excludes1":
+            note = found[2]
+            return f"Excludes1 at {note.at} ({note.title}): {note.text}; {reported} is the code for the facts given"
     return ""
 
 

@@ -81,18 +81,26 @@ def coded_with(notes: list[TabularNote], code: str, table: Iterable[str] = (), s
     return out
 
 
-def excludes(notes: list[TabularNote], first: str, second: str) -> list[str]:
-    """Whether two codes may be reported together, from an Excludes1 or Excludes2 note of either naming the other."""
+def excluding_note(notes: list[TabularNote], first: str, second: str) -> tuple[str, str, TabularNote] | None:
+    """The Excludes1 or Excludes2 note of either code that names the other: (the code it is at, the other, the note)."""
     for a, b in ((first, second), (second, first)):
         for n in notes_at(notes, a, EXCLUDES_KINDS):
-            if not any(covers(c, b) for c in n.codes):
-                continue
-            if n.kind == "excludes1":
-                return [f"No: {a} and {b} are never coded together (Excludes1 at {n.at}, {n.title}: {n.text}); "
-                        "code the one that describes the condition."]
-            return [f"Yes: {a} and {b} may both be reported when both apply (Excludes2 at {n.at}, {n.title}: "
-                    f"{n.text}: not part of {n.at}, but both may be coded)."]
-    return []
+            if any(covers(c, b) for c in n.codes):
+                return a, b, n
+    return None
+
+
+def excludes(notes: list[TabularNote], first: str, second: str) -> list[str]:
+    """Whether two codes may be reported together, from an Excludes1 or Excludes2 note of either naming the other."""
+    found = excluding_note(notes, first, second)
+    if not found:
+        return []
+    a, b, n = found
+    if n.kind == "excludes1":
+        return [f"No: {a} and {b} are never coded together (Excludes1 at {n.at}, {n.title}: {n.text}); "
+                "code the one that describes the condition."]
+    return [f"Yes: {a} and {b} may both be reported when both apply (Excludes2 at {n.at}, {n.title}: "
+            f"{n.text}: not part of {n.at}, but both may be coded)."]
 
 
 def excludes_of(notes: list[TabularNote], code: str) -> list[str]:

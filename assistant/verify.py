@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant.answer import CodeLine, Rejected
-from assistant.codebook import Codebook, CodeEntry, Derivation, DerivedCode
+from assistant.codebook import Codebook, CodeEntry, Derivation, DerivedCode, imaging_by_another_physician
 from assistant.draft_meaning import misnamed_codes
 from assistant.facts import Facts
 from assistant.vocabulary import CODE_PATTERN, modifiers_after, units_written
@@ -167,8 +167,7 @@ def _why_not(code: str, facts: Facts, derived: dict[str, DerivedCode], codebook:
     if not entry.derive:       # a code the table only explains: what it is says why it does not fit
         return f"{entry.code} does not fit this case: it is {entry.description[0].lower()}{entry.description[1:]}"
     if entry.family == "imaging_si" and facts.imaging_by_other:   # "radiologist ran the fluoro; ortho wants 72291-26"
-        who = "another physician (the radiologist)" if facts.radiologist_named else "another physician"
-        return f"the imaging was run by {who}, who bills {entry.code} on his or her own claim; the surgeon may not bill it"
+        return imaging_by_another_physician([entry.code], facts)
     return f"{entry.code} is not supported by the facts of this question"
 
 
